@@ -1,0 +1,850 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# distutils: extra_compile_args = -fopenmp
+# distutils: extra_link_args = -fopenmp
+"""Neuron kernels for the current-based PyNN standard cells.
+
+Four cell types, each advancing a whole population by a window of K time steps of width
+``dt`` (ms) with the same arithmetic, in the same order, as the NEST model that
+``pyNN.nest`` maps it to. All quantities are in PyNN units: ms, mV, nA, nF.
+
+``IFCurrExp`` (NEST ``iaf_psc_exp``)::
+
+    cm dv/dt        = cm (v_rest - v) / tau_m + isyn_exc + isyn_inh + i_offset + i_ext
+    d isyn_exc / dt = -isyn_exc / tau_syn_E     (jumps by w at an excitatory arrival)
+    d isyn_inh / dt = -isyn_inh / tau_syn_I     (jumps by w < 0 at an inhibitory arrival)
+
+``IFCurrAlpha`` (NEST ``iaf_psc_alpha``)::
+
+    cm dv/dt        = cm (v_rest - v) / tau_m + isyn_exc + isyn_inh + i_offset + i_ext
+    d isyn / dt     = drive - isyn / tau_syn
+    d drive / dt    = -drive / tau_syn          (drive jumps by w e / tau_syn at an arrival)
+
+  so that one arrival of weight w at t = 0 gives isyn(t) = w (t / tau_syn) exp(1 - t / tau_syn),
+  whose peak is w at t = tau_syn.
+
+``IFCurrDelta`` (NEST ``iaf_psc_delta``)::
+
+    cm dv/dt = cm (v_rest - v) / tau_m + i_offset + i_ext,   v jumps by w (mV) at an arrival
+
+``Izhikevich`` (NEST ``izhikevich``)::
+
+    dv/dt = 0.04 v^2 + 5 v + 140 - u + 1000 (i_offset + i_ext)
+    du/dt = a (b v - u)
+    v >= 30 mV  ->  v = c,  u = u + d,          v jumps by w (mV) at an arrival
+
+  The factor 1000 is pyNN.nest's conversion of nA into NEST's pA, in which Izhikevich's
+  equation is written.
+
+Integration. The three integrate-and-fire models are linear between spikes, so they are
+integrated exactly: each step multiplies the state by the matrix exponential of the
+system over ``dt`` (the propagators, computed once per neuron in ``__init__``). The
+propagator from synaptic current to membrane potential has a removable singularity at
+tau_syn == tau_m; it is evaluated with ``expm1`` in the form NEST uses
+(libnestutil/iaf_propagator), which stays accurate arbitrarily close to the singularity and
+falls back to the limit value at it. As in NEST, each step integrates V = v - v_rest and
+tests the threshold in that frame (V >= v_thresh - v_rest); v itself is stored, after every
+step, as v_rest + V, so that a run gives the same numbers however it is cut into windows
+(NEST carries V from step to step instead: the two differ by rounding, ~1e-14 mV per step,
+never systematically; NEST also works in pA and pF, which changes the propagators only by
+rounding). ``Izhikevich`` uses NEST's default "consistent integration": one forward-Euler
+step of both equations from the values at the start of the step.
+
+Refractoriness (integrate-and-fire models). A spike in step s (spike time (s+1) dt)
+resets v to v_reset and clamps it there, without integration, for the next
+``refractory_count`` steps, where ``refractory_count`` is tau_refrac expressed in steps the
+way NEST does it (tau_refrac rounded to the 1 us tic grid, then rounded up to whole steps;
+this is round(tau_refrac / dt) whenever tau_refrac is a multiple of dt). Synaptic currents
+keep evolving during refractoriness. The threshold test is ``v >= v_thresh`` after the
+update of the step.
+
+Synaptic input. Weights are signed, as PyNN requires for current-based synapses
+(excitatory >= 0, inhibitory <= 0); receptor 0 is 'excitatory', 1 is 'inhibitory'.
+The input arriving in global step s for receptor r is ``ring[r, s % L, i]``; each kernel
+reads it at the point of the step where NEST reads its input buffer, then sets it to 0.
+
+Kernel interface (identical for every class)::
+
+    Kernel(params, state, dt, ring, i_ext, spiked, rec, num_threads=1)
+    kernel.update(step0, K, record)
+
+``params[name]`` and ``state[name]`` are float64 C-contiguous arrays of length n; the
+state arrays are updated in place. ``ring`` has shape (2, L, n); ``i_ext`` (K_max, n) is
+the injected current in nA during each step of the window (it acts on that same step,
+like NEST's I_e; a NEST current generator would reach the neuron one step later);
+``spiked`` (K_max, n) uint8 receives 1 where a neuron fires; ``rec``
+(len(state_names), K_max, n) receives the state at the end of each step when ``record``
+is true (it may be empty otherwise). ``update`` runs neuron-major under ``prange``; each
+neuron's arithmetic is independent of the others, so the result is bit-identical for any
+number of threads and any split of a run into windows.
+"""
+import numpy as np
+
+from cython.parallel cimport prange
+from libc.math cimport exp, expm1, fabs, floor
+
+# numerics::e in NEST; the double nearest to e.
+cdef double EULER_E = 2.718281828459045
+# Smallest positive normal double: a propagator below it is treated as not normal.
+cdef double DOUBLE_MIN_NORMAL = 2.2250738585072014e-308
+cdef double DOUBLE_MAX = 1.7976931348623157e308
+# NEST's IAFPropagator: the regular form of the alpha propagator P31 is used when
+# dt > NUMERICAL_STABILITY_FACTOR * tau_m**2 / |tau_m - tau_syn|.
+cdef double NUMERICAL_STABILITY_FACTOR = 1e-7
+# NEST's default time grid: 1000 tics per ms.
+cdef double TICS_PER_MS = 1000.0
+# Izhikevich's equation takes its current in pA; PyNN gives nA.
+cdef double PA_PER_NA = 1000.0
+# NEST's Izhikevich threshold (mV).
+cdef double IZHIKEVICH_V_PEAK = 30.0
+
+RECEPTOR_NAMES = ('excitatory', 'inhibitory')
+
+
+# ---------------------------------------------------------------------------------------
+# Propagators
+# ---------------------------------------------------------------------------------------
+
+cdef double _current_to_v(double tau_syn, double tau_m, double cm, double h) noexcept nogil:
+    """Propagator (mV/nA) from a synaptic current decaying with tau_syn to v over h.
+
+    Exact value tau_syn tau_m / ((tau_m - tau_syn) cm) (exp(-h/tau_m) - exp(-h/tau_syn)),
+    written as exp(-h/tau_syn) expm1(h (1/tau_syn - 1/tau_m)) so that no cancellation
+    occurs when the time constants are close; where that product is not a positive normal
+    number (tau_syn == tau_m makes it inf * 0), the limit h/cm exp(-h/tau_m) is used.
+    """
+    cdef double beta = tau_syn * tau_m / (tau_m - tau_syn)
+    cdef double gamma = beta / cm
+    cdef double inv_beta = (tau_m - tau_syn) / (tau_syn * tau_m)
+    cdef double p = gamma * exp(-h * (1.0 / tau_syn)) * expm1(h * inv_beta)
+    if p >= DOUBLE_MIN_NORMAL and p <= DOUBLE_MAX:
+        return p
+    return h * (1.0 / cm) * exp(-h * (1.0 / tau_m))
+
+
+cdef double _drive_to_v(double tau_syn, double tau_m, double cm, double h) noexcept nogil:
+    """Propagator (mV per nA/ms) from the alpha synapse's drive term to v over h.
+
+    Regular form tau_syn tau_m / ((tau_m - tau_syn) cm) exp(-h/tau_syn)
+    (beta expm1(h/beta) - h), beta = tau_syn tau_m / (tau_m - tau_syn); within NEST's
+    stability bound of the singularity, its limit h^2 / (2 cm) exp(-h/tau_m).
+    """
+    cdef double beta = tau_syn * tau_m / (tau_m - tau_syn)
+    cdef double gamma = beta / cm
+    cdef double inv_beta = (tau_m - tau_syn) / (tau_syn * tau_m)
+    cdef double h_min_regular = NUMERICAL_STABILITY_FACTOR * tau_m * tau_m / fabs(tau_m - tau_syn)
+    if h > h_min_regular:
+        return gamma * exp(-h * (1.0 / tau_syn)) * (beta * expm1(h * inv_beta) - h)
+    return 0.5 * h * h * (1.0 / cm) * exp(-h * (1.0 / tau_m))
+
+
+def refractory_count(double tau_refrac, double dt):
+    """Number of whole steps a neuron stays refractory, computed as NEST does.
+
+    tau_refrac (ms) is rounded to the nearest tic (1 us) and the result rounded up to
+    whole steps of dt (ms). If dt is not a whole number of tics, round(tau_refrac / dt).
+    """
+    cdef double tics_per_step = floor(dt * TICS_PER_MS + 0.5)
+    cdef double tics
+    if tics_per_step >= 1.0 and fabs(dt * TICS_PER_MS - tics_per_step) <= 1e-9 * tics_per_step:
+        tics = floor(tau_refrac * TICS_PER_MS + 0.5)
+        return int(floor((tics + tics_per_step - 1.0) / tics_per_step))
+    return int(floor(tau_refrac / dt + 0.5))
+
+
+# ---------------------------------------------------------------------------------------
+# Validation, done once per kernel object
+# ---------------------------------------------------------------------------------------
+
+def _checked(name, array, dtype, shape=None, ndim=None, writeable=False):
+    """Return ``array`` itself after checking type, dtype, shape and C-contiguity."""
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"{name}: expected a numpy array, got {type(array).__name__}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {array.shape}")
+    if shape is not None and array.shape != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)}, got shape {array.shape}")
+    if array.dtype != dtype:
+        raise ValueError(f"{name}: expected dtype {np.dtype(dtype)}, got dtype {array.dtype}")
+    if not array.flags.c_contiguous:
+        raise ValueError(f"{name}: expected a C-contiguous array")
+    if writeable and not array.flags.writeable:
+        raise ValueError(f"{name}: expected a writeable array")
+    return array
+
+
+def _checked_arrays(cls, params, state, dt, ring, i_ext, spiked, rec, num_threads):
+    """Check every argument of a kernel's constructor against the kernel interface.
+
+    Returns (n, K_max, params, state, ring, i_ext, spiked, rec) with rec replaced by an
+    empty (0, 0, 0) array when recording buffers were not given.
+    """
+    if not isinstance(params, dict):
+        raise ValueError(f"params: expected a dict, got {type(params).__name__}")
+    if not isinstance(state, dict):
+        raise ValueError(f"state: expected a dict, got {type(state).__name__}")
+    if not dt > 0.0:
+        raise ValueError(f"dt: expected a positive time step in ms, got {dt}")
+    if num_threads < 1:
+        raise ValueError(f"num_threads: expected at least 1, got {num_threads}")
+    names = tuple(cls.state_names) + tuple(cls.internal_names)
+    for name in names:
+        if name not in state:
+            raise ValueError(f"state: missing array '{name}' ({cls.__name__} needs {names})")
+    for name in cls.param_names:
+        if name not in params:
+            raise ValueError(f"params: missing array '{name}' ({cls.__name__} needs {cls.param_names})")
+    first = _checked(f"state['{names[0]}']", state[names[0]], np.float64, ndim=1, writeable=True)
+    n = first.shape[0]
+    state = {name: _checked(f"state['{name}']", state[name], np.float64, (n,), writeable=True)
+             for name in names}
+    params = {name: _checked(f"params['{name}']", params[name], np.float64, (n,))
+              for name in cls.param_names}
+    n_receptors = len(cls.receptor_names)
+    ring = _checked("ring", ring, np.float64, ndim=3, writeable=True)
+    if ring.shape[0] != n_receptors or ring.shape[1] < 1 or ring.shape[2] != n:
+        raise ValueError(f"ring: expected shape ({n_receptors}, L, {n}) with L >= 1, "
+                         f"got shape {ring.shape}")
+    i_ext = _checked("i_ext", i_ext, np.float64, ndim=2)
+    if i_ext.shape[0] < 1 or i_ext.shape[1] != n:
+        raise ValueError(f"i_ext: expected shape (K_max, {n}) with K_max >= 1, got shape {i_ext.shape}")
+    k_max = i_ext.shape[0]
+    spiked = _checked("spiked", spiked, np.uint8, (k_max, n), writeable=True)
+    if rec is None or (isinstance(rec, np.ndarray) and rec.size == 0 and rec.ndim == 3):
+        rec = np.zeros((0, 0, 0), dtype=np.float64)
+    else:
+        rec = _checked("rec", rec, np.float64, (len(cls.state_names), k_max, n), writeable=True)
+    return n, k_max, params, state, ring, i_ext, spiked, rec
+
+
+def _check_window(long step0, int K, Py_ssize_t k_max, bint record, Py_ssize_t rec_steps):
+    if K < 1 or K > k_max:
+        raise ValueError(f"K: expected 1 <= K <= K_max = {k_max}, got {K}")
+    if step0 < 0:
+        raise ValueError(f"step0: expected a non-negative step index, got {step0}")
+    if record and rec_steps < K:
+        raise ValueError(f"rec: record=True needs a buffer of shape (n_states, {k_max}, n); "
+                         "this kernel was built without one")
+
+
+def _positive(params, names):
+    for name in names:
+        values = params[name]
+        bad = np.flatnonzero(~(values > 0.0))
+        if bad.size:
+            raise ValueError(f"params['{name}']: expected values > 0, got {values[bad[0]]} "
+                             f"at index {bad[0]}")
+
+
+def _non_negative(params, names):
+    for name in names:
+        values = params[name]
+        bad = np.flatnonzero(~(values >= 0.0))
+        if bad.size:
+            raise ValueError(f"params['{name}']: expected values >= 0, got {values[bad[0]]} "
+                             f"at index {bad[0]}")
+
+
+# ---------------------------------------------------------------------------------------
+# IF_curr_exp
+# ---------------------------------------------------------------------------------------
+
+cdef class IFCurrExp:
+    """Leaky integrate-and-fire neuron with exponential post-synaptic currents.
+
+    PyNN ``IF_curr_exp``; NEST ``iaf_psc_exp``.
+
+    Equations (ms, mV, nA, nF)::
+
+        cm dv/dt        = cm (v_rest - v) / tau_m + isyn_exc + isyn_inh + i_offset + i_ext
+        d isyn_exc / dt = -isyn_exc / tau_syn_E
+        d isyn_inh / dt = -isyn_inh / tau_syn_I
+
+    Integration: exact. With V = v - v_rest and h = dt, one step is::
+
+        V        <- P22 V + P21_exc isyn_exc + P21_inh isyn_inh + P20 (i_offset + i_ext)
+        isyn_exc <- P11_exc isyn_exc        isyn_inh <- P11_inh isyn_inh
+
+    with P22 = exp(-h/tau_m), P11 = exp(-h/tau_syn), P20 = tau_m/cm (1 - P22) and P21 the
+    current-to-voltage propagator in its numerically stable expm1 form (valid also for
+    tau_syn == tau_m).
+
+    Order of operations in step s (NEST's):
+
+    1. if not refractory, integrate V as above; otherwise count one refractory step down;
+    2. decay isyn_exc, isyn_inh over the step;
+    3. add the weights arriving in step s (nA, signed) to isyn_exc, isyn_inh: an arrival
+       first moves v in step s + 1;
+    4. if v >= v_thresh: spike at (s+1) dt, v = v_reset, refractory for
+       refractory_count(tau_refrac, dt) steps (= round(tau_refrac/dt) on the grid).
+
+    State: v (mV), isyn_exc, isyn_inh (nA); internal refractory_steps (steps left).
+    """
+
+    state_names = ('v', 'isyn_exc', 'isyn_inh')
+    internal_names = ('refractory_steps',)
+    param_names = ('v_rest', 'cm', 'tau_m', 'tau_refrac', 'tau_syn_E', 'tau_syn_I',
+                   'i_offset', 'v_reset', 'v_thresh')
+    receptor_names = RECEPTOR_NAMES
+
+    cdef readonly double dt
+    cdef readonly int num_threads
+    cdef readonly Py_ssize_t n
+    cdef readonly Py_ssize_t k_max
+    cdef double[::1] v, isyn_exc, isyn_inh, refractory_steps
+    cdef const double[::1] v_rest, i_offset
+    cdef double[::1] theta, v_reset_relative
+    cdef double[::1] p22, p20, p11_exc, p11_inh, p21_exc, p21_inh
+    cdef Py_ssize_t[::1] refractory_counts
+    cdef double[:, :, ::1] ring
+    cdef const double[:, ::1] i_ext
+    cdef unsigned char[:, ::1] spiked
+    cdef double[:, :, ::1] rec
+
+    def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
+                 int num_threads=1):
+        n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
+            type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
+        _positive(params, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'))
+        _non_negative(params, ('tau_refrac',))
+        self.dt = dt
+        self.num_threads = num_threads
+        self.n = n
+        self.k_max = k_max
+        self.v = state['v']
+        self.isyn_exc = state['isyn_exc']
+        self.isyn_inh = state['isyn_inh']
+        self.refractory_steps = state['refractory_steps']
+        self.ring = ring
+        self.i_ext = i_ext
+        self.spiked = spiked
+        self.rec = rec
+        self.v_rest = params['v_rest']
+        self.i_offset = params['i_offset']
+
+        self.theta = np.empty(n)
+        self.v_reset_relative = np.empty(n)
+        self.p22 = np.empty(n)
+        self.p20 = np.empty(n)
+        self.p11_exc = np.empty(n)
+        self.p11_inh = np.empty(n)
+        self.p21_exc = np.empty(n)
+        self.p21_inh = np.empty(n)
+        self.refractory_counts = np.empty(n, dtype=np.intp)
+        cdef const double[::1] cm = params['cm']
+        cdef const double[::1] tau_m = params['tau_m']
+        cdef const double[::1] tau_syn_e = params['tau_syn_E']
+        cdef const double[::1] tau_syn_i = params['tau_syn_I']
+        cdef const double[::1] tau_refrac = params['tau_refrac']
+        cdef const double[::1] v_reset = params['v_reset']
+        cdef const double[::1] v_thresh = params['v_thresh']
+        cdef Py_ssize_t i
+        for i in range(n):
+            self.theta[i] = v_thresh[i] - self.v_rest[i]
+            self.v_reset_relative[i] = v_reset[i] - self.v_rest[i]
+            self.p11_exc[i] = exp(-dt / tau_syn_e[i])
+            self.p11_inh[i] = exp(-dt / tau_syn_i[i])
+            self.p22[i] = exp(-dt / tau_m[i])
+            self.p21_exc[i] = _current_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
+            self.p21_inh[i] = _current_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
+            self.p20[i] = tau_m[i] / cm[i] * (1.0 - self.p22[i])
+            self.refractory_counts[i] = refractory_count(tau_refrac[i], dt)
+
+    cpdef void update(self, long step0, int K, bint record):
+        """Advance every neuron by K steps, the first being global step step0."""
+        _check_window(step0, K, self.k_max, record, self.rec.shape[1])
+        cdef double[::1] v = self.v, isyn_exc = self.isyn_exc, isyn_inh = self.isyn_inh
+        cdef double[::1] refractory_steps = self.refractory_steps
+        cdef const double[::1] v_rest = self.v_rest, i_offset = self.i_offset
+        cdef double[::1] theta = self.theta, v_reset_relative = self.v_reset_relative
+        cdef double[::1] p22 = self.p22, p20 = self.p20
+        cdef double[::1] p11_exc = self.p11_exc, p11_inh = self.p11_inh
+        cdef double[::1] p21_exc = self.p21_exc, p21_inh = self.p21_inh
+        cdef Py_ssize_t[::1] refractory_counts = self.refractory_counts
+        cdef double[:, :, ::1] ring = self.ring
+        cdef const double[:, ::1] i_ext = self.i_ext
+        cdef unsigned char[:, ::1] spiked = self.spiked
+        cdef double[:, :, ::1] rec = self.rec
+        cdef Py_ssize_t ring_length = ring.shape[1]
+        cdef int num_threads = self.num_threads
+        cdef Py_ssize_t n = self.n
+        cdef Py_ssize_t i, k, slot, refractory
+        cdef double v_now, v_relative, current_exc, current_inh
+
+        for i in prange(n, nogil=True, num_threads=num_threads, schedule='static'):
+            v_now = v[i]
+            current_exc = isyn_exc[i]
+            current_inh = isyn_inh[i]
+            refractory = <Py_ssize_t>refractory_steps[i]
+            for k in range(K):
+                slot = (step0 + k) % ring_length
+                v_relative = v_now - v_rest[i]
+                if refractory == 0:
+                    v_relative = (v_relative * p22[i] + current_exc * p21_exc[i]
+                                  + current_inh * p21_inh[i] + (i_offset[i] + i_ext[k, i]) * p20[i])
+                else:
+                    refractory = refractory - 1
+                current_exc = current_exc * p11_exc[i]
+                current_inh = current_inh * p11_inh[i]
+                current_exc = current_exc + ring[0, slot, i]
+                current_inh = current_inh + ring[1, slot, i]
+                ring[0, slot, i] = 0.0
+                ring[1, slot, i] = 0.0
+                if v_relative >= theta[i]:
+                    refractory = refractory_counts[i]
+                    v_relative = v_reset_relative[i]
+                    spiked[k, i] = 1
+                else:
+                    spiked[k, i] = 0
+                v_now = v_rest[i] + v_relative
+                if record:
+                    rec[0, k, i] = v_now
+                    rec[1, k, i] = current_exc
+                    rec[2, k, i] = current_inh
+            v[i] = v_now
+            isyn_exc[i] = current_exc
+            isyn_inh[i] = current_inh
+            refractory_steps[i] = <double>refractory
+
+
+# ---------------------------------------------------------------------------------------
+# IF_curr_alpha
+# ---------------------------------------------------------------------------------------
+
+cdef class IFCurrAlpha:
+    """Leaky integrate-and-fire neuron with alpha-shaped post-synaptic currents.
+
+    PyNN ``IF_curr_alpha``; NEST ``iaf_psc_alpha``.
+
+    Equations (ms, mV, nA, nF)::
+
+        cm dv/dt   = cm (v_rest - v) / tau_m + isyn_exc + isyn_inh + i_offset + i_ext
+        d isyn/dt  = drive - isyn / tau_syn        (for each of exc with tau_syn_E,
+        d drive/dt = -drive / tau_syn               inh with tau_syn_I)
+
+    An arrival of weight w (nA, signed) adds w e / tau_syn to ``drive``; alone it gives
+    isyn(t) = w (t / tau_syn) exp(1 - t / tau_syn), peak w at t = tau_syn.
+
+    Integration: exact. With V = v - v_rest and h = dt, one step is::
+
+        V     <- V + expm1(-h/tau_m) V - tau_m/cm expm1(-h/tau_m) (i_offset + i_ext)
+                   + P31 drive + P32 isyn                  (summed over exc and inh)
+        isyn  <- h exp(-h/tau_syn) drive + exp(-h/tau_syn) isyn
+        drive <- exp(-h/tau_syn) drive
+
+    P32 is the current-to-voltage propagator of the exponential synapse and P31 its
+    counterpart for ``drive``, both in NEST's stable expm1 form with their limits at
+    tau_syn == tau_m.
+
+    Order of operations in step s (NEST's):
+
+    1. if not refractory, integrate V from the state at the start of the step; otherwise
+       count one refractory step down;
+    2. propagate isyn and drive (excitatory, inhibitory);
+    3. add e w / tau_syn of the weights arriving in step s to ``drive``: isyn, hence v,
+       start to move in step s + 1;
+    4. if v >= v_thresh: spike at (s+1) dt, v = v_reset, refractory for
+       refractory_count(tau_refrac, dt) steps (= round(tau_refrac/dt) on the grid).
+
+    State: v (mV), isyn_exc, isyn_inh (nA); internal refractory_steps (steps left),
+    isyn_exc_drive, isyn_inh_drive (nA/ms).
+    """
+
+    state_names = ('v', 'isyn_exc', 'isyn_inh')
+    internal_names = ('refractory_steps', 'isyn_exc_drive', 'isyn_inh_drive')
+    param_names = ('v_rest', 'cm', 'tau_m', 'tau_refrac', 'tau_syn_E', 'tau_syn_I',
+                   'i_offset', 'v_reset', 'v_thresh')
+    receptor_names = RECEPTOR_NAMES
+
+    cdef readonly double dt
+    cdef readonly int num_threads
+    cdef readonly Py_ssize_t n
+    cdef readonly Py_ssize_t k_max
+    cdef double[::1] v, isyn_exc, isyn_inh, refractory_steps, drive_exc, drive_inh
+    cdef const double[::1] v_rest, i_offset
+    cdef double[::1] theta, v_reset_relative
+    cdef double[::1] expm1_membrane, p30
+    cdef double[::1] p11_exc, p11_inh, p21_exc, p21_inh
+    cdef double[::1] p31_exc, p31_inh, p32_exc, p32_inh
+    cdef double[::1] drive_per_weight_exc, drive_per_weight_inh
+    cdef Py_ssize_t[::1] refractory_counts
+    cdef double[:, :, ::1] ring
+    cdef const double[:, ::1] i_ext
+    cdef unsigned char[:, ::1] spiked
+    cdef double[:, :, ::1] rec
+
+    def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
+                 int num_threads=1):
+        n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
+            type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
+        _positive(params, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'))
+        _non_negative(params, ('tau_refrac',))
+        self.dt = dt
+        self.num_threads = num_threads
+        self.n = n
+        self.k_max = k_max
+        self.v = state['v']
+        self.isyn_exc = state['isyn_exc']
+        self.isyn_inh = state['isyn_inh']
+        self.refractory_steps = state['refractory_steps']
+        self.drive_exc = state['isyn_exc_drive']
+        self.drive_inh = state['isyn_inh_drive']
+        self.ring = ring
+        self.i_ext = i_ext
+        self.spiked = spiked
+        self.rec = rec
+        self.v_rest = params['v_rest']
+        self.i_offset = params['i_offset']
+
+        self.theta = np.empty(n)
+        self.v_reset_relative = np.empty(n)
+        self.expm1_membrane = np.empty(n)
+        self.p30 = np.empty(n)
+        self.p11_exc = np.empty(n)
+        self.p11_inh = np.empty(n)
+        self.p21_exc = np.empty(n)
+        self.p21_inh = np.empty(n)
+        self.p31_exc = np.empty(n)
+        self.p31_inh = np.empty(n)
+        self.p32_exc = np.empty(n)
+        self.p32_inh = np.empty(n)
+        self.drive_per_weight_exc = np.empty(n)
+        self.drive_per_weight_inh = np.empty(n)
+        self.refractory_counts = np.empty(n, dtype=np.intp)
+        cdef const double[::1] cm = params['cm']
+        cdef const double[::1] tau_m = params['tau_m']
+        cdef const double[::1] tau_syn_e = params['tau_syn_E']
+        cdef const double[::1] tau_syn_i = params['tau_syn_I']
+        cdef const double[::1] tau_refrac = params['tau_refrac']
+        cdef const double[::1] v_reset = params['v_reset']
+        cdef const double[::1] v_thresh = params['v_thresh']
+        cdef Py_ssize_t i
+        for i in range(n):
+            self.theta[i] = v_thresh[i] - self.v_rest[i]
+            self.v_reset_relative[i] = v_reset[i] - self.v_rest[i]
+            self.p11_exc[i] = exp(-dt / tau_syn_e[i])
+            self.p11_inh[i] = exp(-dt / tau_syn_i[i])
+            self.expm1_membrane[i] = expm1(-dt / tau_m[i])
+            self.p30[i] = -tau_m[i] / cm[i] * expm1(-dt / tau_m[i])
+            self.p21_exc[i] = dt * self.p11_exc[i]
+            self.p21_inh[i] = dt * self.p11_inh[i]
+            self.p31_exc[i] = _drive_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
+            self.p32_exc[i] = _current_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
+            self.p31_inh[i] = _drive_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
+            self.p32_inh[i] = _current_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
+            self.drive_per_weight_exc[i] = 1.0 * EULER_E / tau_syn_e[i]
+            self.drive_per_weight_inh[i] = 1.0 * EULER_E / tau_syn_i[i]
+            self.refractory_counts[i] = refractory_count(tau_refrac[i], dt)
+
+    cpdef void update(self, long step0, int K, bint record):
+        """Advance every neuron by K steps, the first being global step step0."""
+        _check_window(step0, K, self.k_max, record, self.rec.shape[1])
+        cdef double[::1] v = self.v, isyn_exc = self.isyn_exc, isyn_inh = self.isyn_inh
+        cdef double[::1] drive_exc = self.drive_exc, drive_inh = self.drive_inh
+        cdef double[::1] refractory_steps = self.refractory_steps
+        cdef const double[::1] v_rest = self.v_rest, i_offset = self.i_offset
+        cdef double[::1] theta = self.theta, v_reset_relative = self.v_reset_relative
+        cdef double[::1] expm1_membrane = self.expm1_membrane, p30 = self.p30
+        cdef double[::1] p11_exc = self.p11_exc, p11_inh = self.p11_inh
+        cdef double[::1] p21_exc = self.p21_exc, p21_inh = self.p21_inh
+        cdef double[::1] p31_exc = self.p31_exc, p31_inh = self.p31_inh
+        cdef double[::1] p32_exc = self.p32_exc, p32_inh = self.p32_inh
+        cdef double[::1] drive_per_weight_exc = self.drive_per_weight_exc
+        cdef double[::1] drive_per_weight_inh = self.drive_per_weight_inh
+        cdef Py_ssize_t[::1] refractory_counts = self.refractory_counts
+        cdef double[:, :, ::1] ring = self.ring
+        cdef const double[:, ::1] i_ext = self.i_ext
+        cdef unsigned char[:, ::1] spiked = self.spiked
+        cdef double[:, :, ::1] rec = self.rec
+        cdef Py_ssize_t ring_length = ring.shape[1]
+        cdef int num_threads = self.num_threads
+        cdef Py_ssize_t n = self.n
+        cdef Py_ssize_t i, k, slot, refractory
+        cdef double v_now, v_relative, current_exc, current_inh, d_exc, d_inh
+
+        for i in prange(n, nogil=True, num_threads=num_threads, schedule='static'):
+            v_now = v[i]
+            current_exc = isyn_exc[i]
+            current_inh = isyn_inh[i]
+            d_exc = drive_exc[i]
+            d_inh = drive_inh[i]
+            refractory = <Py_ssize_t>refractory_steps[i]
+            for k in range(K):
+                slot = (step0 + k) % ring_length
+                v_relative = v_now - v_rest[i]
+                if refractory == 0:
+                    v_relative = (p30[i] * (i_ext[k, i] + i_offset[i])
+                                  + p31_exc[i] * d_exc + p32_exc[i] * current_exc
+                                  + p31_inh[i] * d_inh + p32_inh[i] * current_inh
+                                  + expm1_membrane[i] * v_relative + v_relative)
+                else:
+                    refractory = refractory - 1
+                current_exc = p21_exc[i] * d_exc + p11_exc[i] * current_exc
+                d_exc = d_exc * p11_exc[i]
+                d_exc = d_exc + drive_per_weight_exc[i] * ring[0, slot, i]
+                current_inh = p21_inh[i] * d_inh + p11_inh[i] * current_inh
+                d_inh = d_inh * p11_inh[i]
+                d_inh = d_inh + drive_per_weight_inh[i] * ring[1, slot, i]
+                ring[0, slot, i] = 0.0
+                ring[1, slot, i] = 0.0
+                if v_relative >= theta[i]:
+                    refractory = refractory_counts[i]
+                    v_relative = v_reset_relative[i]
+                    spiked[k, i] = 1
+                else:
+                    spiked[k, i] = 0
+                v_now = v_rest[i] + v_relative
+                if record:
+                    rec[0, k, i] = v_now
+                    rec[1, k, i] = current_exc
+                    rec[2, k, i] = current_inh
+            v[i] = v_now
+            isyn_exc[i] = current_exc
+            isyn_inh[i] = current_inh
+            drive_exc[i] = d_exc
+            drive_inh[i] = d_inh
+            refractory_steps[i] = <double>refractory
+
+
+# ---------------------------------------------------------------------------------------
+# IF_curr_delta
+# ---------------------------------------------------------------------------------------
+
+cdef class IFCurrDelta:
+    """Leaky integrate-and-fire neuron with delta (voltage-jump) synapses.
+
+    PyNN ``IF_curr_delta``; NEST ``iaf_psc_delta``.
+
+    Equations (ms, mV, nA, nF)::
+
+        cm dv/dt = cm (v_rest - v) / tau_m + i_offset + i_ext
+        v <- v + w                  at each arrival of weight w (mV, signed)
+
+    Integration: exact. With V = v - v_rest and h = dt, one step is::
+
+        V <- P30 (i_offset + i_ext) + P33 V + (sum of weights arriving in step s)
+
+    with P33 = exp(-h/tau_m), P30 = (1/cm) (1 - P33) tau_m.
+
+    Order of operations in step s (NEST's):
+
+    1. if not refractory, integrate V and add the weights arriving in step s (so an
+       arrival moves v in the step it arrives); otherwise discard those weights (NEST's
+       default ``refractory_input = False``) and count one refractory step down;
+    2. if v >= v_thresh: spike at (s+1) dt, v = v_reset, refractory for
+       refractory_count(tau_refrac, dt) steps (= round(tau_refrac/dt) on the grid).
+
+    State: v (mV); internal refractory_steps (steps left).
+    """
+
+    state_names = ('v',)
+    internal_names = ('refractory_steps',)
+    param_names = ('v_rest', 'cm', 'tau_m', 'tau_refrac', 'i_offset', 'v_reset', 'v_thresh')
+    receptor_names = RECEPTOR_NAMES
+
+    cdef readonly double dt
+    cdef readonly int num_threads
+    cdef readonly Py_ssize_t n
+    cdef readonly Py_ssize_t k_max
+    cdef double[::1] v, refractory_steps
+    cdef const double[::1] v_rest, i_offset
+    cdef double[::1] theta, v_reset_relative, p33, p30
+    cdef Py_ssize_t[::1] refractory_counts
+    cdef double[:, :, ::1] ring
+    cdef const double[:, ::1] i_ext
+    cdef unsigned char[:, ::1] spiked
+    cdef double[:, :, ::1] rec
+
+    def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
+                 int num_threads=1):
+        n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
+            type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
+        _positive(params, ('cm', 'tau_m'))
+        _non_negative(params, ('tau_refrac',))
+        self.dt = dt
+        self.num_threads = num_threads
+        self.n = n
+        self.k_max = k_max
+        self.v = state['v']
+        self.refractory_steps = state['refractory_steps']
+        self.ring = ring
+        self.i_ext = i_ext
+        self.spiked = spiked
+        self.rec = rec
+        self.v_rest = params['v_rest']
+        self.i_offset = params['i_offset']
+
+        self.theta = np.empty(n)
+        self.v_reset_relative = np.empty(n)
+        self.p33 = np.empty(n)
+        self.p30 = np.empty(n)
+        self.refractory_counts = np.empty(n, dtype=np.intp)
+        cdef const double[::1] cm = params['cm']
+        cdef const double[::1] tau_m = params['tau_m']
+        cdef const double[::1] tau_refrac = params['tau_refrac']
+        cdef const double[::1] v_reset = params['v_reset']
+        cdef const double[::1] v_thresh = params['v_thresh']
+        cdef Py_ssize_t i
+        for i in range(n):
+            self.theta[i] = v_thresh[i] - self.v_rest[i]
+            self.v_reset_relative[i] = v_reset[i] - self.v_rest[i]
+            self.p33[i] = exp(-dt / tau_m[i])
+            self.p30[i] = 1.0 / cm[i] * (1.0 - self.p33[i]) * tau_m[i]
+            self.refractory_counts[i] = refractory_count(tau_refrac[i], dt)
+
+    cpdef void update(self, long step0, int K, bint record):
+        """Advance every neuron by K steps, the first being global step step0."""
+        _check_window(step0, K, self.k_max, record, self.rec.shape[1])
+        cdef double[::1] v = self.v, refractory_steps = self.refractory_steps
+        cdef const double[::1] v_rest = self.v_rest, i_offset = self.i_offset
+        cdef double[::1] theta = self.theta, v_reset_relative = self.v_reset_relative
+        cdef double[::1] p33 = self.p33, p30 = self.p30
+        cdef Py_ssize_t[::1] refractory_counts = self.refractory_counts
+        cdef double[:, :, ::1] ring = self.ring
+        cdef const double[:, ::1] i_ext = self.i_ext
+        cdef unsigned char[:, ::1] spiked = self.spiked
+        cdef double[:, :, ::1] rec = self.rec
+        cdef Py_ssize_t ring_length = ring.shape[1]
+        cdef int num_threads = self.num_threads
+        cdef Py_ssize_t n = self.n
+        cdef Py_ssize_t i, k, slot, refractory
+        cdef double v_now, v_relative
+
+        for i in prange(n, nogil=True, num_threads=num_threads, schedule='static'):
+            v_now = v[i]
+            refractory = <Py_ssize_t>refractory_steps[i]
+            for k in range(K):
+                slot = (step0 + k) % ring_length
+                v_relative = v_now - v_rest[i]
+                if refractory == 0:
+                    v_relative = (p30[i] * (i_ext[k, i] + i_offset[i]) + p33[i] * v_relative
+                                  + (ring[0, slot, i] + ring[1, slot, i]))
+                else:
+                    refractory = refractory - 1
+                ring[0, slot, i] = 0.0
+                ring[1, slot, i] = 0.0
+                if v_relative >= theta[i]:
+                    refractory = refractory_counts[i]
+                    v_relative = v_reset_relative[i]
+                    spiked[k, i] = 1
+                else:
+                    spiked[k, i] = 0
+                v_now = v_rest[i] + v_relative
+                if record:
+                    rec[0, k, i] = v_now
+            v[i] = v_now
+            refractory_steps[i] = <double>refractory
+
+
+# ---------------------------------------------------------------------------------------
+# Izhikevich
+# ---------------------------------------------------------------------------------------
+
+cdef class Izhikevich:
+    """Izhikevich (2003) quadratic integrate-and-fire neuron with delta synapses.
+
+    PyNN ``Izhikevich``; NEST ``izhikevich``.
+
+    Equations (ms, mV; a in 1/ms, b in 1/ms, c in mV, d in mV/ms, u in mV/ms)::
+
+        dv/dt = 0.04 v^2 + 5 v + 140 - u + I,     I = 1000 (i_ext + i_offset)
+        du/dt = a (b v - u)
+        v >= 30 mV  ->  v = c,  u = u + d
+        v <- v + w                  at each arrival of weight w (mV, signed)
+
+    I is the injected current in pA (the unit Izhikevich's equation is written in, and
+    the one pyNN.nest passes to NEST as I_e), i.e. i_ext and i_offset (nA) times 1000.
+
+    Integration: NEST's default "consistent integration", one forward-Euler step of both
+    equations from the values at the start of the step (h = dt)::
+
+        v <- v + (h (0.04 v^2 + 5 v + 140 - u + I) + sum of weights arriving in step s)
+        u <- u + h a (b v_old - u)
+
+    then the threshold test v >= 30 mV with reset (spike at (s+1) dt). An arrival moves v
+    in the step it arrives. There is no refractory period.
+
+    State: v (mV), u (mV/ms); no internal state.
+    """
+
+    state_names = ('v', 'u')
+    internal_names = ()
+    param_names = ('a', 'b', 'c', 'd', 'i_offset')
+    receptor_names = RECEPTOR_NAMES
+
+    cdef readonly double dt
+    cdef readonly int num_threads
+    cdef readonly Py_ssize_t n
+    cdef readonly Py_ssize_t k_max
+    cdef double[::1] v, u
+    cdef const double[::1] a, b, c, d
+    cdef double[::1] i_offset_pa
+    cdef double[:, :, ::1] ring
+    cdef const double[:, ::1] i_ext
+    cdef unsigned char[:, ::1] spiked
+    cdef double[:, :, ::1] rec
+
+    def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
+                 int num_threads=1):
+        n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
+            type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
+        self.dt = dt
+        self.num_threads = num_threads
+        self.n = n
+        self.k_max = k_max
+        self.v = state['v']
+        self.u = state['u']
+        self.ring = ring
+        self.i_ext = i_ext
+        self.spiked = spiked
+        self.rec = rec
+        self.a = params['a']
+        self.b = params['b']
+        self.c = params['c']
+        self.d = params['d']
+        self.i_offset_pa = np.empty(n)
+        cdef const double[::1] i_offset = params['i_offset']
+        cdef Py_ssize_t i
+        for i in range(n):
+            self.i_offset_pa[i] = i_offset[i] * PA_PER_NA
+
+    cpdef void update(self, long step0, int K, bint record):
+        """Advance every neuron by K steps, the first being global step step0."""
+        _check_window(step0, K, self.k_max, record, self.rec.shape[1])
+        cdef double[::1] v = self.v, u = self.u
+        cdef const double[::1] a = self.a, b = self.b, c = self.c, d = self.d
+        cdef double[::1] i_offset_pa = self.i_offset_pa
+        cdef double[:, :, ::1] ring = self.ring
+        cdef const double[:, ::1] i_ext = self.i_ext
+        cdef unsigned char[:, ::1] spiked = self.spiked
+        cdef double[:, :, ::1] rec = self.rec
+        cdef Py_ssize_t ring_length = ring.shape[1]
+        cdef int num_threads = self.num_threads
+        cdef Py_ssize_t n = self.n
+        cdef double h = self.dt
+        cdef Py_ssize_t i, k, slot
+        cdef double v_now, u_now, v_old, u_old
+
+        for i in prange(n, nogil=True, num_threads=num_threads, schedule='static'):
+            v_now = v[i]
+            u_now = u[i]
+            for k in range(K):
+                slot = (step0 + k) % ring_length
+                v_old = v_now
+                u_old = u_now
+                v_now = v_now + (h * (0.04 * v_old * v_old + 5.0 * v_old + 140.0 - u_old
+                                      + i_ext[k, i] * PA_PER_NA + i_offset_pa[i])
+                                 + (ring[0, slot, i] + ring[1, slot, i]))
+                u_now = u_now + h * a[i] * (b[i] * v_old - u_old)
+                ring[0, slot, i] = 0.0
+                ring[1, slot, i] = 0.0
+                if v_now >= IZHIKEVICH_V_PEAK:
+                    v_now = c[i]
+                    u_now = u_now + d[i]
+                    spiked[k, i] = 1
+                else:
+                    spiked[k, i] = 0
+                if record:
+                    rec[0, k, i] = v_now
+                    rec[1, k, i] = u_now
+            v[i] = v_now
+            u[i] = u_now

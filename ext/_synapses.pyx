@@ -1,0 +1,331 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# distutils: language = c++
+"""Event-driven spike delivery (the serial paradigm) for static and plastic synapses.
+
+A delivery unit is the set of synapses from one neuron group to one receptor of another,
+stored as CSR rows by presynaptic neuron: ``indptr`` (n_pre + 1), ``post`` (target neuron),
+``weight`` (nA, uS or mV: the unit of the receptor), ``delay`` (whole steps, >= 1).
+
+Timing (as NEST): a spike emitted in step s reaches the postsynaptic ring buffer slot
+(s + delay) modulo L, and the neuron kernel consumes that slot in step s + delay, so the
+synaptic response starts at the spike time plus the delay.
+
+Plastic synapses follow NEST's conventions for ``tsodyks_synapse`` (short-term plasticity
+with a fixed "in use" time constant tau_psc), ``stdp_synapse`` (all-to-all spike pairing
+with the whole delay dendritic) and ``vogels_sprekeler_synapse``; the equations are in the
+class docstrings. Events are processed in time order inside a window, so the result does
+not depend on the window length.
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.math cimport exp, expm1, pow, fabs, copysign
+from libcpp.vector cimport vector
+
+cnp.import_array()
+
+
+def deliver_static(int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0,
+                   cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
+                   int[::1] delay, double[:, ::1] ring):
+    """Add the weight of every synapse of every spike into the target's ring buffer."""
+    cdef Py_ssize_t m, j, L = ring.shape[0]
+    cdef long s
+    cdef int i
+    with nogil:
+        for m in range(n_spikes):
+            s = step0 + spike_k[m]
+            i = spike_i[m]
+            for j in range(indptr[i], indptr[i + 1]):
+                ring[(s + delay[j]) % L, post[j]] += weight[j]
+
+
+cdef class TsodyksMarkramUnit:
+    """Short-term depression and facilitation (Tsodyks, Uziel & Markram 2000), as NEST's
+    ``tsodyks_synapse``.
+
+    Each synapse holds the fractions x (recovered), y (in use) and z = 1 - x - y
+    (inactive) of its resources and the utilisation u. At a presynaptic spike, h ms after
+    the previous one::
+
+        u <- u * exp(-h / tau_facil)            (u <- 0 when tau_facil = 0)
+        x <- x + Pxy * y + (1 - exp(-h / tau_rec)) * z
+        y <- y * exp(-h / tau_psc)
+        u <- u + U * (1 - u)
+        transmitted weight = weight * u * x;  then x <- x - u * x,  y <- y + u * x
+
+    with Pxy = ((exp(-h/tau_rec) - 1) tau_rec - (exp(-h/tau_psc) - 1) tau_psc)
+    / (tau_psc - tau_rec). tau_psc is the postsynaptic time constant of the receptor.
+    Initial state: x = 1, y = 0, u = 0, last spike at t = 0.
+    """
+    cdef cnp.int64_t[::1] indptr
+    cdef int[::1] post
+    cdef double[::1] weight, U, tau_rec, tau_facil, tau_psc
+    cdef int[::1] delay
+    cdef public double[::1] x, y, u, last_spike
+    cdef double dt
+
+    def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight, int[::1] delay,
+                 double[::1] U, double[::1] tau_rec, double[::1] tau_facil, double[::1] tau_psc,
+                 double[::1] x, double[::1] y, double[::1] u, double[::1] last_spike, double dt):
+        self.indptr = indptr
+        self.post = post
+        self.weight = weight
+        self.delay = delay
+        self.U = U
+        self.tau_rec = tau_rec
+        self.tau_facil = tau_facil
+        self.tau_psc = tau_psc
+        self.x = x
+        self.y = y
+        self.u = u
+        self.last_spike = last_spike
+        self.dt = dt
+
+    def deliver(self, int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0, double[:, ::1] ring):
+        cdef Py_ssize_t m, j, L = ring.shape[0]
+        cdef long s
+        cdef int i
+        cdef double t, h, puu, pyy, pzz, pxy, z, dy
+        with nogil:
+            for m in range(n_spikes):
+                s = step0 + spike_k[m]
+                t = (s + 1) * self.dt
+                i = spike_i[m]
+                for j in range(self.indptr[i], self.indptr[i + 1]):
+                    h = t - self.last_spike[j]
+                    puu = 0.0 if self.tau_facil[j] == 0.0 else exp(-h / self.tau_facil[j])
+                    pyy = exp(-h / self.tau_psc[j])
+                    pzz = expm1(-h / self.tau_rec[j])   # exp(-h/tau_rec) - 1
+                    pxy = (pzz * self.tau_rec[j] - (pyy - 1.0) * self.tau_psc[j]) / (self.tau_psc[j] - self.tau_rec[j])
+                    z = 1.0 - self.x[j] - self.y[j]
+                    self.u[j] = self.u[j] * puu
+                    self.x[j] = self.x[j] + pxy * self.y[j] - pzz * z
+                    self.y[j] = self.y[j] * pyy
+                    self.u[j] = self.u[j] + self.U[j] * (1.0 - self.u[j])
+                    dy = self.u[j] * self.x[j]
+                    self.x[j] -= dy
+                    self.y[j] += dy
+                    self.last_spike[j] = t
+                    ring[(s + self.delay[j]) % L, self.post[j]] += dy * self.weight[j]
+
+
+cdef enum:
+    # weight dependences
+    ADDITIVE = 0
+    MULTIPLICATIVE = 1
+    ADDITIVE_POT_MULTIPLICATIVE_DEP = 2
+    GUTIG = 3
+
+cdef enum:
+    # timing dependences
+    SPIKE_PAIR = 0
+    VOGELS_2011 = 1
+
+WEIGHT_RULES = {"additive": ADDITIVE, "multiplicative": MULTIPLICATIVE,
+                "additive_potentiation_multiplicative_depression": ADDITIVE_POT_MULTIPLICATIVE_DEP,
+                "gutig": GUTIG}
+TIMING_RULES = {"spike_pair": SPIKE_PAIR, "vogels_2011": VOGELS_2011}
+
+
+cdef class STDPUnit:
+    """Spike-timing-dependent plasticity with all-to-all spike pairing (NEST's
+    ``stdp_synapse``; with ``rule = VOGELS_2011`` NEST's ``vogels_sprekeler_synapse``).
+
+    The whole delay d is dendritic: the synapse sees a presynaptic spike at its emission
+    time t_pre and a postsynaptic spike at t_post + d. At the synapse, in time order
+    (at equal times the postsynaptic event first):
+
+    * postsynaptic event at time a: w <- facilitate(w, K+(a)), with the presynaptic trace
+      K+(a) = sum over earlier presynaptic spikes of exp(-(a - t_pre) / tau_plus);
+    * presynaptic spike at t_pre: w <- depress(w, K-(t_pre)), with the postsynaptic trace
+      K-(t) = sum over postsynaptic events strictly before t of exp(-(t - a) / tau_minus);
+      then the spike is transmitted with the new w.
+
+    Weight dependences, with w in [w_min, w_max] (clipped after every update):
+
+    =====================  ============================  ==================================
+    dependence             facilitate: w += ...          depress: w -= ...
+    =====================  ============================  ==================================
+    additive               A_plus * w_max * K            A_minus * w_max * K
+    multiplicative         A_plus * (w_max - w) * K      A_minus * (w - w_min) * K
+    add. pot., mult. dep.  A_plus * w_max * K            A_minus * (w - w_min) * K
+    Gutig                  A_plus * w_max (1-w/w_max)^mu_plus K   A_minus * w_max (w/w_max)^mu_minus K
+    =====================  ============================  ==================================
+
+    Vogels & Sprekeler (2011), inhibitory plasticity: both traces use tau; the postsynaptic
+    event gives |w| += eta K+, the presynaptic spike gives |w| += eta K- then |w| -= eta
+    alpha with alpha = 2 rho tau / 1000 (rho in Hz), |w| clipped to [0, w_max], sign kept.
+    """
+    cdef cnp.int64_t[::1] indptr
+    cdef int[::1] post
+    cdef public double[::1] weight
+    cdef int[::1] delay
+    cdef double[::1] tau_plus, tau_minus, A_plus, A_minus, w_min, w_max, mu_plus, mu_minus
+    cdef double[::1] eta, rho
+    # synapse indices grouped by postsynaptic neuron (CSC order)
+    cdef cnp.int64_t[::1] col_ptr
+    cdef cnp.int64_t[::1] col_syn
+    # per presynaptic neuron: trace value just after its last spike, and that spike's time
+    cdef public double[::1] k_plus, last_pre
+    # per synapse: postsynaptic trace just after its last postsynaptic event, and its time
+    cdef public double[::1] k_minus, last_post
+    cdef int weight_rule, timing_rule
+    cdef double dt
+    cdef vector[vector[cnp.int64_t]] buckets
+    cdef long n_buckets
+
+    def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight, int[::1] delay,
+                 dict params, int weight_rule, int timing_rule,
+                 cnp.int64_t[::1] col_ptr, cnp.int64_t[::1] col_syn,
+                 double[::1] k_plus, double[::1] last_pre, double[::1] k_minus, double[::1] last_post,
+                 double dt, long n_buckets):
+        n_syn = post.shape[0]
+        self.indptr = indptr
+        self.post = post
+        self.weight = weight
+        self.delay = delay
+        zeros = np.zeros(n_syn)
+        get = lambda name: params[name] if name in params else zeros
+        self.tau_plus = get("tau_plus")
+        self.tau_minus = get("tau_minus")
+        self.A_plus = get("A_plus")
+        self.A_minus = get("A_minus")
+        self.w_min = get("w_min")
+        self.w_max = get("w_max")
+        self.mu_plus = get("mu_plus")
+        self.mu_minus = get("mu_minus")
+        self.eta = get("eta")
+        self.rho = get("rho")
+        if timing_rule == VOGELS_2011:
+            self.tau_plus = params["tau"]
+            self.tau_minus = params["tau"]
+        self.weight_rule = weight_rule
+        self.timing_rule = timing_rule
+        self.col_ptr = col_ptr
+        self.col_syn = col_syn
+        self.k_plus = k_plus
+        self.last_pre = last_pre
+        self.k_minus = k_minus
+        self.last_post = last_post
+        self.dt = dt
+        self.n_buckets = n_buckets
+        self.buckets.resize(n_buckets)
+
+    def clear_pending(self):
+        """Forget postsynaptic events still travelling back to the synapses (reset)."""
+        cdef long b
+        for b in range(self.n_buckets):
+            self.buckets[b].clear()
+
+    cdef inline double _facilitate(self, Py_ssize_t j, double w, double k) noexcept nogil:
+        cdef double w_max = self.w_max[j], w_min = self.w_min[j], a
+        if self.timing_rule == VOGELS_2011:
+            a = fabs(w) + self.eta[j] * k
+            if a > w_max:
+                a = w_max
+            return copysign(a, w)
+        if self.weight_rule == ADDITIVE or self.weight_rule == ADDITIVE_POT_MULTIPLICATIVE_DEP:
+            w = w + self.A_plus[j] * w_max * k
+        elif self.weight_rule == MULTIPLICATIVE:
+            w = w + self.A_plus[j] * (w_max - w) * k
+        else:
+            a = 1.0 - w / w_max
+            w = w + self.A_plus[j] * w_max * (pow(a, self.mu_plus[j]) if a > 0.0 else 0.0) * k
+        if w > w_max:
+            w = w_max
+        if w < w_min:
+            w = w_min
+        return w
+
+    cdef inline double _depress(self, Py_ssize_t j, double w, double k) noexcept nogil:
+        cdef double w_max = self.w_max[j], w_min = self.w_min[j], a
+        if self.timing_rule == VOGELS_2011:
+            a = fabs(w) + self.eta[j] * k
+            if a > w_max:
+                a = w_max
+            w = copysign(a, w)
+            a = fabs(w) - self.eta[j] * 2.0 * self.rho[j] * self.tau_plus[j] / 1000.0
+            if a < 0.0:
+                a = 0.0
+            return copysign(a, w)
+        if self.weight_rule == ADDITIVE:
+            w = w - self.A_minus[j] * w_max * k
+        elif self.weight_rule == MULTIPLICATIVE or self.weight_rule == ADDITIVE_POT_MULTIPLICATIVE_DEP:
+            w = w - self.A_minus[j] * (w - w_min) * k
+        else:
+            a = w / w_max
+            w = w - self.A_minus[j] * w_max * (pow(a, self.mu_minus[j]) if a > 0.0 else 0.0) * k
+        if w > w_max:
+            w = w_max
+        if w < w_min:
+            w = w_min
+        return w
+
+    def push_post(self, int[::1] post_k, int[::1] post_i, int n_post_spikes, long step0):
+        """Send the postsynaptic spikes of a window back towards their synapses: each one
+        reaches synapse j delay[j] steps later (the engine keeps delay >= window length)."""
+        cdef Py_ssize_t m, c
+        cdef long s, arrival
+        cdef int p
+        cdef cnp.int64_t jj
+        with nogil:
+            for m in range(n_post_spikes):
+                p = post_i[m]
+                s = step0 + post_k[m]
+                for c in range(self.col_ptr[p], self.col_ptr[p + 1]):
+                    jj = self.col_syn[c]
+                    arrival = s + self.delay[jj]
+                    self.buckets[arrival % self.n_buckets].push_back(jj)
+
+    def deliver(self, int[::1] spike_k, int[::1] spike_i, int n_spikes,
+                long step0, int K, double[:, ::1] ring):
+        """Process one window step by step: first the postsynaptic events arriving in the
+        step, then the presynaptic spikes of the step (``spike_k`` ordered by step)."""
+        cdef Py_ssize_t m, j, c, L = ring.shape[0]
+        cdef long s, b
+        cdef int i, k
+        cdef double t, kp, km
+        cdef cnp.int64_t jj
+        cdef Py_ssize_t pre_cursor = 0
+        with nogil:
+            for k in range(K):
+                s = step0 + k
+                t = (s + 1) * self.dt
+                b = s % self.n_buckets
+                for c in range(<Py_ssize_t>self.buckets[b].size()):
+                    jj = self.buckets[b][c]
+                    i = self._pre_of(jj)
+                    kp = self.k_plus[i] * exp((self.last_pre[i] - t) / self.tau_plus[jj])
+                    self.weight[jj] = self._facilitate(jj, self.weight[jj], kp)
+                    if self.last_post[jj] == t:
+                        self.k_minus[jj] += 1.0
+                    else:
+                        self.k_minus[jj] = self.k_minus[jj] * exp((self.last_post[jj] - t) / self.tau_minus[jj]) + 1.0
+                    self.last_post[jj] = t
+                self.buckets[b].clear()
+                while pre_cursor < n_spikes and spike_k[pre_cursor] == k:
+                    i = spike_i[pre_cursor]
+                    for j in range(self.indptr[i], self.indptr[i + 1]):
+                        if self.last_post[j] == t:
+                            # the trace excludes events at exactly t_pre
+                            km = self.k_minus[j] - 1.0
+                        else:
+                            km = self.k_minus[j] * exp((self.last_post[j] - t) / self.tau_minus[j])
+                        self.weight[j] = self._depress(j, self.weight[j], km)
+                        ring[(s + self.delay[j]) % L, self.post[j]] += self.weight[j]
+                    if self.indptr[i + 1] > self.indptr[i]:
+                        j = self.indptr[i]
+                        self.k_plus[i] = self.k_plus[i] * exp((self.last_pre[i] - t) / self.tau_plus[j]) + 1.0
+                    self.last_pre[i] = t
+                    pre_cursor += 1
+
+    cdef inline int _pre_of(self, cnp.int64_t j) noexcept nogil:
+        # binary search of the CSR row that holds synapse j
+        cdef Py_ssize_t lo = 0, hi = self.indptr.shape[0] - 1, mid
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.indptr[mid] <= j:
+                lo = mid
+            else:
+                hi = mid
+        return <int>lo

@@ -1,0 +1,62 @@
+"""setup(), end() and the simulation-control functions built by pyNN.common."""
+from pyNN import common
+from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
+from pyNN import errors
+from pyNN.recording import get_io
+
+from . import simulator
+
+# keywords other backends accept in setup(); harmless here, so accepted and ignored
+FOREIGN_SETUP_KEYWORDS = {
+    "verbosity", "spike_precision", "t_flush", "use_cvode", "rng_type", "grng_seed",
+    "recording_precision", "kernel_seed", "spike_precision", "returned", "default_maxstep",
+    "allow_offgrid_spikes", "compatible_output", "rank", "num_processes", "model",
+    "use_sparse_connectivity", "morphology_rng",
+}
+
+
+def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
+    """Start a new simulation: wipe any previous network, set the time step (ms).
+
+    pyNN_neuro keywords: ``threads`` (kernel threads, default 1), ``rng_seed`` (seed of
+    every spike source and noisy current, default 1234567), ``max_delay`` (ms).
+    Simulator-specific keywords of other backends (``verbosity``, ``spike_precision``, ...)
+    are accepted and ignored.
+    """
+    max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
+    if not isinstance(timestep, (int, float)) or not timestep > 0:
+        raise errors.InvalidParameterValueError(
+            f"setup(): timestep must be a positive number of ms, got {timestep!r}")
+    threads = extra_params.get("threads", 1)
+    if not isinstance(threads, int) or threads < 1:
+        raise errors.InvalidParameterValueError(
+            f"setup(): threads must be a whole number >= 1, got {threads!r}")
+    common.setup(timestep, min_delay, **extra_params)
+    state = simulator.state
+    state.clear()
+    state.dt = float(timestep)
+    state.min_delay = min_delay
+    state.max_delay = max_delay
+    state.num_threads = threads
+    state.rng_seed = int(extra_params.get("rng_seed", 1234567))
+    return rank()
+
+
+def end(compatible_output=True):
+    """Write the data of record(..., to_file=...) calls and finish."""
+    state = simulator.state
+    for (population, variables, filename) in state.write_on_end:
+        io = get_io(filename)
+        population.write_data(io, variables)
+    state.write_on_end = []
+
+
+run, run_until = common.build_run(simulator)
+run_for = run
+
+reset = common.build_reset(simulator)
+
+initialize = common.initialize
+
+get_current_time, get_time_step, get_min_delay, get_max_delay, \
+    num_processes, rank = common.build_state_queries(simulator)

@@ -1,0 +1,187 @@
+"""Delivery units: the synapses from one group to one receptor of another, in CSR order.
+
+A unit is built from connection arrays in the order the backend keeps them (its
+"connection order"); ``order`` maps CSR position -> connection position so that attribute
+reads and writes from the PyNN layer go straight to the arrays the kernels use.
+"""
+import numpy as np
+
+from . import _synapses
+
+
+def csr_order(pre_index, post_index, n_pre):
+    """Return (order, indptr): a stable sort of the connections by presynaptic neuron
+    (then postsynaptic neuron) and the CSR row pointer over ``n_pre`` rows."""
+    order = np.lexsort((post_index, pre_index))
+    counts = np.bincount(pre_index, minlength=n_pre)
+    indptr = np.zeros(n_pre + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return order, indptr
+
+
+class StaticUnit:
+    plastic = False
+    needs_post_spikes = False
+
+    def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps):
+        self.label = label
+        self.pre = pre
+        self.post = post
+        self.receptor = post.receptor_names.index(receptor)
+        self.order, self.indptr = csr_order(np.asarray(pre_index), np.asarray(post_index), pre.size)
+        self.post_index = np.ascontiguousarray(np.asarray(post_index)[self.order], dtype=np.intc)
+        self.weight = np.ascontiguousarray(np.asarray(weight, dtype=float)[self.order])
+        self.delay = np.ascontiguousarray(np.asarray(delay_steps)[self.order], dtype=np.intc)
+        self.initial_weight = self.weight.copy()
+
+    @property
+    def size(self):
+        return self.weight.size
+
+    @property
+    def min_delay(self):
+        return int(self.delay.min()) if self.delay.size else None
+
+    @property
+    def max_delay(self):
+        return int(self.delay.max()) if self.delay.size else 0
+
+    def allocate(self, window_max, ring_length):
+        pass
+
+    def deliver(self, step0, K):
+        pre = self.pre
+        if pre.n_spikes:
+            _synapses.deliver_static(pre.spike_k, pre.spike_i, pre.n_spikes, step0,
+                                     self.indptr, self.post_index, self.weight, self.delay,
+                                     self.post.ring[self.receptor])
+
+    def after_post_update(self, step0, K):
+        pass
+
+    def reset(self):
+        self.weight[:] = self.initial_weight
+
+    # attribute access in connection order ----------------------------------------------
+
+    def get(self, name):
+        values = self._array(name)
+        out = np.empty_like(values)
+        out[self.order] = values
+        return out
+
+    def set(self, name, values_in_connection_order):
+        array = self._array(name)
+        array[:] = np.asarray(values_in_connection_order)[self.order]
+        if name == "weight":
+            self.initial_weight[:] = self.weight
+
+    def _array(self, name):
+        if name == "weight":
+            return self.weight
+        raise KeyError(name)
+
+
+class TsodyksMarkramUnit(StaticUnit):
+    """Short-term plasticity; parameters U, tau_rec, tau_facil per synapse, tau_psc from the
+    postsynaptic receptor."""
+    plastic = True
+    parameter_names = ("U", "tau_rec", "tau_facil", "tau_psc")
+
+    def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps,
+                 params):
+        super().__init__(label, pre, post, receptor, pre_index, post_index, weight, delay_steps)
+        self.params = {name: np.ascontiguousarray(
+                           np.broadcast_to(np.asarray(params[name], dtype=float),
+                                           (len(pre_index),))[self.order])
+                       for name in self.parameter_names}
+        n = self.size
+        self.x = np.ones(n)
+        self.y = np.zeros(n)
+        self.u = np.zeros(n)
+        self.last_spike = np.zeros(n)
+        self._make()
+
+    def _make(self):
+        p = self.params
+        self.kernel = _synapses.TsodyksMarkramUnit(
+            self.indptr, self.post_index, self.weight, self.delay, p["U"], p["tau_rec"],
+            p["tau_facil"], p["tau_psc"], self.x, self.y, self.u, self.last_spike, self.pre.dt)
+
+    def deliver(self, step0, K):
+        pre = self.pre
+        if pre.n_spikes:
+            self.kernel.deliver(pre.spike_k, pre.spike_i, pre.n_spikes, step0,
+                                self.post.ring[self.receptor])
+
+    def reset(self):
+        super().reset()
+        self.x[:] = 1.0
+        self.y[:] = 0.0
+        self.u[:] = 0.0
+        self.last_spike[:] = 0.0
+
+    def _array(self, name):
+        if name in self.params:
+            return self.params[name]
+        return super()._array(name)
+
+
+class STDPUnit(StaticUnit):
+    """Spike-timing-dependent plasticity (see ``_synapses.STDPUnit`` for the equations).
+
+    The whole delay is dendritic (PyNN's default ``dendritic_delay_fraction = 1``).
+    """
+    plastic = True
+    needs_post_spikes = True
+
+    def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps,
+                 params, weight_rule, timing_rule):
+        super().__init__(label, pre, post, receptor, pre_index, post_index, weight, delay_steps)
+        n = self.size
+        self.params = {name: np.ascontiguousarray(
+                           np.broadcast_to(np.asarray(value, dtype=float), (n,))[self.order])
+                       for name, value in params.items()}
+        self.weight_rule = _synapses.WEIGHT_RULES[weight_rule]
+        self.timing_rule = _synapses.TIMING_RULES[timing_rule]
+        # synapses grouped by postsynaptic neuron, for postsynaptic spikes
+        self.col_syn = np.argsort(self.post_index, kind="stable").astype(np.int64)
+        counts = np.bincount(self.post_index, minlength=post.size)
+        self.col_ptr = np.zeros(post.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.col_ptr[1:])
+        self.k_plus = np.zeros(pre.size)
+        self.last_pre = np.zeros(pre.size)
+        self.k_minus = np.zeros(n)
+        self.last_post = np.full(n, -1e300)
+        self.kernel = None
+
+    def allocate(self, window_max, ring_length):
+        self.kernel = _synapses.STDPUnit(
+            self.indptr, self.post_index, self.weight, self.delay, self.params,
+            self.weight_rule, self.timing_rule, self.col_ptr, self.col_syn,
+            self.k_plus, self.last_pre, self.k_minus, self.last_post, self.pre.dt,
+            window_max + self.max_delay + 1)
+
+    def deliver(self, step0, K):
+        pre = self.pre
+        self.kernel.deliver(pre.spike_k, pre.spike_i, pre.n_spikes, step0, K,
+                            self.post.ring[self.receptor])
+
+    def after_post_update(self, step0, K):
+        post = self.post
+        if post.n_spikes:
+            self.kernel.push_post(post.spike_k, post.spike_i, post.n_spikes, step0)
+
+    def reset(self):
+        super().reset()
+        self.k_plus[:] = 0.0
+        self.last_pre[:] = 0.0
+        self.k_minus[:] = 0.0
+        self.last_post[:] = -1e300
+        if self.kernel is not None:
+            self.kernel.clear_pending()
+
+    def _array(self, name):
+        if name in self.params:
+            return self.params[name]
+        return super()._array(name)

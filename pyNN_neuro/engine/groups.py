@@ -1,0 +1,251 @@
+"""Neuron groups: the state of one population in the engine, advanced a window at a time.
+
+A group owns its state arrays, the ring buffers its synaptic input arrives in, the
+injected-current buffer of the window and the spike list the window produced. The maths
+lives in the Cython kernels (``_lif``, ``_cond``, ``_sources``); a group only wires arrays
+to them and keeps the bookkeeping in whole steps.
+
+Time convention: global step s integrates [s dt, (s + 1) dt]; a spike emitted in step s
+has the time (s + 1) dt.
+"""
+import numpy as np
+
+from . import _sources
+from .recording import GroupRecording
+
+
+class Group:
+    """What every group offers the run loop: ``update(step0, K)`` then a spike list
+    ``spike_k[:n_spikes]`` (step within the window) and ``spike_i[:n_spikes]`` (neuron)."""
+
+    receptor_names = ()
+    state_names = ()
+
+    def __init__(self, label, size, dt):
+        self.label = label
+        self.size = int(size)
+        self.dt = dt
+        self.n_spikes = 0
+        self.spike_count = np.zeros(self.size, dtype=np.int64)  # spikes per neuron, whole run
+        self.recording = GroupRecording(self)
+        self.ring = None
+
+    def allocate(self, window_max, ring_length):
+        self.window_max = window_max
+        self.ring_length = ring_length
+        capacity = window_max * self.size
+        self.spike_k = np.zeros(capacity, dtype=np.intc)
+        self.spike_i = np.zeros(capacity, dtype=np.intc)
+        if self.receptor_names:
+            self.ring = np.zeros((len(self.receptor_names), ring_length, self.size))
+
+    def clear_inputs(self):
+        if self.ring is not None:
+            self.ring[...] = 0.0
+
+    def resume(self, step):
+        """Continue from ``step`` after the engine was rebuilt (state arrays are kept)."""
+
+    def count_spikes(self):
+        if self.n_spikes:
+            np.add.at(self.spike_count, self.spike_i[:self.n_spikes], 1)
+
+
+class NeuronGroup(Group):
+    """A population of model neurons advanced by one of the Cython kernel classes.
+
+    ``params`` maps the kernel's parameter names to float64 arrays (PyNN units);
+    ``initial_state`` maps state names to float64 arrays used at build and at every reset.
+    """
+
+    def __init__(self, label, kernel_class, size, params, initial_state, dt, num_threads=1):
+        super().__init__(label, size, dt)
+        self.kernel_class = kernel_class
+        self.receptor_names = tuple(kernel_class.receptor_names)
+        self.state_names = tuple(kernel_class.state_names)
+        self.internal_names = tuple(kernel_class.internal_names)
+        self.num_threads = num_threads
+        self.params = {}
+        self.set_parameters(params, rebuild=False)
+        self.initial_state = initial_state
+        self.state = {name: np.zeros(self.size) for name in self.state_names + self.internal_names}
+        self.restore_initial_state()
+        self.current_inputs = []   # callables f(i_ext, step0, K) adding nA into i_ext[:K]
+        self.kernel = None
+
+    def set_parameters(self, params, rebuild=True):
+        for name in self.kernel_class.param_names:
+            value = np.ascontiguousarray(np.broadcast_to(np.asarray(params[name], dtype=float),
+                                                         (self.size,)))
+            self.params[name] = value
+        if rebuild and self.kernel is not None:
+            self.make_kernel()
+
+    def restore_initial_state(self):
+        for name in self.state_names:
+            self.state[name][:] = self.initial_state.get(name, 0.0)
+        for name in self.internal_names:
+            self.state[name][:] = 0.0
+
+    def allocate(self, window_max, ring_length):
+        super().allocate(window_max, ring_length)
+        self.i_ext = np.zeros((window_max, self.size))
+        self.spiked = np.zeros((window_max, self.size), dtype=np.uint8)
+        self._allocate_state_record()
+        self.make_kernel()
+
+    def _allocate_state_record(self):
+        if self.recording.records_state:
+            self.rec = np.zeros((len(self.state_names), self.window_max, self.size))
+        else:
+            self.rec = np.zeros((0, 0, 0))
+
+    def recording_changed(self):
+        if self.kernel is not None and (self.rec.shape[0] > 0) != self.recording.records_state:
+            self._allocate_state_record()
+            self.make_kernel()
+
+    def make_kernel(self):
+        self.kernel = self.kernel_class(self.params, self.state, self.dt, self.ring, self.i_ext,
+                                        self.spiked, self.rec, self.num_threads)
+
+    def update(self, step0, K):
+        if self.current_inputs:
+            self.i_ext[:K] = 0.0
+            for inject in self.current_inputs:
+                inject(self.i_ext, step0, K)
+        record = self.rec.shape[0] > 0
+        self.kernel.update(step0, K, record)
+        self.n_spikes = _sources.compact_spikes(self.spiked, K, self.spike_k, self.spike_i)
+        if self.current_inputs:
+            self.i_ext[:K] = 0.0
+
+    def state_after_steps(self, name, K):
+        """Recorded values of ``name`` after each of the K steps of the last window."""
+        return self.rec[self.state_names.index(name), :K]
+
+
+class SpikeArrayGroup(Group):
+    """SpikeSourceArray: replays the spike times of each neuron."""
+
+    def __init__(self, label, size, spike_times, dt):
+        super().__init__(label, size, dt)
+        self.set_spike_times(spike_times)
+        self.source = None
+
+    def set_spike_times(self, spike_times):
+        """``spike_times``: one array of times (ms) per neuron."""
+        steps, neurons = [], []
+        for i, times in enumerate(spike_times):
+            times = np.asarray(times, dtype=float)
+            if times.size:
+                # off-grid times go to the next grid point, as NEST's spike generator does
+                s = np.ceil(times / self.dt - 1e-9).astype(np.int64) - 1
+                steps.append(s)
+                neurons.append(np.full(s.size, i, dtype=np.intc))
+        if steps:
+            steps = np.concatenate(steps)
+            neurons = np.concatenate(neurons)
+            keep = steps >= 0
+            steps, neurons = steps[keep], neurons[keep]
+            order = np.lexsort((neurons, steps))
+            self.steps = np.ascontiguousarray(steps[order])
+            self.neurons = np.ascontiguousarray(neurons[order])
+        else:
+            self.steps = np.zeros(0, dtype=np.int64)
+            self.neurons = np.zeros(0, dtype=np.intc)
+        if getattr(self, "source", None) is not None:
+            current = self.source_step
+            self.make_source()
+            self.source.seek(current)
+
+    def allocate(self, window_max, ring_length):
+        super().allocate(window_max, ring_length)
+        # several spikes of one neuron may fall in one step
+        counts = np.bincount(self.steps // max(window_max, 1)) if self.steps.size else [0]
+        capacity = max(window_max * self.size, int(np.max(counts)) + 1)
+        self.spike_k = np.zeros(capacity, dtype=np.intc)
+        self.spike_i = np.zeros(capacity, dtype=np.intc)
+        self.source_step = 0
+        self.make_source()
+
+    def make_source(self):
+        self.source = _sources.SpikeArraySource(self.steps, self.neurons, self.spike_k, self.spike_i)
+
+    def restore_initial_state(self):
+        if self.source is not None:
+            self.source.seek(0)
+        self.source_step = 0
+
+    def resume(self, step):
+        self.source.seek(step)
+        self.source_step = step
+
+    def update(self, step0, K):
+        self.n_spikes = self.source.update(step0, K)
+        self.source_step = step0 + K
+
+
+class RenewalGroup(Group):
+    """SpikeSourcePoisson, SpikeSourcePoissonRefractory and SpikeSourceGamma."""
+
+    KINDS = {"poisson": 0, "poisson_refractory": 1, "gamma": 2}
+
+    def __init__(self, label, kind, size, params, dt, seed):
+        super().__init__(label, size, dt)
+        self.kind = self.KINDS[kind]
+        self.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+        self.next_time = np.zeros(self.size)
+        self.counter = np.zeros(self.size, dtype=np.uint64)
+        self.params = {}
+        self.source = None
+        self.time = 0.0
+        self.set_parameters(params)
+
+    def set_parameters(self, params):
+        for name, value in params.items():
+            self.params[name] = np.ascontiguousarray(
+                np.broadcast_to(np.asarray(value, dtype=float), (self.size,)))
+        if self.source is not None:
+            self.make_source()
+            self.source.restart(self.time)
+
+    def _capacity(self, window_max):
+        if self.kind == 2:
+            rate = self.params["beta"] / np.maximum(self.params["alpha"], 1.0)
+        else:
+            rate = self.params["rate"]
+        expected = float(np.sum(np.maximum(rate, 0.0))) * window_max * self.dt / 1000.0
+        return int(2 * window_max * self.size + 4 * expected + 1024)
+
+    def allocate(self, window_max, ring_length):
+        super().allocate(window_max, ring_length)
+        capacity = self._capacity(window_max)
+        self.spike_k = np.zeros(capacity, dtype=np.intc)
+        self.spike_i = np.zeros(capacity, dtype=np.intc)
+        first = self.source is None
+        self.make_source()
+        if first:
+            self.restore_initial_state()
+
+    def resume(self, step):
+        self.time = step * self.dt
+
+    def make_source(self):
+        self.source = _sources.RenewalSource(self.kind, self.params, self.dt, self.seed,
+                                             self.next_time, self.counter,
+                                             self.spike_k, self.spike_i)
+
+    def restore_initial_state(self):
+        self.counter[:] = 0
+        self.time = 0.0
+        if self.source is not None:
+            self.source.restart(0.0)
+
+    def update(self, step0, K):
+        self.n_spikes = self.source.update(step0, K)
+        self.time = (step0 + K) * self.dt
+        if self.source.overflow:
+            raise RuntimeError(
+                f"spike source '{self.label}' produced more spikes in one window than its "
+                f"buffer holds ({self.spike_k.size}); its rates are too high for dt={self.dt} ms")

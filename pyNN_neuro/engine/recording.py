@@ -1,0 +1,158 @@
+"""Recording buffers of one group: spikes and sampled state variables.
+
+Samples of a state variable are taken at t0, t0 + interval, ... where t0 is the start of the
+recording segment (0 after a reset, the current time after ``get_data(clear=True)``); the
+sample at t0 is the state at that time (the initial value at t = 0). Data are kept in numpy
+arrays; Neo objects are built by the backend only when asked for.
+"""
+import numpy as np
+
+
+class _Growable:
+    """An append-only 1-D array with amortised doubling."""
+
+    def __init__(self, dtype):
+        self.data = np.zeros(1024, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values):
+        n = len(values)
+        if self.size + n > self.data.size:
+            new = np.zeros(max(2 * self.data.size, self.size + n), dtype=self.data.dtype)
+            new[:self.size] = self.data[:self.size]
+            self.data = new
+        self.data[self.size:self.size + n] = values
+        self.size += n
+
+    def view(self):
+        return self.data[:self.size]
+
+    def clear(self):
+        self.size = 0
+
+
+class _SampledVariable:
+    def __init__(self):
+        self.indices = np.zeros(0, dtype=np.intp)
+        self.chunks = []          # (first sample number, indices, list of 2-D arrays)
+
+    def set_indices(self, indices, first_sample):
+        self.indices = np.asarray(sorted(set(indices)), dtype=np.intp)
+        self.chunks.append((first_sample, self.indices, []))
+
+    def append(self, rows):
+        self.chunks[-1][2].append(rows)
+
+    def clear(self, first_sample):
+        self.chunks = [(first_sample, self.indices, [])]
+
+
+class GroupRecording:
+    def __init__(self, group):
+        self.group = group
+        self.spike_mask = np.zeros(group.size, dtype=bool)
+        self.spike_steps = _Growable(np.int64)
+        self.spike_ids = _Growable(np.intc)
+        self.variables = {}
+        self.interval_steps = 1
+        self.start_step = 0        # time of sample 0, in steps
+        self.n_samples = 0         # samples taken in this segment
+
+    @property
+    def records_state(self):
+        return any(v.indices.size for v in self.variables.values())
+
+    @property
+    def records_spikes(self):
+        return bool(self.spike_mask.any())
+
+    # configuration -----------------------------------------------------------------------
+
+    def record_spikes(self, indices):
+        self.spike_mask[np.asarray(indices, dtype=np.intp)] = True
+
+    def record_variable(self, name, indices, interval_steps):
+        if name not in self.variables:
+            self.variables[name] = _SampledVariable()
+        var = self.variables[name]
+        self.interval_steps = int(interval_steps)
+        merged = np.union1d(var.indices, np.asarray(indices, dtype=np.intp))
+        var.set_indices(merged, self.n_samples)
+
+    def stop_all(self):
+        """Record nothing from now on and forget all data (PyNN's ``record(None)``)."""
+        self.spike_mask[:] = False
+        self.variables = {}
+        self.spike_steps.clear()
+        self.spike_ids.clear()
+
+    def clear(self, current_step):
+        """Forget recorded data; the next segment starts at ``current_step``."""
+        self.spike_steps.clear()
+        self.spike_ids.clear()
+        self.start_step = current_step
+        self.n_samples = 0
+        for var in self.variables.values():
+            var.clear(0)
+
+    # data collection (called by the run loop) --------------------------------------------
+
+    def sample_now(self, current_step):
+        """Take the sample due at ``current_step`` from the state arrays, if one is due."""
+        if not self.variables:
+            return
+        due = self.start_step + self.n_samples * self.interval_steps
+        if due != current_step:
+            return
+        for name, var in self.variables.items():
+            if var.indices.size:
+                var.append(self.group.state[name][var.indices][np.newaxis, :].copy())
+        self.n_samples += 1
+
+    def collect(self, step0, K):
+        group = self.group
+        n = group.n_spikes
+        if n and self.spike_mask.any():
+            ids = group.spike_i[:n]
+            keep = self.spike_mask[ids]
+            if keep.any():
+                self.spike_steps.extend(step0 + group.spike_k[:n][keep])
+                self.spike_ids.extend(ids[keep])
+        if not self.variables or group.rec.shape[0] == 0:
+            return
+        # step k ends at time step0 + k + 1; samples are due at start + m * interval
+        first_due = self.start_step + self.n_samples * self.interval_steps
+        k_first = first_due - step0 - 1
+        if k_first >= K:
+            return
+        ks = np.arange(k_first, K, self.interval_steps)
+        for name, var in self.variables.items():
+            if var.indices.size:
+                j = group.state_names.index(name)
+                var.append(group.rec[j][ks][:, var.indices])
+        self.n_samples += ks.size
+
+    # data access -------------------------------------------------------------------------
+
+    def spikes(self):
+        """(neuron indices, spike times in ms) of this segment."""
+        return self.spike_ids.view().copy(), (self.spike_steps.view() + 1) * self.group.dt
+
+    def signals(self, name, indices):
+        """Array (n_samples, len(indices)) of ``name`` for the neurons ``indices``; NaN
+        where a neuron was not yet recorded."""
+        indices = np.asarray(indices, dtype=np.intp)
+        out = np.full((self.n_samples, indices.size), np.nan)
+        var = self.variables.get(name)
+        if var is None:
+            return out
+        for first, chunk_indices, parts in var.chunks:
+            if not parts:
+                continue
+            data = np.concatenate(parts, axis=0)
+            pos = np.searchsorted(chunk_indices, indices)
+            pos[pos >= chunk_indices.size] = 0
+            found = chunk_indices[pos] == indices if chunk_indices.size else np.zeros(indices.size, bool)
+            rows = data.shape[0]
+            out[first:first + rows, found] = data[:, pos[found]]
+        return out

@@ -1,0 +1,188 @@
+"""The run loop: windows of K steps over groups in dependency order.
+
+Window length. A spike emitted in step s acts on its target in step s + d (d = delay in
+steps >= 1). Inside a strongly connected set of groups (a cycle of projections), no spike
+emitted in a window may act inside the same window, so K is at most the smallest delay on
+any cycle (NEST's min-delay argument). Groups on no cycle are updated after every group
+that feeds them, in topological order, so feed-forward chains take long windows. A
+plastic (STDP) unit also bounds K by its own smallest delay, because postsynaptic spikes
+travel back to its synapses through the same delays.
+
+Per window, for each strongly connected component in topological order: update its groups
+(current injection, kernel, spike list, recording), then run the delivery units leaving
+them; after a group's update, units that need its spikes as postsynaptic events get them.
+
+Ring buffers hold K + max_delay + 1 slots: a slot written during a window is never one
+still waiting to be read.
+"""
+import logging
+import sys
+import time
+
+import numpy as np
+
+logger = logging.getLogger("pyNN_neuro")
+
+DEFAULT_MAX_WINDOW = 256
+WINDOW_ELEMENT_BUDGET = 4_000_000   # bound on window_max x neurons, for buffer memory
+
+
+def strongly_connected_components(n_nodes, edges):
+    """Tarjan's algorithm (iterative). Returns (component of each node, components in
+    topological order of the condensation: sources first)."""
+    adjacency = [[] for _ in range(n_nodes)]
+    for a, b in edges:
+        adjacency[a].append(b)
+    index = [None] * n_nodes
+    low = [0] * n_nodes
+    on_stack = [False] * n_nodes
+    stack, components = [], []
+    counter = 0
+    for root in range(n_nodes):
+        if index[root] is not None:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, child = work.pop()
+            if child == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack[node] = True
+            recurse = False
+            for i in range(child, len(adjacency[node])):
+                nxt = adjacency[node][i]
+                if index[nxt] is None:
+                    work.append((node, i + 1))
+                    work.append((nxt, 0))
+                    recurse = True
+                    break
+                elif on_stack[nxt]:
+                    low[node] = min(low[node], index[nxt])
+            if recurse:
+                continue
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    w = stack.pop()
+                    on_stack[w] = False
+                    component.append(w)
+                    if w == node:
+                        break
+                components.append(sorted(component))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    components.reverse()   # Tarjan emits sinks first
+    membership = [0] * n_nodes
+    for c, members in enumerate(components):
+        for m in members:
+            membership[m] = c
+    return membership, components
+
+
+class Simulation:
+    """Groups and delivery units, advanced together from step 0."""
+
+    def __init__(self, dt, max_window=DEFAULT_MAX_WINDOW):
+        self.dt = dt
+        self.groups = []
+        self.units = []
+        self.step = 0
+        self.max_window = max_window
+        self.window = None
+        self.allocated = False
+
+    def add_group(self, group):
+        self.groups.append(group)
+        return group
+
+    def add_unit(self, unit):
+        self.units.append(unit)
+        return unit
+
+    # build ---------------------------------------------------------------------------------
+
+    def allocate(self):
+        """Choose the window, allocate every buffer, fix the update order."""
+        gid = {id(g): i for i, g in enumerate(self.groups)}
+        edges = [(gid[id(u.pre)], gid[id(u.post)]) for u in self.units if u.size]
+        membership, components = strongly_connected_components(len(self.groups), edges)
+        window = self.max_window
+        n_total = sum(g.size for g in self.groups) or 1
+        window = max(1, min(window, WINDOW_ELEMENT_BUDGET // n_total))
+        self.cycle_delay = None
+        for u in self.units:
+            if not u.size:
+                continue
+            on_cycle = membership[gid[id(u.pre)]] == membership[gid[id(u.post)]]
+            if on_cycle or u.plastic:
+                window = min(window, u.min_delay)
+                if on_cycle:
+                    self.cycle_delay = (u.min_delay if self.cycle_delay is None
+                                        else min(self.cycle_delay, u.min_delay))
+        self.window = window
+        max_delay = max([u.max_delay for u in self.units if u.size] or [0])
+        self.ring_length = window + max_delay + 1
+        for g in self.groups:
+            g.allocate(window, self.ring_length)
+        for u in self.units:
+            u.allocate(window, self.ring_length)
+        self.order = []
+        for members in components:
+            groups = [self.groups[m] for m in members]
+            member_ids = {id(g) for g in groups}
+            leaving = [u for u in self.units if id(u.pre) in member_ids and u.size]
+            self.order.append((groups, leaving))
+        self.post_units = {}
+        for u in self.units:
+            if u.needs_post_spikes:
+                self.post_units.setdefault(id(u.post), []).append(u)
+        self.allocated = True
+        logger.debug("engine: %d groups, %d units, window %d steps, ring %d slots",
+                     len(self.groups), len(self.units), window, self.ring_length)
+
+    # run -----------------------------------------------------------------------------------
+
+    def run(self, n_steps, progress=True):
+        """Advance ``n_steps`` steps. On an exception (or Ctrl-C) the state stays at the
+        end of the last complete window and the exception propagates."""
+        if not self.allocated:
+            self.allocate()
+        for g in self.groups:
+            g.recording.sample_now(self.step)
+        end = self.step + n_steps
+        t_wall = time.perf_counter()
+        next_report = t_wall + 5.0
+        report = progress and n_steps > 0
+        while self.step < end:
+            K = min(self.window, end - self.step)
+            self._advance(self.step, K)
+            self.step += K
+            if report and time.perf_counter() > next_report:
+                next_report = time.perf_counter() + 5.0
+                done = 1.0 - (end - self.step) / n_steps
+                print(f"pyNN_neuro: simulated {self.step * self.dt:.1f} ms "
+                      f"({100 * done:.0f}% of this run, {time.perf_counter() - t_wall:.1f} s)",
+                      file=sys.stderr, flush=True)
+
+    def _advance(self, step0, K):
+        for groups, leaving in self.order:
+            for g in groups:
+                g.update(step0, K)
+                g.count_spikes()
+                g.recording.collect(step0, K)
+                for u in self.post_units.get(id(g), ()):
+                    u.after_post_update(step0, K)
+            for u in leaving:
+                u.deliver(step0, K)
+
+    def reset(self):
+        """Back to step 0: initial state, initial weights, empty delay buffers."""
+        self.step = 0
+        for g in self.groups:
+            g.restore_initial_state()
+            g.clear_inputs()
+            g.spike_count[:] = 0
+        for u in self.units:
+            u.reset()

@@ -1,0 +1,165 @@
+"""Population, PopulationView and Assembly for pyNN_neuro.
+
+A population is index ranges and parameter arrays, never one Python object per neuron
+beyond PyNN's own ID integers. Parameters and initial values live here in PyNN units (the
+native names of our standard models are PyNN's names); at build they are handed to an
+engine group, and later changes are pushed to it before the next run.
+"""
+import numpy as np
+from pyNN import common, errors
+from pyNN.parameters import ParameterSpace, simplify
+from pyNN.standardmodels import StandardCellType
+
+from . import simulator
+from .recording import Recorder
+
+
+class Assembly(common.Assembly):
+    _simulator = simulator
+
+
+class _ParameterAccess:
+    """get/set of native parameters shared by Population and PopulationView."""
+
+    def _get_parameters(self, *names):
+        if isinstance(self.celltype, StandardCellType):
+            if any(name in self.celltype.computed_parameters() for name in names):
+                native_names = self.celltype.get_native_names()
+            else:
+                native_names = self.celltype.get_native_names(*names)
+            native = self._get_native_parameters(*native_names)
+            return self.celltype.reverse_translate(native)
+        return self._get_native_parameters(*names)
+
+    def _get_native_parameters(self, *names):
+        base = self._base_population
+        values = {}
+        for name in names:
+            value = base._parameters[name][self._base_mask]
+            values[name] = simplify(value)
+        return ParameterSpace(values, shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        """``parameter_space`` holds native parameters."""
+        base = self._base_population
+        parameter_space.shape = (self.size,)
+        parameter_space.evaluate(simplify=False)
+        for name, value in parameter_space.items():
+            target = base._parameters[name]
+            if target.dtype == object:
+                if isinstance(value, np.ndarray) and value.dtype != object:
+                    value = list(value)
+                target[self._base_mask] = value
+            else:
+                target[self._base_mask] = value
+        base.celltype.check_native_parameters(base._parameters, base.label)
+        base._parameters_changed = True
+
+    def _set_initial_value_array(self, variable, initial_values):
+        base = self._base_population
+        initial_values.shape = (self.size,)
+        values = initial_values.evaluate(simplify=False)
+        base._initial_state[variable][self._base_mask] = values
+        group = base._group
+        if group is not None and variable in group.state:
+            # as in NEST, initialize() also sets the present value
+            group.state[variable][self._base_mask] = values
+
+
+class PopulationView(_ParameterAccess, common.PopulationView):
+    _assembly_class = Assembly
+    _simulator = simulator
+
+    @property
+    def _base_population(self):
+        return self.grandparent
+
+    @property
+    def _base_mask(self):
+        return self.index_in_grandparent(np.arange(self.size))
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+class Population(_ParameterAccess, common.Population):
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    @property
+    def _base_population(self):
+        return self
+
+    @property
+    def _base_mask(self):
+        return slice(None)
+
+    def _create_cells(self):
+        if not isinstance(self.celltype, StandardCellType):
+            raise errors.InvalidModelError(
+                f"pyNN_neuro supports only its standard cell types, not "
+                f"{type(self.celltype).__name__}; see list_standard_models()")
+        if not hasattr(self.celltype, "make_group"):
+            raise NotImplementedError(
+                f"The cell type {type(self.celltype).__name__} is not available in pyNN_neuro")
+        state = simulator.state
+        id_range = np.arange(state.id_counter, state.id_counter + self.size)
+        self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
+        self._mask_local = np.ones((self.size,), bool)
+        for cell in self.all_cells:
+            cell.parent = self
+        state.id_counter += self.size
+        self._index = state.population_counter
+        state.population_counter += 1
+
+        parameter_space = self.celltype.native_parameters
+        parameter_space.shape = (self.size,)
+        parameter_space.evaluate(simplify=False)
+        self._parameters = {}
+        for name, value in parameter_space.items():
+            if isinstance(value, np.ndarray) and value.dtype != object:
+                self._parameters[name] = np.array(value, dtype=float)
+            else:
+                array = np.empty(self.size, dtype=object)
+                array[:] = list(value) if isinstance(value, np.ndarray) else [value] * self.size
+                self._parameters[name] = array
+        self.celltype.check_native_parameters(self._parameters, self.label)
+        self._initial_state = {name: np.zeros(self.size)
+                               for name in self.celltype.default_initial_values}
+        self._parameters_changed = False
+        self._group = None
+        state.populations.append(self)
+        state.register(self)
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    # engine glue -------------------------------------------------------------------------
+
+    def _make_group(self):
+        """The engine group of this population (made once, reused by rebuilds)."""
+        if self._group is None:
+            state = simulator.state
+            seed = np.random.SeedSequence([state.rng_seed, self._index]).generate_state(2, np.uint64)
+            self._group = self.celltype.make_group(self, state.dt, state.num_threads,
+                                                   int(seed[0]))
+            self._parameters_changed = False
+        return self._group
+
+    def _resume_group(self, step):
+        self._group.resume(step)
+
+    def _reinitialize_group(self):
+        group = self._group
+        if hasattr(group, "initial_state"):
+            group.initial_state = self._initial_state
+
+    def _push_changes(self):
+        if self._parameters_changed and self._group is not None:
+            self.celltype.update_group(self, self._group)
+            self._parameters_changed = False
+
+    def _configure_recording(self):
+        self.recorder._apply_to_group()

@@ -1,0 +1,286 @@
+"""Projection for pyNN_neuro: connections kept as arrays, never as per-synapse objects.
+
+PyNN's connectors call ``_convergent_connect`` once per postsynaptic neuron with the
+presynaptic indices and native parameter values; we append arrays and consolidate them
+once. The arrays stay in "connection order" (the order the connector made them): that is
+the order of ``Projection.get(format='list')`` and of ``connections``. At build they are
+split by (presynaptic population, postsynaptic population) into engine delivery units;
+``set`` writes through to the units and ``get`` reads plastic weights back from them.
+"""
+from collections import defaultdict
+
+import numpy as np
+from pyNN import common, errors
+from pyNN.core import is_listlike
+from pyNN.space import Space
+
+from . import simulator
+from .standardmodels.synapses import StaticSynapse
+
+
+class Connection(common.Connection):
+    """One connection, as a view onto the projection's arrays (made only on request)."""
+
+    def __init__(self, projection, index):
+        self._projection = projection
+        self._index = index
+
+    @property
+    def presynaptic_index(self):
+        return int(self._projection._pre_index[self._index])
+
+    @property
+    def postsynaptic_index(self):
+        return int(self._projection._post_index[self._index])
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        projection = self._projection
+        native = projection._native_name(name)
+        values = projection._values_of(native)
+        if values is None:
+            raise AttributeError(f"connection has no attribute '{name}'")
+        return float(values[self._index])
+
+    def __setattr__(self, name, value):
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            self._projection._set_one(self._projection._native_name(name), self._index, value)
+
+    def as_tuple(self, *attribute_names):
+        return tuple(getattr(self, name) for name in attribute_names)
+
+
+def _resolve(neurons):
+    """For each index of a Population, PopulationView or Assembly: the base population it
+    belongs to (as a position in ``bases``) and its index there."""
+    if isinstance(neurons, common.Assembly):
+        parts = [_resolve(p) for p in neurons.populations]
+        bases, base_ids, base_indices = [], [], []
+        for part_bases, part_ids, part_indices in parts:
+            remap = []
+            for b in part_bases:
+                if not any(b is x for x in bases):
+                    bases.append(b)
+                remap.append(next(k for k, x in enumerate(bases) if x is b))
+            base_ids.append(np.asarray(remap, dtype=np.intp)[part_ids])
+            base_indices.append(part_indices)
+        return bases, np.concatenate(base_ids), np.concatenate(base_indices)
+    if isinstance(neurons, common.PopulationView):
+        base = neurons.grandparent
+        return [base], np.zeros(neurons.size, dtype=np.intp), \
+            np.asarray(neurons.index_in_grandparent(np.arange(neurons.size)), dtype=np.intp)
+    return [neurons], np.zeros(neurons.size, dtype=np.intp), np.arange(neurons.size)
+
+
+class Projection(common.Projection):
+    __doc__ = common.Projection.__doc__
+    _simulator = simulator
+    _static_synapse_class = StaticSynapse
+
+    def __init__(self, presynaptic_population, postsynaptic_population, connector,
+                 synapse_type=None, source=None, receptor_type=None,
+                 space=Space(), label=None):
+        common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
+                                   connector, synapse_type, source, receptor_type,
+                                   space, label)
+        self.synapse_type._check_post(self.post)
+        self._pre_chunks, self._post_chunks = [], []
+        self._value_chunks = defaultdict(list)
+        self._units = None
+        self._structure_changed = False
+        self._pre_index = np.zeros(0, dtype=np.intp)
+        self._post_index = np.zeros(0, dtype=np.intp)
+        self._values = {}
+        connector.connect(self)
+        self._consolidate()
+        state = simulator.state
+        state.projections.append(self)
+        state.register(self)
+
+    # connection building ---------------------------------------------------------------------
+
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
+                            location_selector=None, **connection_parameters):
+        if location_selector is not None:
+            raise NotImplementedError("pyNN_neuro does not support multicompartmental models "
+                                      "(location_selector)")
+        pre = np.asarray(presynaptic_indices, dtype=np.intp).ravel()
+        n = pre.size
+        if n == 0:
+            return
+        self._pre_chunks.append(pre)
+        self._post_chunks.append(np.full(n, int(postsynaptic_index), dtype=np.intp))
+        for name, value in connection_parameters.items():
+            if is_listlike(value):
+                value = np.asarray(value, dtype=float).ravel()
+            self._value_chunks[name].append(np.broadcast_to(np.asarray(value, dtype=float), (n,)))
+
+    def _consolidate(self):
+        if self._pre_chunks:
+            self._pre_index = np.concatenate([self._pre_index] + self._pre_chunks)
+            self._post_index = np.concatenate([self._post_index] + self._post_chunks)
+            for name, chunks in self._value_chunks.items():
+                old = self._values.get(name, np.zeros(0))
+                self._values[name] = np.concatenate([old] + chunks)
+        self._pre_chunks, self._post_chunks = [], []
+        self._value_chunks = defaultdict(list)
+        if "delay" in self._values:
+            self._values["delay"] = self._round_delays(self._values["delay"])
+        self.synapse_type._check_values(self._values, self)
+
+    def _round_delays(self, delays):
+        dt = simulator.state.dt
+        if delays.size and delays.min() < dt * (1 - 1e-9):
+            raise errors.ConnectionError(
+                f"Projection '{self.label}': delay {delays.min()} ms is below the time step "
+                f"dt = {dt} ms (delays must be >= dt)")
+        return np.rint(delays / dt) * dt
+
+    def __len__(self):
+        return int(self._pre_index.size)
+
+    @property
+    def connections(self):
+        return [Connection(self, i) for i in range(len(self))]
+
+    def __getitem__(self, i):
+        if isinstance(i, int):
+            if i < 0:
+                i += len(self)
+            if not 0 <= i < len(self):
+                raise IndexError(i)
+            return Connection(self, i)
+        return [Connection(self, j) for j in range(len(self))[i]]
+
+    def _min_delay_ms(self):
+        d = self._values.get("delay")
+        return float(d.min()) if d is not None and d.size else None
+
+    def _max_delay_ms(self):
+        d = self._values.get("delay")
+        return float(d.max()) if d is not None and d.size else None
+
+    # attribute access ---------------------------------------------------------------------------
+
+    def _native_name(self, name):
+        translations = self.synapse_type.translations
+        if name in translations:
+            return translations[name]["translated_name"]
+        return name
+
+    def _values_of(self, native_name):
+        """Current values in connection order (plastic ones read back from the engine)."""
+        if native_name not in self._values:
+            return None
+        if self._units is not None and native_name == "weight" and self.synapse_type.plastic:
+            values = self._values["weight"]
+            for unit, selection in self._units:
+                values[selection] = unit.get("weight")
+        return self._values[native_name]
+
+    def _set_one(self, native_name, index, value):
+        values = self._values_of(native_name)
+        if values is None:
+            raise AttributeError(f"connections of this projection have no '{native_name}'")
+        new = values.copy()
+        new[index] = value
+        self._store(native_name, new)
+
+    def _store(self, native_name, values):
+        if native_name == "delay":
+            values = self._round_delays(np.asarray(values, dtype=float))
+        self._values[native_name] = np.asarray(values, dtype=float)
+        self.synapse_type._check_values(self._values, self)
+        if self._units is None:
+            return
+        if native_name == "delay":
+            self._sync_from_units()
+            self._units = None
+            self._structure_changed = True
+            simulator.state.needs_rebuild = True
+            return
+        for unit, selection in self._units:
+            unit.set(native_name, self._values[native_name][selection])
+
+    def _set_attributes(self, parameter_space):
+        parameter_space.evaluate(simplify=False)
+        for name, value in parameter_space.items():
+            if name not in self._values:
+                continue
+            if np.isscalar(value) or (isinstance(value, np.ndarray) and value.ndim == 0):
+                values = np.full(len(self), float(value))
+            else:
+                values = np.asarray(value, dtype=float)[self._pre_index, self._post_index]
+            self._store(name, values)
+
+    def _get_attributes_as_list(self, names):
+        columns = []
+        for name in names:
+            if name == "presynaptic_index":
+                columns.append(self._pre_index.tolist())
+            elif name == "postsynaptic_index":
+                columns.append(self._post_index.tolist())
+            else:
+                values = self._values_of(name)
+                if values is None:
+                    raise errors.NonExistentParameterError(name, self.synapse_type)
+                columns.append(values.tolist())
+        return list(zip(*columns))
+
+    def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
+        shape = (self.pre.size, self.post.size)
+        address = (self._pre_index, self._post_index)
+        arrays = []
+        for name in names:
+            values = self._values_of(name)
+            if values is None:
+                raise errors.NonExistentParameterError(name, self.synapse_type)
+            out = np.full(shape, np.nan)
+            if multiple_synapses == "last":
+                out[address] = values
+            elif multiple_synapses == "first":
+                out[self._pre_index[::-1], self._post_index[::-1]] = values[::-1]
+            else:
+                combine = {"sum": np.add, "min": np.minimum, "max": np.maximum}[multiple_synapses]
+                start = {"sum": 0.0, "min": np.inf, "max": -np.inf}[multiple_synapses]
+                acc = np.full(shape, start)
+                combine.at(acc, address, values)
+                present = np.zeros(shape, dtype=bool)
+                present[address] = True
+                out[present] = acc[present]
+            arrays.append(out)
+        return arrays
+
+    # engine glue -----------------------------------------------------------------------------
+
+    def _sync_from_units(self):
+        if self._units is not None and self.synapse_type.plastic:
+            self._values_of("weight")
+
+    def _make_units(self):
+        """Delivery units, one per (presynaptic, postsynaptic) base population pair."""
+        if self._units is not None:
+            return [unit for unit, _ in self._units]
+        pre_bases, pre_base_id, pre_base_index = _resolve(self.pre)
+        post_bases, post_base_id, post_base_index = _resolve(self.post)
+        pb = pre_base_id[self._pre_index]
+        qb = post_base_id[self._post_index]
+        self._units = []
+        for a, pre_base in enumerate(pre_bases):
+            for b, post_base in enumerate(post_bases):
+                selection = np.nonzero((pb == a) & (qb == b))[0]
+                if selection.size == 0:
+                    continue
+                values = {name: v[selection] for name, v in self._values.items()}
+                delay_steps = np.rint(values.pop("delay") / simulator.state.dt).astype(np.intc)
+                unit = self.synapse_type._make_unit(
+                    self.label, pre_base._make_group(), post_base, self.receptor_type,
+                    pre_base_index[self._pre_index[selection]],
+                    post_base_index[self._post_index[selection]],
+                    values, delay_steps)
+                self._units.append((unit, selection))
+        self._structure_changed = False
+        return [unit for unit, _ in self._units]

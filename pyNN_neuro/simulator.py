@@ -1,0 +1,179 @@
+"""The simulation state: clock, network registry, deferred build, run, reset.
+
+Building is deferred to the first ``run()`` (as in GeNN's PyNN backend): until then,
+populations and projections answer ``get``/``set``/``initialize`` from their own arrays. The
+build turns them into engine groups and delivery units; a later ``run()`` reuses it.
+Changing the connectivity after a run (a new population, projection or current source)
+rebuilds the engine with a log line: neuron state carries over, spikes in flight do not.
+"""
+import logging
+
+import numpy as np
+from pyNN import common, errors
+from pyNN.common.control import DEFAULT_MAX_DELAY
+
+from .engine import Simulation
+
+logger = logging.getLogger("pyNN_neuro")
+
+name = "pyNN_neuro"
+
+
+class ID(int, common.IDMixin):
+
+    def __init__(self, n):
+        """Create an ID object with numerical value `n`."""
+        int.__init__(n)
+        common.IDMixin.__init__(self)
+
+
+class State(common.control.BaseState):
+    """Clock and network of the current simulation (one per process)."""
+
+    def __init__(self):
+        common.control.BaseState.__init__(self)
+        self.mpi_rank = 0
+        self.num_processes = 1
+        self.dt = 0.1
+        self.num_threads = 1
+        self.rng_seed = 1234567
+        self.write_on_end = []
+        self.clear()
+
+    # delays ------------------------------------------------------------------------------
+
+    @property
+    def min_delay(self):
+        """The smallest delay (ms): the value given to ``setup()``, or with 'auto' the
+        smallest delay of any existing connection (dt when there is none)."""
+        if self._min_delay == "auto":
+            delays = [p._min_delay_ms() for p in self.projections]
+            delays = [d for d in delays if d is not None]
+            return min(delays) if delays else self.dt
+        return self._min_delay
+
+    @min_delay.setter
+    def min_delay(self, value):
+        self._min_delay = value
+
+    @property
+    def max_delay(self):
+        if self._max_delay == "auto":
+            delays = [p._max_delay_ms() for p in self.projections]
+            delays = [d for d in delays if d is not None]
+            return max(delays) if delays else self.dt
+        return self._max_delay
+
+    @max_delay.setter
+    def max_delay(self, value):
+        self._max_delay = value
+
+    # time ----------------------------------------------------------------------------------
+
+    @property
+    def t(self):
+        return self._t
+
+    @t.setter
+    def t(self, value):
+        self._t = value
+
+    def steps_for(self, t):
+        """The whole number of steps nearest to ``t`` ms."""
+        return int(round(t / self.dt))
+
+    # network registry ------------------------------------------------------------------------
+
+    def register(self, obj):
+        """Record a new population, projection or current source; after a run, the engine
+        is rebuilt before the next one."""
+        if self.engine is not None:
+            self.needs_rebuild = True
+        return obj
+
+    def clear(self):
+        """Forget the whole network (``setup()`` again)."""
+        self.recorders = set([])
+        self.id_counter = 0
+        self.population_counter = 0
+        self.segment_counter = -1
+        self.write_on_end = []
+        self.populations = []
+        self.projections = []
+        self.current_sources = []
+        self.engine = None
+        self.needs_rebuild = False
+        self._min_delay = "auto"
+        self._max_delay = DEFAULT_MAX_DELAY
+        self.reset()
+
+    # build and run -----------------------------------------------------------------------------
+
+    def build(self):
+        """Turn the network into engine groups and delivery units."""
+        previous = self.engine
+        engine = Simulation(self.dt)
+        for population in self.populations:
+            group = engine.add_group(population._make_group())
+            group.current_inputs = []
+        for projection in self.projections:
+            for unit in projection._make_units():
+                engine.add_unit(unit)
+        for source in self.current_sources:
+            source._connect_to_engine()
+        engine.allocate()
+        if previous is not None:
+            engine.step = previous.step
+            for population in self.populations:
+                population._resume_group(engine.step)
+        for population in self.populations:
+            population._configure_recording()
+        self.engine = engine
+        self.needs_rebuild = False
+
+    def _prepare(self):
+        if self.engine is None:
+            self.build()
+        elif self.needs_rebuild:
+            logger.info("pyNN_neuro: the network changed after a run; rebuilding the engine "
+                        "(neuron state kept, spikes in flight dropped)")
+            self.build()
+        for population in self.populations:
+            population._push_changes()
+
+    def run(self, simtime):
+        self.run_until(self.t + simtime)
+
+    def run_until(self, tstop):
+        if tstop < self.t - self.dt / 2:
+            raise ValueError(f"Cannot run backwards: requested time {tstop} ms is before the "
+                             f"current time {self.t} ms")
+        self._prepare()
+        n_steps = self.steps_for(tstop) - self.engine.step
+        self.running = True
+        try:
+            if n_steps > 0:
+                self.engine.run(n_steps)
+        finally:
+            # on an exception or Ctrl-C the clock stops where the engine stopped, so the
+            # data recorded up to there stay retrievable
+            reached = self.engine.step
+            self._t = tstop if reached == self.steps_for(tstop) else reached * self.dt
+
+    def reset(self):
+        """Back to t = 0 with initial values; keeps the build, parameters and connectivity."""
+        self.running = False
+        self._t = 0.0
+        self.t_start = 0.0
+        self.segment_counter += 1
+        if getattr(self, "engine", None) is not None:
+            for population in self.populations:
+                population._reinitialize_group()
+            self.engine.reset()
+            for population in self.populations:
+                population._group.recording.clear(0)
+            for source in self.current_sources:
+                source._reset_recording()
+
+
+state = State()
