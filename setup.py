@@ -68,6 +68,7 @@ setup(
     packages=find_packages(include=["pyNN_neuro", "pyNN_neuro.*"]),
     ext_modules=cythonize(
         extensions,
+        include_path=["ext"],
         compiler_directives={"language_level": 3, "boundscheck": False,
                              "wraparound": False, "cdivision": True},
     ),

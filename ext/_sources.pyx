@@ -15,22 +15,9 @@ import numpy as np
 cimport numpy as cnp
 from libc.math cimport log, floor, ceil, INFINITY
 from libc.stdint cimport uint64_t, int64_t, int32_t
+from _random cimport uniform_open
 
 cnp.import_array()
-
-
-cdef inline uint64_t _mix(uint64_t z) noexcept nogil:
-    # splitmix64 finaliser: a bijective avalanche on 64 bits
-    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
-    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
-    return z ^ (z >> 31)
-
-
-cdef inline double uniform_open(uint64_t seed, uint64_t stream, uint64_t counter) noexcept nogil:
-    """A uniform number in (0, 1), a pure function of (seed, stream, counter)."""
-    cdef uint64_t z = _mix(seed * <uint64_t>0x9E3779B97F4A7C15 + stream)
-    z = _mix(z ^ (counter * <uint64_t>0xD1B54A32D192ED03 + <uint64_t>0x632BE59BD9B4E019))
-    return ((z >> 11) + 0.5) * (1.0 / 9007199254740992.0)
 
 
 def uniform_array(uint64_t seed, cnp.uint64_t[::1] streams, cnp.uint64_t[::1] counters):

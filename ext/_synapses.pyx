@@ -20,6 +20,8 @@ import numpy as np
 cimport numpy as cnp
 from libc.math cimport exp, expm1, pow, fabs, copysign
 from libcpp.vector cimport vector
+from libc.stdint cimport uint64_t
+from _random cimport uniform_open
 
 cnp.import_array()
 
@@ -37,6 +39,32 @@ def deliver_static(int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0,
             i = spike_i[m]
             for j in range(indptr[i], indptr[i + 1]):
                 ring[(s + delay[j]) % L, post[j]] += weight[j]
+
+
+def deliver_stochastic(int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0,
+                       cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
+                       int[::1] delay, double[::1] p_transmit, uint64_t seed,
+                       double[:, ::1] ring):
+    """Like ``deliver_static``, but synapse j transmits each spike with probability
+    p_transmit[j] (NEST's bernoulli_synapse). The draw for synapse j at step s is the
+    counter-based uniform number (seed, j, 64 s + r), r counting repeated spikes of one
+    neuron in one step (the list is ordered by step, then neuron): reproducible whatever
+    the window."""
+    cdef Py_ssize_t m, j, L = ring.shape[0]
+    cdef long s
+    cdef int i
+    cdef uint64_t repeat = 0
+    with nogil:
+        for m in range(n_spikes):
+            s = step0 + spike_k[m]
+            i = spike_i[m]
+            if m > 0 and spike_k[m - 1] == spike_k[m] and spike_i[m - 1] == i:
+                repeat += 1
+            else:
+                repeat = 0
+            for j in range(indptr[i], indptr[i + 1]):
+                if uniform_open(seed, <uint64_t>j, <uint64_t>s * 64 + repeat) < p_transmit[j]:
+                    ring[(s + delay[j]) % L, post[j]] += weight[j]
 
 
 cdef class TsodyksMarkramUnit:

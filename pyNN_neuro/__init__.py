@@ -39,7 +39,7 @@ from .standardmodels.cells import (  # noqa: F401
     SpikeSourceArray, SpikeSourcePoisson, SpikeSourcePoissonRefractory, SpikeSourceGamma,
 )
 from .standardmodels.synapses import (  # noqa: F401
-    StaticSynapse, TsodyksMarkramSynapse, STDPMechanism, SpikePairRule, Vogels2011Rule,
+    StaticSynapse, SimpleStochasticSynapse, TsodyksMarkramSynapse, STDPMechanism, SpikePairRule, Vogels2011Rule,
     AdditiveWeightDependence, MultiplicativeWeightDependence,
     AdditivePotentiationMultiplicativeDepression, GutigWeightDependence,
 )

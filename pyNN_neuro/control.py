@@ -1,4 +1,6 @@
 """setup(), end() and the simulation-control functions built by pyNN.common."""
+import logging
+
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN import errors
@@ -6,12 +8,19 @@ from pyNN.recording import get_io
 
 from . import simulator
 
-# keywords other backends accept in setup(); harmless here, so accepted and ignored
+logger = logging.getLogger("pyNN_neuro")
+
+OUR_SETUP_KEYWORDS = {"threads", "rng_seed", "max_delay", "spike_precision"}
+
+# keywords of other backends' setup() (NEST, NEURON, Brian2, sPyNNaker, GeNN): accepted and
+# ignored, so that their scripts run unchanged
 FOREIGN_SETUP_KEYWORDS = {
-    "verbosity", "spike_precision", "t_flush", "use_cvode", "rng_type", "grng_seed",
-    "recording_precision", "kernel_seed", "spike_precision", "returned", "default_maxstep",
+    "verbosity", "t_flush", "use_cvode", "rng_type", "grng_seed", "rng_seeds",
+    "rng_seeds_seed", "recording_precision", "kernel_seed", "returned", "default_maxstep",
     "allow_offgrid_spikes", "compatible_output", "rank", "num_processes", "model",
-    "use_sparse_connectivity", "morphology_rng",
+    "use_sparse_connectivity", "morphology_rng", "n_chips_required", "n_boards_required",
+    "time_scale_factor", "database_socket_addresses", "use_cpp", "build_path",
+    "rtol", "atol", "use_cvode", "cvode_rtol", "nrn_threads", "nthreads",
 }
 
 
@@ -19,7 +28,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     """Start a new simulation: wipe any previous network, set the time step (ms).
 
     pyNN_neuro keywords: ``threads`` (kernel threads, default 1), ``rng_seed`` (seed of
-    every spike source and noisy current, default 1234567), ``max_delay`` (ms).
+    every spike source and noisy current, default 1234567), ``max_delay`` (ms),
+    ``spike_precision`` ("on_grid", default, or "off_grid": SpikeSourceArray then records
+    the exact times it was given; delivery is on the dt grid either way).
     Simulator-specific keywords of other backends (``verbosity``, ``spike_precision``, ...)
     are accepted and ignored.
     """
@@ -31,6 +42,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     if not isinstance(threads, int) or threads < 1:
         raise errors.InvalidParameterValueError(
             f"setup(): threads must be a whole number >= 1, got {threads!r}")
+    unknown = set(extra_params) - OUR_SETUP_KEYWORDS - FOREIGN_SETUP_KEYWORDS
+    if unknown:
+        logger.warning("setup(): pyNN_neuro ignores the unknown keyword(s) %s",
+                       ", ".join(sorted(unknown)))
     common.setup(timestep, min_delay, **extra_params)
     state = simulator.state
     state.clear()
@@ -39,6 +54,13 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.max_delay = max_delay
     state.num_threads = threads
     state.rng_seed = int(extra_params.get("rng_seed", 1234567))
+    precision = extra_params.get("spike_precision", "on_grid")
+    if precision not in ("on_grid", "off_grid"):
+        raise errors.InvalidParameterValueError(
+            f"setup(): spike_precision must be 'on_grid' or 'off_grid', got {precision!r}")
+    # spikes always travel on the dt grid; "off_grid" only makes SpikeSourceArray record
+    # the exact times it was given, as NEST's precise spike generator does
+    state.spike_precision = precision
     return rank()
 
 

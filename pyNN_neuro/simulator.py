@@ -37,6 +37,7 @@ class State(common.control.BaseState):
         self.dt = 0.1
         self.num_threads = 1
         self.rng_seed = 1234567
+        self.spike_precision = "on_grid"
         self.write_on_end = []
         self.clear()
 

@@ -185,3 +185,26 @@ class STDPUnit(StaticUnit):
         if name in self.params:
             return self.params[name]
         return super()._array(name)
+
+
+class StochasticUnit(StaticUnit):
+    """Static synapses that transmit each spike with probability ``p`` (per synapse)."""
+
+    def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps,
+                 p_transmit, seed):
+        super().__init__(label, pre, post, receptor, pre_index, post_index, weight, delay_steps)
+        self.p_transmit = np.ascontiguousarray(
+            np.broadcast_to(np.asarray(p_transmit, dtype=float), (len(pre_index),))[self.order])
+        self.seed = int(seed)
+
+    def deliver(self, step0, K):
+        pre = self.pre
+        if pre.n_spikes:
+            _synapses.deliver_stochastic(pre.spike_k, pre.spike_i, pre.n_spikes, step0,
+                                         self.indptr, self.post_index, self.weight, self.delay,
+                                         self.p_transmit, self.seed, self.post.ring[self.receptor])
+
+    def _array(self, name):
+        if name == "p":
+            return self.p_transmit
+        return super()._array(name)

@@ -46,6 +46,10 @@ class Group:
     def resume(self, step):
         """Continue from ``step`` after the engine was rebuilt (state arrays are kept)."""
 
+    def spike_times_of(self, steps, ids):
+        """Times (ms) of spikes emitted in ``steps``: the end of each step."""
+        return (steps + 1) * self.dt
+
     def count_spikes(self):
         if self.n_spikes:
             np.add.at(self.spike_count, self.spike_i[:self.n_spikes], 1)
@@ -75,9 +79,8 @@ class NeuronGroup(Group):
 
     def set_parameters(self, params, rebuild=True):
         for name in self.kernel_class.param_names:
-            value = np.ascontiguousarray(np.broadcast_to(np.asarray(params[name], dtype=float),
+            self.params[name] = np.array(np.broadcast_to(np.asarray(params[name], dtype=float),
                                                          (self.size,)))
-            self.params[name] = value
         if rebuild and self.kernel is not None:
             self.make_kernel()
 
@@ -126,16 +129,21 @@ class NeuronGroup(Group):
 
 
 class SpikeArrayGroup(Group):
-    """SpikeSourceArray: replays the spike times of each neuron."""
+    """SpikeSourceArray: replays the spike times of each neuron.
 
-    def __init__(self, label, size, spike_times, dt):
+    A spike wanted at time T is emitted in the step that ends at T rounded up to the dt grid.
+    With ``exact_times`` the recording reports T itself (NEST's "off_grid" precision).
+    """
+
+    def __init__(self, label, size, spike_times, dt, exact_times=False):
         super().__init__(label, size, dt)
-        self.set_spike_times(spike_times)
+        self.exact_times = exact_times
         self.source = None
+        self.set_spike_times(spike_times)
 
     def set_spike_times(self, spike_times):
         """``spike_times``: one array of times (ms) per neuron."""
-        steps, neurons = [], []
+        steps, neurons, exact = [], [], []
         for i, times in enumerate(spike_times):
             times = np.asarray(times, dtype=float)
             if times.size:
@@ -143,18 +151,22 @@ class SpikeArrayGroup(Group):
                 s = np.ceil(times / self.dt - 1e-9).astype(np.int64) - 1
                 steps.append(s)
                 neurons.append(np.full(s.size, i, dtype=np.intc))
+                exact.append(times)
         if steps:
             steps = np.concatenate(steps)
             neurons = np.concatenate(neurons)
+            exact = np.concatenate(exact)
             keep = steps >= 0
-            steps, neurons = steps[keep], neurons[keep]
-            order = np.lexsort((neurons, steps))
+            steps, neurons, exact = steps[keep], neurons[keep], exact[keep]
+            order = np.lexsort((exact, neurons, steps))
             self.steps = np.ascontiguousarray(steps[order])
             self.neurons = np.ascontiguousarray(neurons[order])
+            self.times = exact[order]
         else:
             self.steps = np.zeros(0, dtype=np.int64)
             self.neurons = np.zeros(0, dtype=np.intc)
-        if getattr(self, "source", None) is not None:
+            self.times = np.zeros(0)
+        if self.source is not None:
             current = self.source_step
             self.make_source()
             self.source.seek(current)
@@ -168,6 +180,18 @@ class SpikeArrayGroup(Group):
         self.spike_i = np.zeros(capacity, dtype=np.intc)
         self.source_step = 0
         self.make_source()
+
+    def spike_times_of(self, steps, ids):
+        """Times (ms) of recorded spikes: the grid times, or with ``exact_times`` the times
+        that were asked for. ``steps``/``ids`` are in emission order."""
+        if not self.exact_times or steps.size == 0:
+            return (steps + 1) * self.dt
+        keys = self.steps * self.size + self.neurons
+        wanted = steps * self.size + ids
+        run_starts = np.r_[0, np.nonzero(np.diff(wanted))[0] + 1]
+        run_lengths = np.diff(np.r_[run_starts, wanted.size])
+        rank = np.arange(wanted.size) - np.repeat(run_starts, run_lengths)
+        return self.times[np.searchsorted(keys, wanted) + rank]
 
     def make_source(self):
         self.source = _sources.SpikeArraySource(self.steps, self.neurons, self.spike_k, self.spike_i)
@@ -204,8 +228,8 @@ class RenewalGroup(Group):
 
     def set_parameters(self, params):
         for name, value in params.items():
-            self.params[name] = np.ascontiguousarray(
-                np.broadcast_to(np.asarray(value, dtype=float), (self.size,)))
+            self.params[name] = np.array(np.broadcast_to(np.asarray(value, dtype=float),
+                                                         (self.size,)))
         if self.source is not None:
             self.make_source()
             self.source.restart(self.time)

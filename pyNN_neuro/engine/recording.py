@@ -136,7 +136,8 @@ class GroupRecording:
 
     def spikes(self):
         """(neuron indices, spike times in ms) of this segment."""
-        return self.spike_ids.view().copy(), (self.spike_steps.view() + 1) * self.group.dt
+        ids = self.spike_ids.view().copy()
+        return ids, self.group.spike_times_of(self.spike_steps.view(), ids)
 
     def signals(self, name, indices):
         """Array (n_samples, len(indices)) of ``name`` for the neurons ``indices``; NaN

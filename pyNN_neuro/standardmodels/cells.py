@@ -158,7 +158,9 @@ class SpikeSourceArray(_Checked, cells.SpikeSourceArray):
                     f"in increasing order, got {value[:10]}")
 
     def make_group(self, population, dt, num_threads, seed):
-        return SpikeArrayGroup(population.label, population.size, self._times(population), dt)
+        from ..simulator import state
+        return SpikeArrayGroup(population.label, population.size, self._times(population), dt,
+                               exact_times=(state.spike_precision == "off_grid"))
 
     def update_group(self, population, group):
         group.set_spike_times(self._times(population))

@@ -8,7 +8,7 @@ import numpy as np
 from pyNN import errors
 from pyNN.standardmodels import build_translations, synapses
 
-from ..engine import StaticUnit, STDPUnit, TsodyksMarkramUnit
+from ..engine import StaticUnit, StochasticUnit, STDPUnit, TsodyksMarkramUnit
 from ..simulator import state
 
 
@@ -39,6 +39,25 @@ class StaticSynapse(_SynapseBase, synapses.StaticSynapse):
                    values, delay_steps):
         return StaticUnit(label, pre_group, post_population._make_group(), receptor,
                           pre_index, post_index, values["weight"], delay_steps)
+
+
+class SimpleStochasticSynapse(_SynapseBase, synapses.SimpleStochasticSynapse):
+    __doc__ = synapses.SimpleStochasticSynapse.__doc__
+    translations = _identity("weight", "delay", "p")
+
+    def _check_values(self, values, projection):
+        if "p" in values and np.any((values["p"] < 0) | (values["p"] > 1)):
+            raise errors.InvalidParameterValueError(
+                "SimpleStochasticSynapse: p must lie in [0, 1], got "
+                f"{values['p'][(values['p'] < 0) | (values['p'] > 1)][0]}")
+
+    def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
+                   values, delay_steps):
+        seed = np.random.SeedSequence([state.rng_seed, 2_000_003, len(state.projections)]
+                                      ).generate_state(1, np.uint64)[0]
+        return StochasticUnit(label, pre_group, post_population._make_group(), receptor,
+                              pre_index, post_index, values["weight"], delay_steps,
+                              values["p"], seed)
 
 
 class TsodyksMarkramSynapse(_SynapseBase, synapses.TsodyksMarkramSynapse):

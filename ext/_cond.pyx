@@ -1,0 +1,1086 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# distutils: extra_compile_args = -fopenmp
+# distutils: extra_link_args = -fopenmp
+"""Conductance-based point-neuron kernels integrated with adaptive Runge-Kutta-Fehlberg 4(5).
+
+Units are PyNN's throughout: ms, mV, nA, nF, uS (``a`` of the AdEx models is given in nS, as in
+PyNN, and converted to uS once). Synaptic conductances are driven by weights in uS; the
+inhibitory receptor takes positive conductance increments.
+
+Models
+------
+Leaky integrate-and-fire with conductance synapses (``IFCondExp``, ``IFCondAlpha``)::
+
+    cm dv/dt = g_leak (v_rest - V) + g_exc (e_rev_E - V) + g_inh (e_rev_I - V) + I
+    g_leak   = cm / tau_m,   V = min(v, v_thresh),   I = i_offset + i_injected
+
+Exponential synapses: ``dg/dt = -g / tau_syn``; a weight ``w`` arriving at step ``s`` is added
+to ``g`` at the end of step ``s``. Alpha synapses use a second state ``dg`` (uS/ms)::
+
+    d(dg)/dt = -dg / tau_syn,        dg/dt = dg - g / tau_syn
+
+and an arriving weight is added as ``dg += w e / tau_syn``, which gives the conductance
+``w (t / tau_syn) exp(1 - t / tau_syn)`` with peak ``w`` at ``t = tau_syn``.
+Spike when ``v >= v_thresh`` at the end of a step; then ``v = v_reset`` and, for
+``round(tau_refrac / dt)`` further steps, ``v`` is held at ``v_reset`` (dv/dt = 0, synaptic
+currents evaluated at ``v_reset``) while the conductances keep evolving.
+
+Adaptive exponential integrate-and-fire (``EIFCondExp``, ``EIFCondAlpha``)::
+
+    cm dv/dt  = g_leak (v_rest - V) + g_leak delta_T exp((V - v_thresh) / delta_T)
+                + g_exc (e_rev_E - V) + g_inh (e_rev_I - V) - w + I
+    tau_w dw/dt = a (V - v_rest) - w                         (w in nA, a in nS -> 1e-3 uS)
+    V = min(v, v_spike)
+
+with the same synapses as above. The spike condition ``v >= v_spike`` (``v >= v_thresh`` if
+``delta_T == 0``, when the exponential term is dropped) is checked after every accepted
+Runge-Kutta sub-step, not only at the end of the step: on a spike ``v = v_reset`` and
+``w += b``, and the refractory clamp starts at once, for the rest of this step and
+``round(tau_refrac / dt)`` more steps. With ``tau_refrac`` shorter than half a step a neuron
+can cross ``v_spike`` more than once in one step; each crossing adds ``b`` to ``w`` and the
+step is marked as spiking once.
+
+Hodgkin-Huxley after Traub and Miles (``HHCondExp``)::
+
+    cm dv/dt = -gbar_Na m^3 h (v - e_rev_Na) - gbar_K n^4 (v - e_rev_K)
+               - g_leak (v - e_rev_leak) + g_exc (e_rev_E - v) + g_inh (e_rev_I - v) + I
+    dx/dt    = alpha_x(u) (1 - x) - beta_x(u) x     for x in (m, h, n),   u = v - v_offset
+
+    alpha_m = 0.32 (13 - u) / (exp((13 - u) / 4) - 1)
+    beta_m  = 0.28 (u - 40) / (exp((u - 40) / 5) - 1)
+    alpha_h = 0.128 exp((17 - u) / 18)
+    beta_h  = 4 / (1 + exp((40 - u) / 5))
+    alpha_n = 0.032 (15 - u) / (exp((15 - u) / 5) - 1)
+    beta_n  = 0.5 exp((10 - u) / 40)
+
+(rates in 1/ms, exponential synapses). There is no reset: a spike is emitted at the end of a
+step when ``v >= v_offset + 30 mV`` and ``v`` has fallen during the step (the peak of the
+action potential has passed), unless a spike was emitted within the previous 2 ms
+(``round(2 ms / dt)`` steps; NEST's default ``t_ref`` of ``hh_cond_exp_traub``, which PyNN does
+not expose).
+
+Integration scheme
+------------------
+Each step ``[s dt, (s+1) dt)`` is covered by one or more sub-steps of the embedded
+Runge-Kutta-Fehlberg 4(5) pair; the fifth-order solution is propagated and the difference to
+the fourth-order one is the local error estimate ``err``. A sub-step of length ``h`` is
+accepted unless ``max_j |err_j| / D_j > 1.1`` with
+``D_j = abs_tol_j + rel_tol (c_y |y_j| + c_f |h dy_j/dt|)``; on rejection ``h`` shrinks by
+``max(0.2, 0.9 r^(-1/5))`` and the sub-step is retried, after acceptance with ``r < 0.5`` the
+next ``h`` grows by ``min(5, 0.9 r^(-1/6))``. The last sub-step of a step is cut to end on the
+step boundary, and the proposed ``h`` is carried over to the next step per neuron
+(``integration_step`` state, 0 meaning ``dt``). This is the step-size control that NEST applies
+through GSL to the same models, with NEST's tolerances translated to PyNN units:
+
+    IFCond*:   abs 1e-3 mV on v and 1e-3 nS (= 1e-6 uS) on conductances, rel 0
+    EIFCond*:  abs 1e-6 mV / 1e-6 nS / 1e-6 pA, rel 1e-6 with c_y = 0, c_f = 1
+    HHCondExp: abs 1e-3 on v (mV), m, h, n and 1e-3 nS on conductances, rel 0
+
+Every step of every neuron does the same arithmetic whatever the number of threads or how a
+run is split into ``update`` calls, so results are bit-identical across both.
+
+Update order within a step (as in NEST): integrate with the current injected during the step,
+then handle refractoriness / spikes, then add the synaptic input that arrived during the step
+(for exponential synapses NEST adds it before the threshold test; the order does not matter
+because the conductances do not enter the test), then record.
+"""
+
+import numpy as np
+
+from cython.parallel cimport prange
+from libc.float cimport DBL_MIN
+from libc.math cimport exp, fabs, floor, pow
+
+cdef enum:
+    MAX_DIM = 6   # largest state vector integrated by RKF45 (EIFCondAlpha, HHCondExp)
+
+cdef double EULER_E = exp(1.0)
+cdef double HH_REFRACTORY_MS = 2.0   # NEST hh_cond_exp_traub default t_ref
+
+# Fehlberg's embedded 4(5) tableau as C constants (so the compiler can fold them): stage
+# weights A, fifth-order solution weights B, and (fifth - fourth)-order weights E giving the
+# local error estimate.
+cdef extern from *:
+    """
+    static const double RKF_A21 = 1.0 / 4.0;
+    static const double RKF_A31 = 3.0 / 32.0, RKF_A32 = 9.0 / 32.0;
+    static const double RKF_A41 = 1932.0 / 2197.0, RKF_A42 = -7200.0 / 2197.0,
+                        RKF_A43 = 7296.0 / 2197.0;
+    static const double RKF_A51 = 439.0 / 216.0, RKF_A52 = -8.0, RKF_A53 = 3680.0 / 513.0,
+                        RKF_A54 = -845.0 / 4104.0;
+    static const double RKF_A61 = -8.0 / 27.0, RKF_A62 = 2.0, RKF_A63 = -3544.0 / 2565.0,
+                        RKF_A64 = 1859.0 / 4104.0, RKF_A65 = -11.0 / 40.0;
+    static const double RKF_B1 = 16.0 / 135.0, RKF_B3 = 6656.0 / 12825.0,
+                        RKF_B4 = 28561.0 / 56430.0, RKF_B5 = -9.0 / 50.0, RKF_B6 = 2.0 / 55.0;
+    static const double RKF_E1 = 1.0 / 360.0, RKF_E3 = -128.0 / 4275.0,
+                        RKF_E4 = -2197.0 / 75240.0, RKF_E5 = 1.0 / 50.0, RKF_E6 = 2.0 / 55.0;
+    """
+    const double A21 "RKF_A21"
+    const double A31 "RKF_A31"
+    const double A32 "RKF_A32"
+    const double A41 "RKF_A41"
+    const double A42 "RKF_A42"
+    const double A43 "RKF_A43"
+    const double A51 "RKF_A51"
+    const double A52 "RKF_A52"
+    const double A53 "RKF_A53"
+    const double A54 "RKF_A54"
+    const double A61 "RKF_A61"
+    const double A62 "RKF_A62"
+    const double A63 "RKF_A63"
+    const double A64 "RKF_A64"
+    const double A65 "RKF_A65"
+    const double B1 "RKF_B1"
+    const double B3 "RKF_B3"
+    const double B4 "RKF_B4"
+    const double B5 "RKF_B5"
+    const double B6 "RKF_B6"
+    const double E1 "RKF_E1"
+    const double E3 "RKF_E3"
+    const double E4 "RKF_E4"
+    const double E5 "RKF_E5"
+    const double E6 "RKF_E6"
+
+
+# --------------------------------------------------------------------------------------------
+# Per-neuron constants seen by the right-hand sides (one struct per model, so that the
+# integrator below is compiled once per model with its right-hand side inlined).
+# --------------------------------------------------------------------------------------------
+
+ctypedef struct IafExpNeuron:
+    double cm               # nF
+    double g_leak           # uS
+    double v_rest           # mV
+    double e_rev_E          # mV
+    double e_rev_I          # mV
+    double inv_tau_syn_E    # 1/ms
+    double inv_tau_syn_I    # 1/ms
+    double v_thresh         # mV
+    double v_reset          # mV
+    double current          # nA, total injected current during the step
+    bint refractory
+
+ctypedef struct IafAlphaNeuron:
+    double cm
+    double g_leak
+    double v_rest
+    double e_rev_E
+    double e_rev_I
+    double inv_tau_syn_E
+    double inv_tau_syn_I
+    double v_thresh
+    double v_reset
+    double current
+    bint refractory
+
+ctypedef struct AdexExpNeuron:
+    double cm               # nF
+    double g_leak           # uS
+    double v_rest           # mV
+    double e_rev_E          # mV
+    double e_rev_I          # mV
+    double inv_tau_syn_E    # 1/ms
+    double inv_tau_syn_I    # 1/ms
+    double v_thresh         # mV, exponential-term midpoint
+    double v_spike          # mV, upper bound on V in the right-hand side
+    double v_reset          # mV
+    double delta_T          # mV (0 disables the exponential term)
+    double a_uS             # uS
+    double inv_tau_w        # 1/ms
+    double current          # nA
+    bint refractory
+
+ctypedef struct AdexAlphaNeuron:
+    double cm
+    double g_leak
+    double v_rest
+    double e_rev_E
+    double e_rev_I
+    double inv_tau_syn_E
+    double inv_tau_syn_I
+    double v_thresh
+    double v_spike
+    double v_reset
+    double delta_T
+    double a_uS
+    double inv_tau_w
+    double current
+    bint refractory
+
+ctypedef struct HodgkinHuxleyNeuron:
+    double cm               # nF
+    double gbar_Na          # uS
+    double gbar_K           # uS
+    double g_leak           # uS
+    double v_offset         # mV
+    double e_rev_Na         # mV
+    double e_rev_K          # mV
+    double e_rev_leak       # mV
+    double e_rev_E          # mV
+    double e_rev_I          # mV
+    double inv_tau_syn_E    # 1/ms
+    double inv_tau_syn_I    # 1/ms
+    double current          # nA
+
+ctypedef fused neuron_t:
+    IafExpNeuron
+    IafAlphaNeuron
+    AdexExpNeuron
+    AdexAlphaNeuron
+    HodgkinHuxleyNeuron
+
+
+# State vector layouts (indices into y).
+cdef enum:
+    V = 0
+    # exponential-synapse models: [v, g_exc, g_inh, (w)]
+    EXP_G_EXC = 1
+    EXP_G_INH = 2
+    EXP_W = 3
+    # alpha-synapse models: [v, dg_exc, g_exc, dg_inh, g_inh, (w)]
+    ALPHA_DG_EXC = 1
+    ALPHA_G_EXC = 2
+    ALPHA_DG_INH = 3
+    ALPHA_G_INH = 4
+    ALPHA_W = 5
+    # Hodgkin-Huxley: [v, g_exc, g_inh, m, h, n]
+    HH_M = 3
+    HH_H = 4
+    HH_N = 5
+
+
+cdef inline double _rate_ratio(double x, double k) noexcept nogil:
+    """x / (exp(x / k) - 1), continuous through its removable singularity at x = 0."""
+    if fabs(x) < 1e-9 * k:
+        return k - 0.5 * x
+    return x / (exp(x / k) - 1.0)
+
+
+cdef inline void _derivatives(const neuron_t* p, const double* y, double* f) noexcept nogil:
+    """Right-hand side f = dy/dt of the model's ODE at state y (time-invariant within a step)."""
+    cdef double v, i_syn, i_spike, u, m, h, n
+    cdef double alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n
+    if neuron_t is IafExpNeuron:
+        v = p.v_reset if p.refractory else min(y[V], p.v_thresh)
+        f[V] = 0.0 if p.refractory else (
+            p.g_leak * (p.v_rest - v) + y[EXP_G_EXC] * (p.e_rev_E - v)
+            + y[EXP_G_INH] * (p.e_rev_I - v) + p.current) / p.cm
+        f[EXP_G_EXC] = -y[EXP_G_EXC] * p.inv_tau_syn_E
+        f[EXP_G_INH] = -y[EXP_G_INH] * p.inv_tau_syn_I
+    elif neuron_t is IafAlphaNeuron:
+        v = p.v_reset if p.refractory else min(y[V], p.v_thresh)
+        f[V] = 0.0 if p.refractory else (
+            p.g_leak * (p.v_rest - v) + y[ALPHA_G_EXC] * (p.e_rev_E - v)
+            + y[ALPHA_G_INH] * (p.e_rev_I - v) + p.current) / p.cm
+        f[ALPHA_DG_EXC] = -y[ALPHA_DG_EXC] * p.inv_tau_syn_E
+        f[ALPHA_G_EXC] = y[ALPHA_DG_EXC] - y[ALPHA_G_EXC] * p.inv_tau_syn_E
+        f[ALPHA_DG_INH] = -y[ALPHA_DG_INH] * p.inv_tau_syn_I
+        f[ALPHA_G_INH] = y[ALPHA_DG_INH] - y[ALPHA_G_INH] * p.inv_tau_syn_I
+    elif neuron_t is AdexExpNeuron:
+        v = p.v_reset if p.refractory else min(y[V], p.v_spike)
+        i_spike = 0.0
+        if p.delta_T != 0.0:
+            i_spike = p.g_leak * p.delta_T * exp((v - p.v_thresh) / p.delta_T)
+        f[V] = 0.0 if p.refractory else (
+            p.g_leak * (p.v_rest - v) + i_spike + y[EXP_G_EXC] * (p.e_rev_E - v)
+            + y[EXP_G_INH] * (p.e_rev_I - v) - y[EXP_W] + p.current) / p.cm
+        f[EXP_G_EXC] = -y[EXP_G_EXC] * p.inv_tau_syn_E
+        f[EXP_G_INH] = -y[EXP_G_INH] * p.inv_tau_syn_I
+        f[EXP_W] = (p.a_uS * (v - p.v_rest) - y[EXP_W]) * p.inv_tau_w
+    elif neuron_t is AdexAlphaNeuron:
+        v = p.v_reset if p.refractory else min(y[V], p.v_spike)
+        i_spike = 0.0
+        if p.delta_T != 0.0:
+            i_spike = p.g_leak * p.delta_T * exp((v - p.v_thresh) / p.delta_T)
+        f[V] = 0.0 if p.refractory else (
+            p.g_leak * (p.v_rest - v) + i_spike + y[ALPHA_G_EXC] * (p.e_rev_E - v)
+            + y[ALPHA_G_INH] * (p.e_rev_I - v) - y[ALPHA_W] + p.current) / p.cm
+        f[ALPHA_DG_EXC] = -y[ALPHA_DG_EXC] * p.inv_tau_syn_E
+        f[ALPHA_G_EXC] = y[ALPHA_DG_EXC] - y[ALPHA_G_EXC] * p.inv_tau_syn_E
+        f[ALPHA_DG_INH] = -y[ALPHA_DG_INH] * p.inv_tau_syn_I
+        f[ALPHA_G_INH] = y[ALPHA_DG_INH] - y[ALPHA_G_INH] * p.inv_tau_syn_I
+        f[ALPHA_W] = (p.a_uS * (v - p.v_rest) - y[ALPHA_W]) * p.inv_tau_w
+    else:
+        v = y[V]
+        m = y[HH_M]
+        h = y[HH_H]
+        n = y[HH_N]
+        f[V] = (p.gbar_Na * m * m * m * h * (p.e_rev_Na - v)
+                + p.gbar_K * n * n * n * n * (p.e_rev_K - v)
+                + p.g_leak * (p.e_rev_leak - v)
+                + y[EXP_G_EXC] * (p.e_rev_E - v) + y[EXP_G_INH] * (p.e_rev_I - v)
+                + p.current) / p.cm
+        u = v - p.v_offset
+        alpha_m = 0.32 * _rate_ratio(13.0 - u, 4.0)
+        beta_m = 0.28 * _rate_ratio(u - 40.0, 5.0)
+        alpha_h = 0.128 * exp((17.0 - u) / 18.0)
+        beta_h = 4.0 / (1.0 + exp((40.0 - u) / 5.0))
+        alpha_n = 0.032 * _rate_ratio(15.0 - u, 5.0)
+        beta_n = 0.5 * exp((10.0 - u) / 40.0)
+        f[HH_M] = alpha_m - (alpha_m + beta_m) * m
+        f[HH_H] = alpha_h - (alpha_h + beta_h) * h
+        f[HH_N] = alpha_n - (alpha_n + beta_n) * n
+        f[EXP_G_EXC] = -y[EXP_G_EXC] * p.inv_tau_syn_E
+        f[EXP_G_INH] = -y[EXP_G_INH] * p.inv_tau_syn_I
+
+
+cdef inline int _error_scale(const neuron_t* p, double* abs_tol, double* rel_tol,
+                             double* value_weight, double* slope_weight) noexcept nogil:
+    """Fill the per-component absolute tolerances (PyNN units) and the weights of |y| and
+    |h dy/dt| in the relative tolerance; return the state dimension."""
+    cdef int j
+    if neuron_t is IafExpNeuron or neuron_t is IafAlphaNeuron:
+        # NEST: 1e-3 absolute on every component in mV / nS; nS -> uS is a factor 1e-3.
+        rel_tol[0] = 0.0
+        value_weight[0] = 1.0
+        slope_weight[0] = 0.0
+        abs_tol[V] = 1e-3
+        for j in range(1, MAX_DIM):
+            abs_tol[j] = 1e-6
+        return 3 if neuron_t is IafExpNeuron else 5
+    elif neuron_t is AdexExpNeuron or neuron_t is AdexAlphaNeuron:
+        # NEST: 1e-6 absolute, plus 1e-6 relative to h * slope (not to the value), in
+        # mV / nS / pA.
+        rel_tol[0] = 1e-6
+        value_weight[0] = 0.0
+        slope_weight[0] = 1.0
+        abs_tol[V] = 1e-6
+        for j in range(1, MAX_DIM):
+            abs_tol[j] = 1e-9
+        return 4 if neuron_t is AdexExpNeuron else 6
+    else:
+        rel_tol[0] = 0.0
+        value_weight[0] = 1.0
+        slope_weight[0] = 0.0
+        abs_tol[V] = 1e-3
+        abs_tol[EXP_G_EXC] = 1e-6
+        abs_tol[EXP_G_INH] = 1e-6
+        abs_tol[HH_M] = 1e-3
+        abs_tol[HH_H] = 1e-3
+        abs_tol[HH_N] = 1e-3
+        return 6
+
+
+cdef inline void _fehlberg_step(const neuron_t* p, double* y, double h, const double* k1,
+                                double* err, int dim) noexcept nogil:
+    """Advance y in place by one RKF45 step of length h (k1 = dy/dt at y); err = error estimate."""
+    cdef double k2[MAX_DIM]
+    cdef double k3[MAX_DIM]
+    cdef double k4[MAX_DIM]
+    cdef double k5[MAX_DIM]
+    cdef double k6[MAX_DIM]
+    cdef double stage[MAX_DIM]
+    cdef int j
+    for j in range(dim):
+        stage[j] = y[j] + h * A21 * k1[j]
+    _derivatives(p, stage, k2)
+    for j in range(dim):
+        stage[j] = y[j] + h * (A31 * k1[j] + A32 * k2[j])
+    _derivatives(p, stage, k3)
+    for j in range(dim):
+        stage[j] = y[j] + h * (A41 * k1[j] + A42 * k2[j] + A43 * k3[j])
+    _derivatives(p, stage, k4)
+    for j in range(dim):
+        stage[j] = y[j] + h * (A51 * k1[j] + A52 * k2[j] + A53 * k3[j] + A54 * k4[j])
+    _derivatives(p, stage, k5)
+    for j in range(dim):
+        stage[j] = y[j] + h * (A61 * k1[j] + A62 * k2[j] + A63 * k3[j] + A64 * k4[j]
+                               + A65 * k5[j])
+    _derivatives(p, stage, k6)
+    for j in range(dim):
+        y[j] += h * (B1 * k1[j] + B3 * k3[j] + B4 * k4[j] + B5 * k5[j] + B6 * k6[j])
+        err[j] = h * (E1 * k1[j] + E3 * k3[j] + E4 * k4[j] + E5 * k5[j] + E6 * k6[j])
+
+
+cdef void _substep(const neuron_t* p, double* y, double* t, double t_end,
+                   double* h) noexcept nogil:
+    """One accepted adaptive sub-step from t[0] towards t_end (never past it).
+
+    Tries h[0] (cut to t_end - t[0] if longer), shrinks and retries while the error is too
+    large, then advances t[0] and leaves the step length proposed for the next sub-step in h[0].
+    """
+    cdef double y_start[MAX_DIM]
+    cdef double k1[MAX_DIM]
+    cdef double err[MAX_DIM]
+    cdef double slope_end[MAX_DIM]
+    cdef double abs_tol[MAX_DIM]
+    cdef double rel_tol, value_weight, slope_weight, ratio, r, factor, h_tried, t_next
+    cdef double t_start = t[0]
+    cdef double remaining = t_end - t_start
+    cdef double h_try = h[0]
+    cdef bint last
+    cdef int j
+    cdef int dim = _error_scale(p, abs_tol, &rel_tol, &value_weight, &slope_weight)
+
+    for j in range(dim):
+        y_start[j] = y[j]
+        slope_end[j] = 0.0
+    _derivatives(p, y, k1)
+    while True:
+        last = h_try > remaining
+        if last:
+            h_try = remaining
+        _fehlberg_step(p, y, h_try, k1, err, dim)
+        t_next = t_end if last else t_start + h_try
+        if slope_weight != 0.0:
+            _derivatives(p, y, slope_end)
+        ratio = DBL_MIN
+        for j in range(dim):
+            r = fabs(err[j]) / (abs_tol[j] + rel_tol * (value_weight * fabs(y[j])
+                                + slope_weight * fabs(h_try * slope_end[j])))
+            if r > ratio:
+                ratio = r
+        h_tried = h_try
+        if ratio > 1.1:
+            factor = 0.9 / pow(ratio, 1.0 / 5.0)
+            if factor < 0.2:
+                factor = 0.2
+            h_try = factor * h_tried
+            # retry only if the shorter step still moves time forward
+            if h_try < h_tried and t_next + h_try != t_next:
+                for j in range(dim):
+                    y[j] = y_start[j]
+                continue
+            h_try = h_tried
+        elif ratio < 0.5:
+            factor = 0.9 / pow(ratio, 1.0 / 6.0)
+            if factor > 5.0:
+                factor = 5.0
+            if factor < 1.0:
+                factor = 1.0
+            h_try = factor * h_tried
+        t[0] = t_next
+        h[0] = h_try
+        return
+
+
+cdef inline void _integrate_step(const neuron_t* p, double* y, double dt,
+                                 double* h) noexcept nogil:
+    """Integrate y over one simulation step [0, dt] with adaptive sub-steps."""
+    cdef double t = 0.0
+    while t < dt:
+        _substep(p, y, &t, dt, h)
+
+
+# --------------------------------------------------------------------------------------------
+# Validation helpers (Python level, run once per kernel object)
+# --------------------------------------------------------------------------------------------
+
+def _parameter_vector(dict params, str name, Py_ssize_t n):
+    if name not in params:
+        raise ValueError(f"params: missing parameter '{name}'")
+    values = np.ascontiguousarray(params[name], dtype=np.float64)
+    if values.ndim != 1 or values.shape[0] != n:
+        raise ValueError(f"params['{name}']: expected shape ({n},), got {np.shape(values)}")
+    return values
+
+
+def _state_vector(dict state, str name, Py_ssize_t n):
+    """The engine's state array itself (updated in place), checked but never copied."""
+    if name not in state:
+        raise ValueError(f"state: missing variable '{name}'")
+    return _io_array(state[name], f"state['{name}']", np.float64, (n,))
+
+
+def _io_array(value, str name, dtype, tuple shape):
+    """Check an engine-owned buffer and return a numpy view of it (never a copy).
+
+    None in shape means any length >= 1 (printed as 'L').
+    """
+    try:
+        array = np.asarray(value)
+    except Exception:
+        raise ValueError(f"{name}: expected an array, got {type(value).__name__}") from None
+    expected = tuple('L' if s is None else s for s in shape)
+    ok = array.ndim == len(shape) and all(
+        (s is None and a >= 1) or a == s for a, s in zip(array.shape, shape))
+    if not ok:
+        raise ValueError(f"{name}: expected shape {expected}, got {array.shape}")
+    if array.dtype != dtype:
+        raise ValueError(f"{name}: expected dtype {np.dtype(dtype)}, got {array.dtype}")
+    if not array.flags.c_contiguous or not array.flags.writeable:
+        raise ValueError(f"{name}: expected a writeable C-contiguous array")
+    return array
+
+
+def _positive(str name, values):
+    if not np.all(values > 0.0):
+        raise ValueError(f"params['{name}']: must be strictly positive")
+
+
+def _refractory_counts(tau_ms, double dt):
+    """round(tau_refrac / dt) as in NEST (which also rounds t_ref to the time grid)."""
+    if not np.all(tau_ms >= 0.0):
+        raise ValueError("params['tau_refrac']: must be non-negative")
+    return np.floor(np.asarray(tau_ms) / dt + 0.5).astype(np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# Kernel classes
+# --------------------------------------------------------------------------------------------
+
+cdef class _ConductanceKernel:
+    """Shared buffers, validation and the parallel driver; subclasses supply one neuron's loop.
+
+    Subclasses implement ``_bind(params, state)`` (keep memoryviews, precompute constants) and
+    ``_advance(i, step0, K, record)``, which runs neuron ``i`` for ``K`` steps without the GIL.
+    """
+    cdef readonly Py_ssize_t n
+    cdef readonly double dt
+    cdef readonly int num_threads
+    cdef Py_ssize_t max_steps
+    cdef Py_ssize_t ring_length
+    cdef bint can_record
+    cdef double[:, :, ::1] ring
+    cdef double[:, ::1] i_ext
+    cdef unsigned char[:, ::1] spiked
+    cdef double[:, :, ::1] rec
+    cdef double[::1] refractory_steps
+    cdef double[::1] integration_step
+    cdef double[::1] refractory_counts
+
+    def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
+                 int num_threads=1):
+        if not dt > 0.0:
+            raise ValueError(f"dt: expected a positive time step in ms, got {dt}")
+        if num_threads < 1:
+            raise ValueError(f"num_threads: expected >= 1, got {num_threads}")
+        state_names = type(self).state_names
+        internal_names = type(self).internal_names
+        if state_names[0] not in state:
+            raise ValueError(f"state: missing variable '{state_names[0]}'")
+        n = np.shape(state[state_names[0]])[0] if np.ndim(state[state_names[0]]) == 1 else -1
+        if n < 0:
+            raise ValueError(f"state['{state_names[0]}']: expected a 1-D array, "
+                             f"got shape {np.shape(state[state_names[0]])}")
+        self.n = n
+        self.dt = dt
+        self.num_threads = num_threads
+        n_receptors = len(type(self).receptor_names)
+        ring = _io_array(ring, 'ring', np.float64, (n_receptors, None, n))
+        self.ring = ring
+        self.ring_length = ring.shape[1]
+        if np.ndim(i_ext) != 2:
+            raise ValueError(f"i_ext: expected shape (K_max, {n}), got {np.shape(i_ext)}")
+        i_ext = _io_array(i_ext, 'i_ext', np.float64, (np.shape(i_ext)[0], n))
+        self.i_ext = i_ext
+        self.max_steps = i_ext.shape[0]
+        self.spiked = _io_array(spiked, 'spiked', np.uint8, (self.max_steps, n))
+        record_shape = (len(state_names), self.max_steps, n)
+        if np.shape(rec) == record_shape:
+            self.rec = _io_array(rec, 'rec', np.float64, record_shape)
+            self.can_record = True
+        elif np.size(rec) == 0:
+            self.rec = np.zeros((0, 0, 0))    # recording disabled; the buffer is never read
+            self.can_record = False
+        else:
+            raise ValueError(f"rec: expected shape {record_shape} (or an empty array when not "
+                             f"recording), got {np.shape(rec)}")
+        state = {name: _state_vector(state, name, n)
+                 for name in tuple(state_names) + tuple(internal_names)}
+        self.refractory_steps = state['refractory_steps']
+        self.integration_step = state['integration_step']
+        for name in type(self).param_names:
+            _parameter_vector(params, name, n)
+        self._bind(params, state)
+
+    def _bind(self, dict params, dict state):
+        raise NotImplementedError
+
+    cpdef void update(self, long step0, int K, bint record):
+        """Advance every neuron by K steps, starting at global step step0."""
+        cdef Py_ssize_t i
+        if K < 0 or K > self.max_steps:
+            raise ValueError(f"K: expected 0 <= K <= {self.max_steps} (rows of i_ext), got {K}")
+        if step0 < 0:
+            raise ValueError(f"step0: expected >= 0, got {step0}")
+        if record and not self.can_record:
+            raise ValueError(f"rec: expected shape ({len(type(self).state_names)}, "
+                             f"{self.max_steps}, {self.n}) to record, got an empty array")
+        for i in prange(self.n, nogil=True, num_threads=self.num_threads, schedule='static'):
+            self._advance(i, step0, K, record)
+
+    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
+        pass
+
+    cdef inline double _take_input(self, int receptor, long step, Py_ssize_t i) noexcept nogil:
+        """Read and clear the synaptic input (uS) arriving at receptor in the given step."""
+        cdef Py_ssize_t slot = step % self.ring_length
+        cdef double w = self.ring[receptor, slot, i]
+        self.ring[receptor, slot, i] = 0.0
+        return w
+
+    cdef inline double _start_step_length(self, Py_ssize_t i) noexcept nogil:
+        cdef double h = self.integration_step[i]
+        return h if h > 0.0 else self.dt
+
+
+cdef class _IafKernel(_ConductanceKernel):
+    """Parameter binding shared by the two leaky integrate-and-fire models."""
+    cdef double[::1] cm, g_leak, v_rest, e_rev_E, e_rev_I, inv_tau_syn_E, inv_tau_syn_I
+    cdef double[::1] v_thresh, v_reset, i_offset, alpha_scale_E, alpha_scale_I
+    cdef double[::1] v, gsyn_exc, gsyn_inh
+
+    def _bind(self, dict params, dict state):
+        p = {name: _parameter_vector(params, name, self.n) for name in type(self).param_names}
+        for name in ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'):
+            _positive(name, p[name])
+        self.cm = p['cm']
+        self.g_leak = p['cm'] / p['tau_m']
+        self.v_rest = p['v_rest']
+        self.e_rev_E = p['e_rev_E']
+        self.e_rev_I = p['e_rev_I']
+        self.inv_tau_syn_E = 1.0 / p['tau_syn_E']
+        self.inv_tau_syn_I = 1.0 / p['tau_syn_I']
+        self.alpha_scale_E = EULER_E / p['tau_syn_E']
+        self.alpha_scale_I = EULER_E / p['tau_syn_I']
+        self.v_thresh = p['v_thresh']
+        self.v_reset = p['v_reset']
+        self.i_offset = p['i_offset']
+        self.refractory_counts = _refractory_counts(p['tau_refrac'], self.dt)
+        self.v = state['v']
+        self.gsyn_exc = state['gsyn_exc']
+        self.gsyn_inh = state['gsyn_inh']
+
+
+_IAF_PARAMS = ('v_rest', 'cm', 'tau_m', 'tau_refrac', 'tau_syn_E', 'tau_syn_I', 'e_rev_E',
+               'e_rev_I', 'v_thresh', 'v_reset', 'i_offset')
+_EIF_PARAMS = ('cm', 'tau_refrac', 'v_spike', 'v_reset', 'v_rest', 'tau_m', 'i_offset', 'a', 'b',
+               'delta_T', 'tau_w', 'v_thresh', 'e_rev_E', 'tau_syn_E', 'e_rev_I', 'tau_syn_I')
+_RECEPTORS = ('excitatory', 'inhibitory')
+
+
+cdef class IFCondExp(_IafKernel):
+    """Leaky integrate-and-fire neuron with exponentially decaying conductances (NEST iaf_cond_exp).
+
+    Parameters (per neuron, float64 arrays): v_rest, v_thresh, v_reset, e_rev_E, e_rev_I (mV);
+    cm (nF); tau_m, tau_refrac, tau_syn_E, tau_syn_I (ms); i_offset (nA).
+    State: v (mV), gsyn_exc, gsyn_inh (uS); internal: refractory_steps (steps left),
+    integration_step (ms, last proposed RKF45 sub-step; 0 means dt).
+    """
+    state_names = ('v', 'gsyn_exc', 'gsyn_inh')
+    internal_names = ('refractory_steps', 'integration_step')
+    param_names = _IAF_PARAMS
+    receptor_names = _RECEPTORS
+
+    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
+        cdef IafExpNeuron p
+        cdef double y[MAX_DIM]
+        cdef double h = self._start_step_length(i)
+        cdef long refractory = <long> self.refractory_steps[i]
+        cdef long counts = <long> self.refractory_counts[i]
+        cdef long s
+        cdef int k
+        cdef unsigned char fired
+        p.cm = self.cm[i]
+        p.g_leak = self.g_leak[i]
+        p.v_rest = self.v_rest[i]
+        p.e_rev_E = self.e_rev_E[i]
+        p.e_rev_I = self.e_rev_I[i]
+        p.inv_tau_syn_E = self.inv_tau_syn_E[i]
+        p.inv_tau_syn_I = self.inv_tau_syn_I[i]
+        p.v_thresh = self.v_thresh[i]
+        p.v_reset = self.v_reset[i]
+        y[V] = self.v[i]
+        y[EXP_G_EXC] = self.gsyn_exc[i]
+        y[EXP_G_INH] = self.gsyn_inh[i]
+        for k in range(K):
+            s = step0 + k
+            p.current = self.i_offset[i] + self.i_ext[k, i]
+            p.refractory = refractory > 0
+            _integrate_step(&p, y, self.dt, &h)
+            y[EXP_G_EXC] += self._take_input(0, s, i)
+            y[EXP_G_INH] += self._take_input(1, s, i)
+            fired = 0
+            if refractory > 0:
+                refractory -= 1
+                y[V] = p.v_reset
+            elif y[V] >= p.v_thresh:
+                refractory = counts
+                y[V] = p.v_reset
+                fired = 1
+            self.spiked[k, i] = fired
+            if record:
+                self.rec[0, k, i] = y[V]
+                self.rec[1, k, i] = y[EXP_G_EXC]
+                self.rec[2, k, i] = y[EXP_G_INH]
+        self.v[i] = y[V]
+        self.gsyn_exc[i] = y[EXP_G_EXC]
+        self.gsyn_inh[i] = y[EXP_G_INH]
+        self.refractory_steps[i] = <double> refractory
+        self.integration_step[i] = h
+
+
+cdef class IFCondAlpha(_IafKernel):
+    """Leaky integrate-and-fire neuron with alpha-shaped conductances (NEST iaf_cond_alpha).
+
+    Parameters as IFCondExp. A weight w (uS) gives g(t) = w (t / tau_syn) exp(1 - t / tau_syn).
+    State: v (mV), gsyn_exc, gsyn_inh (uS); internal: refractory_steps, integration_step (ms),
+    dgsyn_exc, dgsyn_inh (uS/ms, conductance derivatives).
+    """
+    state_names = ('v', 'gsyn_exc', 'gsyn_inh')
+    internal_names = ('refractory_steps', 'integration_step', 'dgsyn_exc', 'dgsyn_inh')
+    param_names = _IAF_PARAMS
+    receptor_names = _RECEPTORS
+
+    cdef double[::1] dgsyn_exc, dgsyn_inh
+
+    def _bind(self, dict params, dict state):
+        _IafKernel._bind(self, params, state)
+        self.dgsyn_exc = state['dgsyn_exc']
+        self.dgsyn_inh = state['dgsyn_inh']
+
+    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
+        cdef IafAlphaNeuron p
+        cdef double y[MAX_DIM]
+        cdef double h = self._start_step_length(i)
+        cdef long refractory = <long> self.refractory_steps[i]
+        cdef long counts = <long> self.refractory_counts[i]
+        cdef long s
+        cdef int k
+        cdef unsigned char fired
+        p.cm = self.cm[i]
+        p.g_leak = self.g_leak[i]
+        p.v_rest = self.v_rest[i]
+        p.e_rev_E = self.e_rev_E[i]
+        p.e_rev_I = self.e_rev_I[i]
+        p.inv_tau_syn_E = self.inv_tau_syn_E[i]
+        p.inv_tau_syn_I = self.inv_tau_syn_I[i]
+        p.v_thresh = self.v_thresh[i]
+        p.v_reset = self.v_reset[i]
+        y[V] = self.v[i]
+        y[ALPHA_DG_EXC] = self.dgsyn_exc[i]
+        y[ALPHA_G_EXC] = self.gsyn_exc[i]
+        y[ALPHA_DG_INH] = self.dgsyn_inh[i]
+        y[ALPHA_G_INH] = self.gsyn_inh[i]
+        for k in range(K):
+            s = step0 + k
+            p.current = self.i_offset[i] + self.i_ext[k, i]
+            p.refractory = refractory > 0
+            _integrate_step(&p, y, self.dt, &h)
+            fired = 0
+            if refractory > 0:
+                refractory -= 1
+                y[V] = p.v_reset
+            elif y[V] >= p.v_thresh:
+                refractory = counts
+                y[V] = p.v_reset
+                fired = 1
+            y[ALPHA_DG_EXC] += self._take_input(0, s, i) * self.alpha_scale_E[i]
+            y[ALPHA_DG_INH] += self._take_input(1, s, i) * self.alpha_scale_I[i]
+            self.spiked[k, i] = fired
+            if record:
+                self.rec[0, k, i] = y[V]
+                self.rec[1, k, i] = y[ALPHA_G_EXC]
+                self.rec[2, k, i] = y[ALPHA_G_INH]
+        self.v[i] = y[V]
+        self.dgsyn_exc[i] = y[ALPHA_DG_EXC]
+        self.gsyn_exc[i] = y[ALPHA_G_EXC]
+        self.dgsyn_inh[i] = y[ALPHA_DG_INH]
+        self.gsyn_inh[i] = y[ALPHA_G_INH]
+        self.refractory_steps[i] = <double> refractory
+        self.integration_step[i] = h
+
+
+cdef class _AdexKernel(_ConductanceKernel):
+    """Parameter binding shared by the two adaptive exponential integrate-and-fire models."""
+    cdef double[::1] cm, g_leak, v_rest, e_rev_E, e_rev_I, inv_tau_syn_E, inv_tau_syn_I
+    cdef double[::1] v_thresh, v_spike, spike_detect, v_reset, delta_T, a_uS, b, inv_tau_w
+    cdef double[::1] i_offset, alpha_scale_E, alpha_scale_I
+    cdef double[::1] v, w, gsyn_exc, gsyn_inh
+
+    def _bind(self, dict params, dict state):
+        p = {name: _parameter_vector(params, name, self.n) for name in type(self).param_names}
+        for name in ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I', 'tau_w'):
+            _positive(name, p[name])
+        if not np.all(p['delta_T'] >= 0.0):
+            raise ValueError("params['delta_T']: must be non-negative")
+        self.cm = p['cm']
+        self.g_leak = p['cm'] / p['tau_m']
+        self.v_rest = p['v_rest']
+        self.e_rev_E = p['e_rev_E']
+        self.e_rev_I = p['e_rev_I']
+        self.inv_tau_syn_E = 1.0 / p['tau_syn_E']
+        self.inv_tau_syn_I = 1.0 / p['tau_syn_I']
+        self.alpha_scale_E = EULER_E / p['tau_syn_E']
+        self.alpha_scale_I = EULER_E / p['tau_syn_I']
+        self.v_thresh = p['v_thresh']
+        self.v_spike = p['v_spike']
+        # without the exponential term the model is an IAF neuron spiking at v_thresh
+        self.spike_detect = np.where(p['delta_T'] > 0.0, p['v_spike'], p['v_thresh'])
+        self.v_reset = p['v_reset']
+        self.delta_T = p['delta_T']
+        self.a_uS = p['a'] * 1e-3          # PyNN gives a in nS
+        self.b = p['b']
+        self.inv_tau_w = 1.0 / p['tau_w']
+        self.i_offset = p['i_offset']
+        self.refractory_counts = _refractory_counts(p['tau_refrac'], self.dt)
+        self.v = state['v']
+        self.w = state['w']
+        self.gsyn_exc = state['gsyn_exc']
+        self.gsyn_inh = state['gsyn_inh']
+
+
+cdef class EIFCondExp(_AdexKernel):
+    """Adaptive exponential integrate-and-fire, exponential conductances (NEST aeif_cond_exp).
+
+    Parameters: v_rest, v_thresh, v_spike, v_reset, e_rev_E, e_rev_I, delta_T (mV); cm (nF);
+    tau_m, tau_refrac, tau_w, tau_syn_E, tau_syn_I (ms); a (nS); b, i_offset (nA).
+    State: v (mV), w (nA), gsyn_exc, gsyn_inh (uS); internal: refractory_steps, integration_step.
+    """
+    state_names = ('v', 'w', 'gsyn_exc', 'gsyn_inh')
+    internal_names = ('refractory_steps', 'integration_step')
+    param_names = _EIF_PARAMS
+    receptor_names = _RECEPTORS
+
+    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
+        cdef AdexExpNeuron p
+        cdef double y[MAX_DIM]
+        cdef double h = self._start_step_length(i)
+        cdef double t
+        cdef double spike_detect = self.spike_detect[i]
+        cdef double b = self.b[i]
+        cdef long refractory = <long> self.refractory_steps[i]
+        cdef long counts = <long> self.refractory_counts[i]
+        cdef long s
+        cdef int k
+        cdef unsigned char fired
+        p.cm = self.cm[i]
+        p.g_leak = self.g_leak[i]
+        p.v_rest = self.v_rest[i]
+        p.e_rev_E = self.e_rev_E[i]
+        p.e_rev_I = self.e_rev_I[i]
+        p.inv_tau_syn_E = self.inv_tau_syn_E[i]
+        p.inv_tau_syn_I = self.inv_tau_syn_I[i]
+        p.v_thresh = self.v_thresh[i]
+        p.v_spike = self.v_spike[i]
+        p.v_reset = self.v_reset[i]
+        p.delta_T = self.delta_T[i]
+        p.a_uS = self.a_uS[i]
+        p.inv_tau_w = self.inv_tau_w[i]
+        y[V] = self.v[i]
+        y[EXP_G_EXC] = self.gsyn_exc[i]
+        y[EXP_G_INH] = self.gsyn_inh[i]
+        y[EXP_W] = self.w[i]
+        for k in range(K):
+            s = step0 + k
+            p.current = self.i_offset[i] + self.i_ext[k, i]
+            p.refractory = refractory > 0
+            fired = 0
+            t = 0.0
+            while t < self.dt:
+                _substep(&p, y, &t, self.dt, &h)
+                if refractory > 0:
+                    y[V] = p.v_reset
+                elif y[V] >= spike_detect:
+                    y[V] = p.v_reset
+                    y[EXP_W] += b
+                    # one extra count because the counter is decremented at the end of this step
+                    refractory = counts + 1 if counts > 0 else 0
+                    p.refractory = refractory > 0
+                    fired = 1
+            if refractory > 0:
+                refractory -= 1
+            y[EXP_G_EXC] += self._take_input(0, s, i)
+            y[EXP_G_INH] += self._take_input(1, s, i)
+            self.spiked[k, i] = fired
+            if record:
+                self.rec[0, k, i] = y[V]
+                self.rec[1, k, i] = y[EXP_W]
+                self.rec[2, k, i] = y[EXP_G_EXC]
+                self.rec[3, k, i] = y[EXP_G_INH]
+        self.v[i] = y[V]
+        self.w[i] = y[EXP_W]
+        self.gsyn_exc[i] = y[EXP_G_EXC]
+        self.gsyn_inh[i] = y[EXP_G_INH]
+        self.refractory_steps[i] = <double> refractory
+        self.integration_step[i] = h
+
+
+cdef class EIFCondAlpha(_AdexKernel):
+    """Adaptive exponential integrate-and-fire neuron, alpha conductances (NEST aeif_cond_alpha).
+
+    Parameters and state as EIFCondExp; internal: refractory_steps, integration_step,
+    dgsyn_exc, dgsyn_inh (uS/ms).
+    """
+    state_names = ('v', 'w', 'gsyn_exc', 'gsyn_inh')
+    internal_names = ('refractory_steps', 'integration_step', 'dgsyn_exc', 'dgsyn_inh')
+    param_names = _EIF_PARAMS
+    receptor_names = _RECEPTORS
+
+    cdef double[::1] dgsyn_exc, dgsyn_inh
+
+    def _bind(self, dict params, dict state):
+        _AdexKernel._bind(self, params, state)
+        self.dgsyn_exc = state['dgsyn_exc']
+        self.dgsyn_inh = state['dgsyn_inh']
+
+    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
+        cdef AdexAlphaNeuron p
+        cdef double y[MAX_DIM]
+        cdef double h = self._start_step_length(i)
+        cdef double t
+        cdef double spike_detect = self.spike_detect[i]
+        cdef double b = self.b[i]
+        cdef long refractory = <long> self.refractory_steps[i]
+        cdef long counts = <long> self.refractory_counts[i]
+        cdef long s
+        cdef int k
+        cdef unsigned char fired
+        p.cm = self.cm[i]
+        p.g_leak = self.g_leak[i]
+        p.v_rest = self.v_rest[i]
+        p.e_rev_E = self.e_rev_E[i]
+        p.e_rev_I = self.e_rev_I[i]
+        p.inv_tau_syn_E = self.inv_tau_syn_E[i]
+        p.inv_tau_syn_I = self.inv_tau_syn_I[i]
+        p.v_thresh = self.v_thresh[i]
+        p.v_spike = self.v_spike[i]
+        p.v_reset = self.v_reset[i]
+        p.delta_T = self.delta_T[i]
+        p.a_uS = self.a_uS[i]
+        p.inv_tau_w = self.inv_tau_w[i]
+        y[V] = self.v[i]
+        y[ALPHA_DG_EXC] = self.dgsyn_exc[i]
+        y[ALPHA_G_EXC] = self.gsyn_exc[i]
+        y[ALPHA_DG_INH] = self.dgsyn_inh[i]
+        y[ALPHA_G_INH] = self.gsyn_inh[i]
+        y[ALPHA_W] = self.w[i]
+        for k in range(K):
+            s = step0 + k
+            p.current = self.i_offset[i] + self.i_ext[k, i]
+            p.refractory = refractory > 0
+            fired = 0
+            t = 0.0
+            while t < self.dt:
+                _substep(&p, y, &t, self.dt, &h)
+                if refractory > 0:
+                    y[V] = p.v_reset
+                elif y[V] >= spike_detect:
+                    y[V] = p.v_reset
+                    y[ALPHA_W] += b
+                    refractory = counts + 1 if counts > 0 else 0
+                    p.refractory = refractory > 0
+                    fired = 1
+            if refractory > 0:
+                refractory -= 1
+            y[ALPHA_DG_EXC] += self._take_input(0, s, i) * self.alpha_scale_E[i]
+            y[ALPHA_DG_INH] += self._take_input(1, s, i) * self.alpha_scale_I[i]
+            self.spiked[k, i] = fired
+            if record:
+                self.rec[0, k, i] = y[V]
+                self.rec[1, k, i] = y[ALPHA_W]
+                self.rec[2, k, i] = y[ALPHA_G_EXC]
+                self.rec[3, k, i] = y[ALPHA_G_INH]
+        self.v[i] = y[V]
+        self.w[i] = y[ALPHA_W]
+        self.dgsyn_exc[i] = y[ALPHA_DG_EXC]
+        self.gsyn_exc[i] = y[ALPHA_G_EXC]
+        self.dgsyn_inh[i] = y[ALPHA_DG_INH]
+        self.gsyn_inh[i] = y[ALPHA_G_INH]
+        self.refractory_steps[i] = <double> refractory
+        self.integration_step[i] = h
+
+
+cdef class HHCondExp(_ConductanceKernel):
+    """Traub-Miles Hodgkin-Huxley neuron with exponential conductances (NEST hh_cond_exp_traub).
+
+    Parameters: gbar_Na, gbar_K, g_leak (uS); cm (nF); v_offset, e_rev_Na, e_rev_K, e_rev_leak,
+    e_rev_E, e_rev_I (mV); tau_syn_E, tau_syn_I (ms); i_offset (nA).
+    State: v (mV), gsyn_exc, gsyn_inh (uS), m, h, n (gating variables, dimensionless);
+    internal: refractory_steps (steps during which no new spike is reported), integration_step.
+    """
+    state_names = ('v', 'gsyn_exc', 'gsyn_inh', 'm', 'h', 'n')
+    internal_names = ('refractory_steps', 'integration_step')
+    param_names = ('gbar_Na', 'gbar_K', 'g_leak', 'cm', 'v_offset', 'e_rev_Na', 'e_rev_K',
+                   'e_rev_leak', 'e_rev_E', 'e_rev_I', 'tau_syn_E', 'tau_syn_I', 'i_offset')
+    receptor_names = _RECEPTORS
+
+    cdef double[::1] gbar_Na, gbar_K, g_leak, cm, v_offset, e_rev_Na, e_rev_K, e_rev_leak
+    cdef double[::1] e_rev_E, e_rev_I, inv_tau_syn_E, inv_tau_syn_I, i_offset
+    cdef double[::1] v, gsyn_exc, gsyn_inh, m, h, n_gate
+
+    def _bind(self, dict params, dict state):
+        p = {name: _parameter_vector(params, name, self.n) for name in type(self).param_names}
+        for name in ('cm', 'tau_syn_E', 'tau_syn_I'):
+            _positive(name, p[name])
+        self.gbar_Na = p['gbar_Na']
+        self.gbar_K = p['gbar_K']
+        self.g_leak = p['g_leak']
+        self.cm = p['cm']
+        self.v_offset = p['v_offset']
+        self.e_rev_Na = p['e_rev_Na']
+        self.e_rev_K = p['e_rev_K']
+        self.e_rev_leak = p['e_rev_leak']
+        self.e_rev_E = p['e_rev_E']
+        self.e_rev_I = p['e_rev_I']
+        self.inv_tau_syn_E = 1.0 / p['tau_syn_E']
+        self.inv_tau_syn_I = 1.0 / p['tau_syn_I']
+        self.i_offset = p['i_offset']
+        self.refractory_counts = _refractory_counts(np.full(self.n, HH_REFRACTORY_MS), self.dt)
+        self.v = state['v']
+        self.gsyn_exc = state['gsyn_exc']
+        self.gsyn_inh = state['gsyn_inh']
+        self.m = state['m']
+        self.h = state['h']
+        self.n_gate = state['n']
+
+    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
+        cdef HodgkinHuxleyNeuron p
+        cdef double y[MAX_DIM]
+        cdef double h = self._start_step_length(i)
+        cdef double v_before, spike_level
+        cdef long refractory = <long> self.refractory_steps[i]
+        cdef long counts = <long> self.refractory_counts[i]
+        cdef long s
+        cdef int k
+        cdef unsigned char fired
+        p.cm = self.cm[i]
+        p.gbar_Na = self.gbar_Na[i]
+        p.gbar_K = self.gbar_K[i]
+        p.g_leak = self.g_leak[i]
+        p.v_offset = self.v_offset[i]
+        p.e_rev_Na = self.e_rev_Na[i]
+        p.e_rev_K = self.e_rev_K[i]
+        p.e_rev_leak = self.e_rev_leak[i]
+        p.e_rev_E = self.e_rev_E[i]
+        p.e_rev_I = self.e_rev_I[i]
+        p.inv_tau_syn_E = self.inv_tau_syn_E[i]
+        p.inv_tau_syn_I = self.inv_tau_syn_I[i]
+        spike_level = p.v_offset + 30.0
+        y[V] = self.v[i]
+        y[EXP_G_EXC] = self.gsyn_exc[i]
+        y[EXP_G_INH] = self.gsyn_inh[i]
+        y[HH_M] = self.m[i]
+        y[HH_H] = self.h[i]
+        y[HH_N] = self.n_gate[i]
+        for k in range(K):
+            s = step0 + k
+            p.current = self.i_offset[i] + self.i_ext[k, i]
+            v_before = y[V]
+            _integrate_step(&p, y, self.dt, &h)
+            y[EXP_G_EXC] += self._take_input(0, s, i)
+            y[EXP_G_INH] += self._take_input(1, s, i)
+            fired = 0
+            if refractory > 0:
+                refractory -= 1
+            elif y[V] >= spike_level and v_before > y[V]:
+                # above threshold and already past the peak of the action potential
+                refractory = counts
+                fired = 1
+            self.spiked[k, i] = fired
+            if record:
+                self.rec[0, k, i] = y[V]
+                self.rec[1, k, i] = y[EXP_G_EXC]
+                self.rec[2, k, i] = y[EXP_G_INH]
+                self.rec[3, k, i] = y[HH_M]
+                self.rec[4, k, i] = y[HH_H]
+                self.rec[5, k, i] = y[HH_N]
+        self.v[i] = y[V]
+        self.gsyn_exc[i] = y[EXP_G_EXC]
+        self.gsyn_inh[i] = y[EXP_G_INH]
+        self.m[i] = y[HH_M]
+        self.h[i] = y[HH_H]
+        self.n_gate[i] = y[HH_N]
+        self.refractory_steps[i] = <double> refractory
+        self.integration_step[i] = h

@@ -1,0 +1,21 @@
+# cython: language_level=3
+"""Counter-based random numbers shared by the kernels.
+
+The n-th number of stream i under a seed is a pure function of (seed, i, n): results do
+not depend on the order in which streams are drawn, on windows or on threads.
+"""
+from libc.stdint cimport uint64_t
+
+
+cdef inline uint64_t _mix(uint64_t z) noexcept nogil:
+    # splitmix64 finaliser: a bijective avalanche on 64 bits
+    z = (z ^ (z >> 30)) * <uint64_t>0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * <uint64_t>0x94D049BB133111EB
+    return z ^ (z >> 31)
+
+
+cdef inline double uniform_open(uint64_t seed, uint64_t stream, uint64_t counter) noexcept nogil:
+    """A uniform number in (0, 1), a pure function of (seed, stream, counter)."""
+    cdef uint64_t z = _mix(seed * <uint64_t>0x9E3779B97F4A7C15 + stream)
+    z = _mix(z ^ (counter * <uint64_t>0xD1B54A32D192ED03 + <uint64_t>0x632BE59BD9B4E019))
+    return ((z >> 11) + 0.5) * (1.0 / 9007199254740992.0)
