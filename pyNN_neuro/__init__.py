@@ -37,6 +37,8 @@ from .standardmodels.cells import (  # noqa: F401
     IF_curr_exp, IF_curr_alpha, IF_curr_delta, IF_cond_exp, IF_cond_alpha, Izhikevich,
     EIF_cond_exp_isfa_ista, EIF_cond_alpha_isfa_ista, HH_cond_exp,
     SpikeSourceArray, SpikeSourcePoisson, SpikeSourcePoissonRefractory, SpikeSourceGamma,
+    PointNeuron, LIF, AdExp, CurrExpPostSynapticResponse, CondExpPostSynapticResponse,
+    CondAlphaPostSynapticResponse, ExpPSR, AlphaPSR,
 )
 from .standardmodels.synapses import (  # noqa: F401
     StaticSynapse, SimpleStochasticSynapse, TsodyksMarkramSynapse, STDPMechanism, SpikePairRule, Vogels2011Rule,

@@ -61,9 +61,10 @@ class _ParameterAccess:
         values = initial_values.evaluate(simplify=False)
         base._initial_state[variable][self._base_mask] = values
         group = base._group
-        if group is not None and variable in group.state:
+        engine_name = base.celltype.engine_state_name(variable)
+        if group is not None and engine_name in group.state:
             # as in NEST, initialize() also sets the present value
-            group.state[variable][self._base_mask] = values
+            group.state[engine_name][self._base_mask] = values
 
 
 class PopulationView(_ParameterAccess, common.PopulationView):
@@ -154,7 +155,7 @@ class Population(_ParameterAccess, common.Population):
     def _reinitialize_group(self):
         group = self._group
         if hasattr(group, "initial_state"):
-            group.initial_state = self._initial_state
+            group.initial_state = self.celltype.engine_initial_state(self._initial_state)
 
     def _push_changes(self):
         if self._parameters_changed and self._group is not None:

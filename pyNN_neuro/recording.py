@@ -47,7 +47,8 @@ class Recorder(recording.Recorder):
             if variable.name == "spikes":
                 group.recording.record_spikes(indices)
             else:
-                group.recording.record_variable(variable.name, indices, interval)
+                name = self.population.celltype.engine_state_name(variable.name)
+                group.recording.record_variable(name, indices, interval)
         if hasattr(group, "recording_changed"):
             group.recording_changed()
 
@@ -67,7 +68,8 @@ class Recorder(recording.Recorder):
         indices = self._indices(ids)
         if group is None:
             return np.zeros((0, indices.size)), None
-        return group.recording.signals(variable.name, indices), None
+        name = self.population.celltype.engine_state_name(variable.name)
+        return group.recording.signals(name, indices), None
 
     def _local_count(self, variable, filter_ids=None):
         ids = sorted(self.filter_recorded(variable, filter_ids))

@@ -62,12 +62,17 @@ class NeuronGroup(Group):
     ``initial_state`` maps state names to float64 arrays used at build and at every reset.
     """
 
-    def __init__(self, label, kernel_class, size, params, initial_state, dt, num_threads=1):
+    def __init__(self, label, kernel_class, size, params, initial_state, dt, num_threads=1,
+                 names=None, kernel_options=None):
         super().__init__(label, size, dt)
         self.kernel_class = kernel_class
-        self.receptor_names = tuple(kernel_class.receptor_names)
-        self.state_names = tuple(kernel_class.state_names)
-        self.internal_names = tuple(kernel_class.internal_names)
+        # kernels with a variable number of receptors give their names per instance
+        names = names or {}
+        self.receptor_names = tuple(names.get("receptor_names", kernel_class.receptor_names))
+        self.state_names = tuple(names.get("state_names", kernel_class.state_names))
+        self.internal_names = tuple(names.get("internal_names", kernel_class.internal_names))
+        self.param_names = tuple(names.get("param_names", kernel_class.param_names))
+        self.kernel_options = kernel_options or {}
         self.num_threads = num_threads
         self.params = {}
         self.set_parameters(params, rebuild=False)
@@ -78,7 +83,7 @@ class NeuronGroup(Group):
         self.kernel = None
 
     def set_parameters(self, params, rebuild=True):
-        for name in self.kernel_class.param_names:
+        for name in self.param_names:
             self.params[name] = np.array(np.broadcast_to(np.asarray(params[name], dtype=float),
                                                          (self.size,)))
         if rebuild and self.kernel is not None:
@@ -110,7 +115,8 @@ class NeuronGroup(Group):
 
     def make_kernel(self):
         self.kernel = self.kernel_class(self.params, self.state, self.dt, self.ring, self.i_ext,
-                                        self.spiked, self.rec, self.num_threads)
+                                        self.spiked, self.rec, self.num_threads,
+                                        **self.kernel_options)
 
     def update(self, step0, K):
         if self.current_inputs:

@@ -132,6 +132,31 @@ class GroupRecording:
                 var.append(group.rec[j][ks][:, var.indices])
         self.n_samples += ks.size
 
+    def truncate(self, step):
+        """Drop data recorded for times after ``step`` (a window interrupted part-way)."""
+        steps = self.spike_steps.view()
+        keep = int(np.searchsorted(steps, step))   # spikes of steps < step end by ``step``
+        self.spike_steps.size = keep
+        self.spike_ids.size = keep
+        if step < self.start_step:
+            return
+        allowed = (step - self.start_step) // self.interval_steps + 1
+        if self.n_samples <= allowed:
+            return
+        for var in self.variables.values():
+            total = 0
+            for first, _, parts in var.chunks:
+                total = first
+                kept = []
+                for part in parts:
+                    room = allowed - total
+                    if room <= 0:
+                        break
+                    kept.append(part[:room])
+                    total += min(room, part.shape[0])
+                parts[:] = kept
+        self.n_samples = allowed
+
     # data access -------------------------------------------------------------------------
 
     def spikes(self):

@@ -157,7 +157,13 @@ class Simulation:
         report = progress and n_steps > 0
         while self.step < end:
             K = min(self.window, end - self.step)
-            self._advance(self.step, K)
+            try:
+                self._advance(self.step, K)
+            except BaseException:
+                # keep what was recorded up to the last complete window
+                for g in self.groups:
+                    g.recording.truncate(self.step)
+                raise
             self.step += K
             if report and time.perf_counter() > next_report:
                 next_report = time.perf_counter() + 5.0

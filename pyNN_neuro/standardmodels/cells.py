@@ -9,7 +9,8 @@ from importlib import import_module
 
 import numpy as np
 from pyNN import errors
-from pyNN.standardmodels import build_translations, cells
+from pyNN.parameters import ParameterSpace
+from pyNN.standardmodels import build_translations, cells, receptors
 
 from ..engine import NeuronGroup, RenewalGroup, SpikeArrayGroup
 
@@ -31,6 +32,13 @@ class _Checked:
     InvalidParameterValueError naming the parameter, the bad value and the limit."""
     positive = ()
     non_negative = ()
+
+    def engine_state_name(self, name):
+        """The engine's name of the state variable PyNN calls ``name``."""
+        return name
+
+    def engine_initial_state(self, initial_state):
+        return initial_state
 
     def check_native_parameters(self, params, label):
         for name in self.positive:
@@ -132,6 +140,154 @@ class HH_cond_exp(_NeuronModel, cells.HH_cond_exp):
     non_negative = ("gbar_Na", "gbar_K", "g_leak")
     # PyNN lists a gap-junction receptor for HH cells; we have no electrical synapses
     receptor_types = ("excitatory", "inhibitory")
+
+
+# composed cell types: PointNeuron(LIF or AdExp, receptor=PSR, ...) ----------------------------
+
+
+class LIF(cells.LIF):
+    __doc__ = cells.LIF.__doc__
+    translations = _identity(cells.LIF)
+    family = "LIF"
+
+
+class AdExp(cells.AdExp):
+    __doc__ = cells.AdExp.__doc__
+    translations = _identity(cells.AdExp)
+    family = "AdExp"
+
+
+class CurrExpPostSynapticResponse(receptors.CurrExpPostSynapticResponse):
+    __doc__ = receptors.CurrExpPostSynapticResponse.__doc__
+    translations = _identity(receptors.CurrExpPostSynapticResponse)
+    family = "CurrExp"
+
+
+class CondExpPostSynapticResponse(receptors.CondExpPostSynapticResponse):
+    __doc__ = receptors.CondExpPostSynapticResponse.__doc__
+    translations = _identity(receptors.CondExpPostSynapticResponse)
+    family = "CondExp"
+
+
+class CondAlphaPostSynapticResponse(receptors.CondAlphaPostSynapticResponse):
+    __doc__ = receptors.CondAlphaPostSynapticResponse.__doc__
+    translations = _identity(receptors.CondAlphaPostSynapticResponse)
+    family = "CondAlpha"
+
+
+ExpPSR = CondExpPostSynapticResponse
+AlphaPSR = CondAlphaPostSynapticResponse
+
+# (neuron family, receptor family) -> kernel of pyNN_neuro.engine._multisynapse
+_COMPOSED_KERNELS = {
+    ("LIF", "CurrExp"): "LIFCurrExpMulti",
+    ("LIF", "CondExp"): "LIFCondExpMulti",
+    ("LIF", "CondAlpha"): "LIFCondAlphaMulti",
+    ("AdExp", "CondExp"): "AdExpCondExpMulti",
+    ("AdExp", "CondAlpha"): "AdExpCondAlphaMulti",
+}
+
+
+class PointNeuron(_NeuronModel, cells.PointNeuron):
+    """A point neuron (LIF or AdExp) with any number of named receptors of one kind.
+
+    Receptors are numbered in alphabetical order of their names (PyNN's receptor_types);
+    receptor k's parameters become the native parameters ``tau_syn_k`` (and ``e_syn_k``),
+    its state ``isyn_k`` (current-based) or ``gsyn_k`` (conductance-based).
+    """
+
+    def __init__(self, neuron, **post_synaptic_receptors):
+        super().__init__(neuron, **post_synaptic_receptors)
+        families = {getattr(psr, "family", type(psr).__name__)
+                    for psr in post_synaptic_receptors.values()}
+        neuron_family = getattr(neuron, "family", type(neuron).__name__)
+        if len(families) != 1:
+            raise errors.InvalidModelError(
+                "pyNN_neuro's PointNeuron needs all receptors of one kind, got "
+                f"{sorted(families)}")
+        key = (neuron_family, families.pop())
+        if key not in _COMPOSED_KERNELS:
+            raise errors.InvalidModelError(
+                f"pyNN_neuro has no kernel for PointNeuron({key[0]}, {key[1]} receptors); "
+                f"available: {sorted(_COMPOSED_KERNELS)}")
+        self.kernel = ("_multisynapse", _COMPOSED_KERNELS[key])
+        self.positive = ("tau_m", "cm") + tuple(
+            f"tau_syn_{k}" for k in range(len(self.receptor_types)))
+        if neuron_family == "AdExp":
+            self.positive += ("tau_w", "delta_T")
+        self._state_suffix = "isyn" if key[1] == "CurrExp" else "gsyn"
+
+    def _receptor_native(self):
+        """(PyNN name, native name) of every receptor parameter."""
+        pairs = []
+        for k, label in enumerate(self.receptor_types):
+            for name in self.post_synaptic_receptors[label].default_parameters:
+                if name != "locations":
+                    pairs.append((f"{label}.{name}", f"{name}_{k}"))
+        return pairs
+
+    @property
+    def native_parameters(self):
+        values = dict(self.neuron.native_parameters.items())
+        for label in self.receptor_types:
+            space = self.post_synaptic_receptors[label].parameter_space
+            k = self.receptor_types.index(label)
+            for name in space.keys():
+                if name != "locations":
+                    values[f"{name}_{k}"] = space[name]
+        return ParameterSpace(values)
+
+    def get_native_names(self, *names):
+        mapping = dict(self._receptor_native())
+        if not names:
+            return list(self.neuron.get_native_names()) + list(mapping.values())
+        native = []
+        for name in names:
+            if name in mapping:
+                native.append(mapping[name])
+            else:
+                native.extend(self.neuron.get_native_names(name))
+        return native
+
+    def reverse_translate(self, native_parameters):
+        mapping = {native: standard for standard, native in self._receptor_native()}
+        values = {}
+        for name, value in native_parameters.items():
+            values[mapping.get(name, name)] = value
+        return ParameterSpace(values, shape=native_parameters.shape)
+
+    def translate(self, parameters, copy=True):
+        mapping = dict(self._receptor_native())
+        values = {}
+        for name, value in parameters.items():
+            values[mapping.get(name, name)] = value
+        return ParameterSpace(values, shape=parameters.shape)
+
+    def get_schema(self):
+        schema = {name: type(value) for name, value in self.neuron.default_parameters.items()}
+        for standard, _ in self._receptor_native():
+            schema[standard] = float
+        return schema
+
+    def engine_state_name(self, name):
+        if "." in name:
+            label, variable = name.split(".", 1)
+            return f"{variable}_{self.receptor_types.index(label)}"
+        return name
+
+    def engine_initial_state(self, initial_state):
+        return {self.engine_state_name(name): value for name, value in initial_state.items()}
+
+    def make_group(self, population, dt, num_threads, seed):
+        kernel_class = _kernel(*self.kernel)
+        n_receptors = len(self.receptor_types)
+        names = dict(kernel_class.names(n_receptors))
+        names["receptor_names"] = tuple(self.receptor_types)
+        params = {name: population._parameters[name] for name in names["param_names"]}
+        return NeuronGroup(population.label, kernel_class, population.size, params,
+                           self.engine_initial_state(population._initial_state), dt,
+                           num_threads, names=names,
+                           kernel_options={"n_receptors": n_receptors})
 
 
 # spike sources --------------------------------------------------------------------------------
