@@ -187,6 +187,9 @@ cdef class STDPUnit:
     cdef cnp.int64_t[::1] indptr
     cdef int[::1] post
     cdef public double[::1] weight
+    # the weight as of each synapse's last presynaptic spike: what NEST reports, since it
+    # applies potentiation only when the next presynaptic spike arrives
+    cdef public double[::1] reported_weight
     cdef int[::1] delay
     cdef double[::1] tau_plus, tau_minus, A_plus, A_minus, w_min, w_max, mu_plus, mu_minus
     cdef double[::1] eta, rho
@@ -202,7 +205,8 @@ cdef class STDPUnit:
     cdef vector[vector[cnp.int64_t]] buckets
     cdef long n_buckets
 
-    def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight, int[::1] delay,
+    def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
+                 double[::1] reported_weight, int[::1] delay,
                  dict params, int weight_rule, int timing_rule,
                  cnp.int64_t[::1] col_ptr, cnp.int64_t[::1] col_syn,
                  double[::1] k_plus, double[::1] last_pre, double[::1] k_minus, double[::1] last_post,
@@ -211,6 +215,7 @@ cdef class STDPUnit:
         self.indptr = indptr
         self.post = post
         self.weight = weight
+        self.reported_weight = reported_weight
         self.delay = delay
         zeros = np.zeros(n_syn)
         get = lambda name: params[name] if name in params else zeros
@@ -340,6 +345,7 @@ cdef class STDPUnit:
                         else:
                             km = self.k_minus[j] * exp((self.last_post[j] - t) / self.tau_minus[j])
                         self.weight[j] = self._depress(j, self.weight[j], km)
+                        self.reported_weight[j] = self.weight[j]
                         ring[(s + self.delay[j]) % L, self.post[j]] += self.weight[j]
                     if self.indptr[i + 1] > self.indptr[i]:
                         j = self.indptr[i]

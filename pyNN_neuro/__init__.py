@@ -27,6 +27,7 @@ from pyNN import errors, random, space  # noqa: F401
 from pyNN.network import Network  # noqa: F401
 from pyNN.space import Space  # noqa: F401
 from pyNN.random import NumpyRNG, GSLRNG, RandomDistribution  # noqa: F401
+from pyNN.parameters import Sequence  # noqa: F401
 from pyNN.connectors import *  # noqa: F401,F403
 from pyNN.recording import *  # noqa: F401,F403
 from pyNN.standardmodels import StandardCellType
@@ -38,7 +39,7 @@ from .standardmodels.cells import (  # noqa: F401
     EIF_cond_exp_isfa_ista, EIF_cond_alpha_isfa_ista, HH_cond_exp,
     SpikeSourceArray, SpikeSourcePoisson, SpikeSourcePoissonRefractory, SpikeSourceGamma,
     PointNeuron, LIF, AdExp, CurrExpPostSynapticResponse, CondExpPostSynapticResponse,
-    CondAlphaPostSynapticResponse, ExpPSR, AlphaPSR,
+    CondAlphaPostSynapticResponse, CondBetaPostSynapticResponse, ExpPSR, AlphaPSR, BetaPSR,
 )
 from .standardmodels.synapses import (  # noqa: F401
     StaticSynapse, SimpleStochasticSynapse, TsodyksMarkramSynapse, STDPMechanism, SpikePairRule, Vogels2011Rule,

@@ -149,6 +149,7 @@ class STDPUnit(StaticUnit):
         counts = np.bincount(self.post_index, minlength=post.size)
         self.col_ptr = np.zeros(post.size + 1, dtype=np.int64)
         np.cumsum(counts, out=self.col_ptr[1:])
+        self.reported_weight = self.weight.copy()
         self.k_plus = np.zeros(pre.size)
         self.last_pre = np.zeros(pre.size)
         self.k_minus = np.zeros(n)
@@ -157,7 +158,8 @@ class STDPUnit(StaticUnit):
 
     def allocate(self, window_max, ring_length):
         self.kernel = _synapses.STDPUnit(
-            self.indptr, self.post_index, self.weight, self.delay, self.params,
+            self.indptr, self.post_index, self.weight, self.reported_weight, self.delay,
+            self.params,
             self.weight_rule, self.timing_rule, self.col_ptr, self.col_syn,
             self.k_plus, self.last_pre, self.k_minus, self.last_post, self.pre.dt,
             window_max + self.max_delay + 1)
@@ -174,12 +176,27 @@ class STDPUnit(StaticUnit):
 
     def reset(self):
         super().reset()
+        self.reported_weight[:] = self.weight
         self.k_plus[:] = 0.0
         self.last_pre[:] = 0.0
         self.k_minus[:] = 0.0
         self.last_post[:] = -1e300
         if self.kernel is not None:
             self.kernel.clear_pending()
+
+    def get(self, name):
+        """As NEST: a weight is reported as it was after the synapse's last presynaptic
+        spike (later postsynaptic spikes potentiate it only at the next one)."""
+        if name == "weight":
+            out = np.empty_like(self.reported_weight)
+            out[self.order] = self.reported_weight
+            return out
+        return super().get(name)
+
+    def set(self, name, values_in_connection_order):
+        super().set(name, values_in_connection_order)
+        if name == "weight":
+            self.reported_weight[:] = self.weight
 
     def _array(self, name):
         if name in self.params:

@@ -161,22 +161,33 @@ class CurrExpPostSynapticResponse(receptors.CurrExpPostSynapticResponse):
     __doc__ = receptors.CurrExpPostSynapticResponse.__doc__
     translations = _identity(receptors.CurrExpPostSynapticResponse)
     family = "CurrExp"
+    recordable = ["isyn"]
 
 
 class CondExpPostSynapticResponse(receptors.CondExpPostSynapticResponse):
     __doc__ = receptors.CondExpPostSynapticResponse.__doc__
     translations = _identity(receptors.CondExpPostSynapticResponse)
     family = "CondExp"
+    recordable = ["gsyn"]
 
 
 class CondAlphaPostSynapticResponse(receptors.CondAlphaPostSynapticResponse):
     __doc__ = receptors.CondAlphaPostSynapticResponse.__doc__
     translations = _identity(receptors.CondAlphaPostSynapticResponse)
     family = "CondAlpha"
+    recordable = ["gsyn"]
+
+
+class CondBetaPostSynapticResponse(receptors.CondBetaPostSynapticResponse):
+    __doc__ = receptors.CondBetaPostSynapticResponse.__doc__
+    translations = _identity(receptors.CondBetaPostSynapticResponse)
+    family = "CondBeta"
+    recordable = ["gsyn"]
 
 
 ExpPSR = CondExpPostSynapticResponse
 AlphaPSR = CondAlphaPostSynapticResponse
+BetaPSR = CondBetaPostSynapticResponse
 
 # (neuron family, receptor family) -> kernel of pyNN_neuro.engine._multisynapse
 _COMPOSED_KERNELS = {
@@ -185,6 +196,8 @@ _COMPOSED_KERNELS = {
     ("LIF", "CondAlpha"): "LIFCondAlphaMulti",
     ("AdExp", "CondExp"): "AdExpCondExpMulti",
     ("AdExp", "CondAlpha"): "AdExpCondAlphaMulti",
+    ("LIF", "CondBeta"): "LIFCondBetaMulti",
+    ("AdExp", "CondBeta"): "AdExpCondBetaMulti",
 }
 
 
@@ -211,8 +224,10 @@ class PointNeuron(_NeuronModel, cells.PointNeuron):
                 f"pyNN_neuro has no kernel for PointNeuron({key[0]}, {key[1]} receptors); "
                 f"available: {sorted(_COMPOSED_KERNELS)}")
         self.kernel = ("_multisynapse", _COMPOSED_KERNELS[key])
+        n_receptors = len(self.receptor_types)
         self.positive = ("tau_m", "cm") + tuple(
-            f"tau_syn_{k}" for k in range(len(self.receptor_types)))
+            f"{name}_{k}" for k in range(n_receptors)
+            for name in ("tau_syn", "tau_rise", "tau_decay"))
         if neuron_family == "AdExp":
             self.positive += ("tau_w", "delta_T")
         self._state_suffix = "isyn" if key[1] == "CurrExp" else "gsyn"

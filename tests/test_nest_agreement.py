@@ -1,0 +1,396 @@
+"""Agreement of pyNN_neuro with NEST 3.10.0 (through pyNN.nest), script for script.
+
+Each test builds the same PyNN network twice in one process, first on ``pyNN.nest`` (with
+``setup(timestep=dt, min_delay=dt, spike_precision="on_grid")``, the setting under which
+pyNN.nest's min_delay shifts of spike sources and current sources cancel) and then on
+``pyNN_neuro`` (``sim.end()`` in between), and compares the results against the targets:
+
+* IF_curr_exp, IF_curr_alpha (SpikeSourceArray exc + inh with two delays, DCSource), dt 0.1
+  and 0.01: identical spike steps, max |dv| <= 1e-6 mV;
+* IF_cond_exp, IF_cond_alpha, EIF_cond_{exp,alpha}_isfa_ista, Izhikevich, HH_cond_exp (dt
+  0.01, DC + spike input): the same number of spikes, each within 2 dt;
+* Vogels-Abbott CUBA and COBA (``examples/vogels_abbott.py``): rates within 10 %;
+* TsodyksMarkramSynapse (20 Hz train into IF_curr_exp, tau_facil 0 and 500): max |dv| <= 1e-6;
+* STDP (SpikePairRule with additive and multiplicative weight dependence, delays 1 and 3 ms,
+  20 seeded sources onto one DC-driven IF_curr_exp): final weights within 1e-9 nA.
+
+The module is skipped unless ``nest`` imports (tox env ``reference``). With ``pytest -s`` a
+table of the measured differences is printed at the end.
+
+Known differences, each isolated in its own strict xfail (the reason says why) next to a
+variant of the case that avoids it and must agree:
+
+* SpikeSourceArray times: pyNN.nest passes ``t - min_delay`` to NEST, and NEST's
+  ``Time::ms_stamp`` rounds a difference that lands just above a grid point up by one step
+  (at dt = 0.01, 35.7 -> 35.71 and 150.05 -> 150.06; at dt = 0.1 e.g. 64.4, 64.9, ...);
+  pyNN_neuro emits on the nominal step. With the times NEST actually emitted, the
+  current-based cells agree to 1e-13 mV and every other cell type on the same spike steps.
+* STDP weight read-out: NEST folds a postsynaptic spike's potentiation into the weight only
+  at the next presynaptic spike; pyNN_neuro when the spike reaches the synapse. With a last
+  presynaptic spike after all postsynaptic spikes, the weights agree to 1e-16 nA.
+* DCSource with start < 2 dt (min_delay = dt): pyNN.nest clips the device start at 0 and the
+  current first acts from t = 2 dt; pyNN_neuro applies it from ``start``.
+"""
+import importlib.util
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+nest = pytest.importorskip("nest", reason="NEST (nest-simulator 3.10.0) is not installed")
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import pyNN.nest as nest_sim
+import pyNN_neuro as neuro_sim
+from pyNN.parameters import Sequence
+
+try:
+    nest.set_verbosity("M_ERROR")
+except Exception:  # pragma: no cover - newer NEST spells it differently
+    pass
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning",
+                                        "ignore::UserWarning")
+
+SIMULATORS = [("nest", nest_sim), ("neuro", neuro_sim)]
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+RESULTS = []   # rows of the summary table: (case, quantity, value, target)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def summary_table():
+    yield
+    if not RESULTS:
+        return
+    width = max(len(r[0]) for r in RESULTS)
+    qwidth = max(len(r[1]) for r in RESULTS)
+    lines = ["", "pyNN_neuro vs pyNN.nest (NEST %s)" % getattr(nest, "__version__", "?"),
+             f"{'case':<{width}}  {'quantity':<{qwidth}}  {'measured':>12}  target"]
+    for case, quantity, value, target in RESULTS:
+        text = f"{value:12.3e}" if isinstance(value, float) else f"{value!s:>12}"
+        lines.append(f"{case:<{width}}  {quantity:<{qwidth}}  {text}  {target}")
+    print("\n".join(lines))
+
+
+def _setup(sim, dt):
+    if sim is nest_sim:
+        sim.setup(timestep=dt, min_delay=dt, spike_precision="on_grid")
+    else:
+        sim.setup(timestep=dt, min_delay=dt)
+
+
+def _both(run, *args, **kwargs):
+    """Run ``run(sim, ...)`` on NEST, then on pyNN_neuro; return the two results."""
+    out = {}
+    for name, sim in SIMULATORS:
+        try:
+            out[name] = run(sim, *args, **kwargs)
+        finally:
+            sim.end()
+    return out["nest"], out["neuro"]
+
+
+# single neurons ------------------------------------------------------------------------------
+
+EXC_TIMES = [10.0, 10.3, 20.0, 35.7, 50.0, 60.0, 100.0, 150.05]
+INH_TIMES = [15.0, 40.0, 120.0]
+
+# pyNN.nest hands NEST's spike_generator the times t - min_delay; for some grid times that
+# difference lands just above a grid point in binary (35.7 - 0.01 = 35.690000000000005) and
+# NEST's Time::ms_stamp (nest_time.cpp, Time::fromstamp: truncate to tics, then move up one
+# step if the grid time is below t) puts the spike one step late: at dt = 0.01, 35.7 is
+# emitted at 35.71 and 150.05 at 150.06. pyNN_neuro emits them at 35.70 / 150.05.
+NEST_SSA_SHIFT = ("pyNN.nest/NEST emits SpikeSourceArray times 35.7 and 150.05 one step late at "
+                  "dt=0.01 (fl(t - min_delay) rounded up by Time::ms_stamp); pyNN_neuro "
+                  "emits them on the nominal step (ceil(t/dt - 1e-9)). See "
+                  "test_ssa_emission_times and the report in the module docstring.")
+
+
+def run_single(sim, celltype, dt, tstop, w_exc, w_inh, dc_amp, dc_start, dc_stop,
+               params=None, exc_delay=1.0, inh_delay=0.3, exc_times=EXC_TIMES,
+               inh_times=INH_TIMES):
+    """One neuron, an excitatory and an inhibitory SpikeSourceArray (two delays), a DCSource."""
+    _setup(sim, dt)
+    cell = sim.Population(1, getattr(sim, celltype)(**(params or {})), label="cell")
+    exc = sim.Population(1, sim.SpikeSourceArray(spike_times=list(exc_times)), label="exc")
+    inh = sim.Population(1, sim.SpikeSourceArray(spike_times=list(inh_times)), label="inh")
+    sim.Projection(exc, cell, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=w_exc, delay=exc_delay), receptor_type="excitatory")
+    sim.Projection(inh, cell, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=w_inh, delay=inh_delay), receptor_type="inhibitory")
+    sim.DCSource(amplitude=dc_amp, start=dc_start, stop=dc_stop).inject_into(cell)
+    cell.record(["v", "spikes"])
+    exc.record("spikes")
+    inh.record("spikes")
+    sim.run(tstop)
+    seg = cell.get_data().segments[0]
+    v = seg.filter(name="v")[0]
+
+    def emitted(pop):
+        return np.asarray(pop.get_data().segments[0].spiketrains[0].rescale("ms").magnitude)
+
+    return {"t": np.asarray(v.times.rescale("ms").magnitude),
+            "v": np.asarray(v.magnitude)[:, 0],
+            "spikes": np.asarray(seg.spiketrains[0].rescale("ms").magnitude),
+            "exc_emitted": emitted(exc), "inh_emitted": emitted(inh)}
+
+
+def _spike_steps(spikes, dt):
+    return np.rint(np.asarray(spikes) / dt).astype(int)
+
+
+def _check_exact(case, ref, ours, dt):
+    assert ref["t"].shape == ours["t"].shape
+    np.testing.assert_allclose(ours["t"], ref["t"], rtol=0, atol=1e-9)
+    dv = float(np.max(np.abs(ours["v"] - ref["v"])))
+    RESULTS.append((case, "max |dv| (mV)", dv, "<= 1e-6"))
+    steps_ref, steps_ours = _spike_steps(ref["spikes"], dt), _spike_steps(ours["spikes"], dt)
+    if steps_ref.size == steps_ours.size:
+        diff = int(np.max(np.abs(steps_ref - steps_ours))) if steps_ref.size else 0
+        RESULTS.append((case, "max |dt_spike| (dt)", diff, "0"))
+    else:
+        RESULTS.append((case, "spikes nest/ours", f"{steps_ref.size}/{steps_ours.size}", "equal"))
+    assert ref["spikes"].size >= 5
+    np.testing.assert_array_equal(steps_ours, steps_ref)
+    assert dv <= 1e-6
+
+
+CURRENT_CASES = [pytest.param(celltype, dt, id=f"{celltype}-dt{dt}", marks=(
+                     [pytest.mark.xfail(strict=True, reason=NEST_SSA_SHIFT)] if dt == 0.01 else []))
+                 for celltype in ("IF_curr_exp", "IF_curr_alpha") for dt in (0.1, 0.01)]
+
+
+@pytest.mark.parametrize("celltype,dt", CURRENT_CASES)
+def test_current_based_exact(celltype, dt):
+    """The same script on both: 0.5 / -0.3 nA synapses (delays 1.0 / 0.3 ms), 1 nA DC 20-180 ms."""
+    ref, ours = _both(run_single, celltype, dt, 200.0, 0.5, -0.3, 1.0, 20.0, 180.0)
+    _check_exact(f"{celltype} dt={dt}", ref, ours, dt)
+
+
+@pytest.mark.parametrize("dt", [0.1, 0.01])
+@pytest.mark.parametrize("celltype", ["IF_curr_exp", "IF_curr_alpha"])
+def test_current_based_exact_nest_source_times(celltype, dt):
+    """As above, but pyNN_neuro's sources get the times NEST's sources actually emitted: this
+    separates the neuron and synapse dynamics from the source time rounding."""
+    args = (celltype, dt, 200.0, 0.5, -0.3, 1.0, 20.0, 180.0)
+    ref = run_single(nest_sim, *args)
+    nest_sim.end()
+    ours = run_single(neuro_sim, *args, exc_times=ref["exc_emitted"],
+                      inh_times=ref["inh_emitted"])
+    neuro_sim.end()
+    _check_exact(f"{celltype} dt={dt} (NEST's source times)", ref, ours, dt)
+
+
+@pytest.mark.parametrize("dt", [
+    0.1, pytest.param(0.01, marks=pytest.mark.xfail(strict=True, reason=NEST_SSA_SHIFT))])
+def test_ssa_emission_times(dt):
+    """The times at which a SpikeSourceArray emits (recorded) are the same grid steps."""
+    ref, ours = _both(run_single, "IF_curr_exp", dt, 200.0, 0.5, -0.3, 1.0, 20.0, 180.0)
+    for key in ("exc_emitted", "inh_emitted"):
+        diff = np.setxor1d(_spike_steps(ref[key], dt), _spike_steps(ours[key], dt)) * dt
+        RESULTS.append((f"SpikeSourceArray dt={dt}", f"{key[:3]} steps differing",
+                        str(np.round(diff, 2).tolist()) if diff.size else "none", "none"))
+    for key in ("exc_emitted", "inh_emitted"):
+        np.testing.assert_array_equal(_spike_steps(ours[key], dt), _spike_steps(ref[key], dt))
+
+
+# (celltype, exc weight, inh weight, DC amplitude, extra parameters)
+NONLINEAR = [
+    ("IF_cond_exp", 0.01, 0.02, 1.0, {}),
+    ("IF_cond_alpha", 0.01, 0.02, 1.0, {}),
+    ("EIF_cond_exp_isfa_ista", 0.01, 0.02, 1.0, {}),
+    ("EIF_cond_alpha_isfa_ista", 0.01, 0.02, 1.0, {}),
+    ("Izhikevich", 5.0, -5.0, 0.01, {}),
+    ("HH_cond_exp", 0.02, 0.05, 1.0, {}),
+]
+
+
+@pytest.mark.parametrize("celltype,w_exc,w_inh,dc,params", NONLINEAR,
+                         ids=[c[0] for c in NONLINEAR])
+def test_nonlinear_spike_times(celltype, w_exc, w_inh, dc, params):
+    dt = 0.01
+    ref, ours = _both(run_single, celltype, dt, 200.0, w_exc, w_inh, dc, 50.0, 180.0, params)
+    case = f"{celltype} dt={dt}"
+    n_ref, n_ours = ref["spikes"].size, ours["spikes"].size
+    RESULTS.append((case, "spikes nest/ours", f"{n_ref}/{n_ours}", "equal"))
+    if n_ref == n_ours and n_ref:
+        diff = float(np.max(np.abs(ours["spikes"] - ref["spikes"]))) / dt
+        RESULTS.append((case, "max |dt_spike| (dt)", diff, "<= 2"))
+    RESULTS.append((case, "max |dv| (mV, info)", float(np.max(np.abs(ours["v"] - ref["v"]))), "-"))
+    assert n_ref > 3
+    assert n_ours == n_ref, (ref["spikes"], ours["spikes"])
+    assert np.all(np.abs(ours["spikes"] - ref["spikes"]) <= 2 * dt + 1e-9), \
+        (ref["spikes"], ours["spikes"])
+
+
+@pytest.mark.parametrize("celltype,w_exc,w_inh,dc,params", NONLINEAR,
+                         ids=[c[0] for c in NONLINEAR])
+def test_nonlinear_nest_source_times(celltype, w_exc, w_inh, dc, params):
+    """As above, with pyNN_neuro's sources given the times NEST's sources emitted (see
+    NEST_SSA_SHIFT): the spikes are then on the same steps; |dv| is reported."""
+    dt = 0.01
+    args = (celltype, dt, 200.0, w_exc, w_inh, dc, 50.0, 180.0, params)
+    ref = run_single(nest_sim, *args)
+    nest_sim.end()
+    ours = run_single(neuro_sim, *args, exc_times=ref["exc_emitted"],
+                      inh_times=ref["inh_emitted"])
+    neuro_sim.end()
+    case = f"{celltype} dt={dt} (NEST's source times)"
+    RESULTS.append((case, "spikes nest/ours", f"{ref['spikes'].size}/{ours['spikes'].size}",
+                    "equal"))
+    RESULTS.append((case, "max |dv| (mV, info)", float(np.max(np.abs(ours["v"] - ref["v"]))),
+                    "-"))
+    np.testing.assert_array_equal(_spike_steps(ours["spikes"], dt), _spike_steps(ref["spikes"], dt))
+
+
+# Tsodyks-Markram ------------------------------------------------------------------------------
+
+def run_tm(sim, dt, tau_facil):
+    _setup(sim, dt)
+    cell = sim.Population(1, sim.IF_curr_exp(), label="cell")
+    times = np.arange(10.0, 511.0, 50.0)   # 20 Hz
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=times), label="src")
+    syn = sim.TsodyksMarkramSynapse(U=0.5, tau_rec=100.0, tau_facil=tau_facil,
+                                    weight=0.5, delay=1.0)
+    sim.Projection(src, cell, sim.AllToAllConnector(), syn, receptor_type="excitatory")
+    cell.record("v")
+    sim.run(600.0)
+    v = cell.get_data().segments[0].filter(name="v")[0]
+    return np.asarray(v.magnitude)[:, 0]
+
+
+@pytest.mark.parametrize("dt", [0.1, 0.01])
+@pytest.mark.parametrize("tau_facil", [0.0, 500.0])
+def test_tsodyks_markram(tau_facil, dt):
+    ref, ours = _both(run_tm, dt, tau_facil)
+    assert ref.shape == ours.shape
+    dv = float(np.max(np.abs(ours - ref)))
+    RESULTS.append((f"TsodyksMarkram tau_facil={tau_facil:g} dt={dt}", "max |dv| (mV)", dv,
+                    "<= 1e-6"))
+    assert ref.max() - ref.min() > 0.3        # the PSPs are there
+    assert dv <= 1e-6
+
+
+# STDP -----------------------------------------------------------------------------------------
+
+def stdp_trains(n=20, tstop=1000.0, rate=15.0, seed=12345):
+    rng = np.random.default_rng(seed)
+    trains = []
+    for _ in range(n):
+        t = np.sort(rng.uniform(1.0, tstop - 5.0, rng.poisson(rate * tstop / 1000.0)))
+        trains.append(np.unique(np.round(np.round(t / 0.1) * 0.1, 1)))
+    return trains
+
+
+TRAINS = stdp_trains()
+
+
+def run_stdp(sim, wdep, delay, dt=0.1, tstop=1000.0, dc_start=1.0, flush=False):
+    """20 seeded SpikeSourceArrays -> one DC-driven IF_curr_exp through STDP synapses.
+
+    ``flush``: the DC stops at 950 ms and every source fires once more at 990 ms, after the
+    last postsynaptic spike has reached the synapses (see STDP_LAZY)."""
+    trains, dc_stop = TRAINS, tstop + 10.0
+    if flush:
+        trains = [np.append(t[t < 980.0], 990.0) for t in TRAINS]
+        dc_stop = 950.0
+    _setup(sim, dt)
+    post = sim.Population(1, sim.IF_curr_exp(), label="post")
+    pre = sim.Population(len(trains), sim.SpikeSourceArray(
+        spike_times=[Sequence(t) for t in trains]), label="pre")
+    sim.DCSource(amplitude=1.0, start=dc_start, stop=dc_stop).inject_into(post)
+    stdp = sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0,
+                                            A_plus=0.01, A_minus=0.012),
+        weight_dependence=getattr(sim, wdep)(w_min=0.0, w_max=0.05),
+        weight=0.02, delay=delay)
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp, receptor_type="excitatory")
+    post.record("spikes")
+    sim.run(tstop)
+    return {"w": np.asarray(prj.get("weight", format="array"), float).ravel(),
+            "post": np.asarray(post.get_data().segments[0].spiketrains[0].magnitude)}
+
+
+STDP_LAZY = ("NEST's stdp_synapse applies the potentiation of a postsynaptic spike only at the "
+             "synapse's next presynaptic spike, so Projection.get('weight') leaves out the "
+             "post spikes after each synapse's last pre spike; pyNN_neuro applies it when the "
+             "post spike reaches the synapse (t_post + d). The transmitted weights are the same; "
+             "only the read-out differs (re-implementing NEST's rule in Python reproduces "
+             "pyNN.nest's weights lazily and ours eagerly, both to 5e-17 nA; "
+             "test_stdp_final_weights_flushed agrees to round-off).")
+STDP_CASES = [pytest.param(wdep, delay, id=f"{wdep[:-16]}-d{delay:g}")
+              for wdep in ("AdditiveWeightDependence", "MultiplicativeWeightDependence")
+              for delay in (1.0, 3.0)]
+
+
+def _check_stdp(case, ref, ours):
+    dw = float(np.max(np.abs(ours["w"] - ref["w"])))
+    RESULTS.append((case, "max |dw| (nA)", dw, "<= 1e-9"))
+    RESULTS.append((case, "post spikes nest/ours",
+                    f"{ref['post'].size}/{ours['post'].size}", "equal"))
+    assert np.ptp(ref["w"]) > 1e-4           # the weights did change
+    np.testing.assert_array_equal(_spike_steps(ours["post"], 0.1), _spike_steps(ref["post"], 0.1))
+    assert dw <= 1e-9
+
+
+@pytest.mark.xfail(strict=True, reason=STDP_LAZY)
+@pytest.mark.parametrize("wdep,delay", STDP_CASES)
+def test_stdp_final_weights(wdep, delay):
+    ref, ours = _both(run_stdp, wdep, delay)
+    _check_stdp(f"STDP {wdep[:-16]} d={delay:g}", ref, ours)
+
+
+@pytest.mark.parametrize("wdep,delay", STDP_CASES)
+def test_stdp_final_weights_flushed(wdep, delay):
+    """As above, but a last presynaptic spike of every source after the last postsynaptic
+    spike makes NEST fold all pairings into the weights it reports."""
+    ref, ours = _both(run_stdp, wdep, delay, flush=True)
+    _check_stdp(f"STDP {wdep[:-16]} d={delay:g} flushed", ref, ours)
+
+
+# DCSource starting at t < 2 dt -----------------------------------------------------------------
+
+DC_EARLY = ("pyNN.nest gives NEST start - min_delay clipped at 0 (electrodes.py "
+            "_delay_correction), and a dc_generator with start 0 acts like one with start dt, "
+            "so a DCSource with start 0 or dt first acts in the update from 2 dt (v moves at "
+            "sample 3); pyNN_neuro applies it from update start/dt (sample start/dt + 1).")
+
+
+@pytest.mark.parametrize("dc_start", [
+    pytest.param(0.0, marks=pytest.mark.xfail(strict=True, reason=DC_EARLY)),
+    pytest.param(0.1, marks=pytest.mark.xfail(strict=True, reason=DC_EARLY)),
+    0.2, 0.5])
+def test_dc_source_early_start(dc_start):
+    ref, ours = _both(run_single, "IF_curr_exp", 0.1, 50.0, 0.0, 0.0, 1.0, dc_start, 40.0,
+                      exc_times=[], inh_times=[])
+    dv = float(np.max(np.abs(ours["v"] - ref["v"])))
+    RESULTS.append((f"DCSource start={dc_start} dt=0.1", "max |dv| (mV)", dv, "<= 1e-6"))
+    assert dv <= 1e-6
+
+
+# Vogels-Abbott --------------------------------------------------------------------------------
+
+def _vogels_abbott():
+    spec = importlib.util.spec_from_file_location("_va_example", EXAMPLES / "vogels_abbott.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("benchmark", ["CUBA", "COBA"])
+def test_vogels_abbott_rates(benchmark):
+    va = _vogels_abbott()
+    ref = va.build_and_run(nest_sim, benchmark)      # calls sim.end() itself
+    ours = va.build_and_run(neuro_sim, benchmark)
+    for pop in ("exc", "inh"):
+        key = f"{pop}_rate_hz"
+        ratio = ours[key] / ref[key]
+        RESULTS.append((f"Vogels-Abbott {benchmark}", f"{pop} rate ours/nest",
+                        f"{ours[key]:.2f}/{ref[key]:.2f}={ratio:.3f}", "0.9..1.1"))
+    for pop in ("exc", "inh"):
+        key = f"{pop}_rate_hz"
+        assert ref[key] > 1.0
+        assert abs(ours[key] / ref[key] - 1.0) <= 0.10, (ref, ours)
