@@ -17,6 +17,13 @@ from .recording import Recorder
 class Assembly(common.Assembly):
     _simulator = simulator
 
+    @property
+    def receptor_types(self):
+        """Receptors every member has, in the order of the first member (PyNN returns a
+        set, whose order would make the default receptor depend on the hash seed)."""
+        first = list(self.populations[0].receptor_types)
+        return [r for r in first if all(r in p.receptor_types for p in self.populations[1:])]
+
 
 class _ParameterAccess:
     """get/set of native parameters shared by Population and PopulationView."""
@@ -148,9 +155,6 @@ class Population(_ParameterAccess, common.Population):
                                                    int(seed[0]))
             self._parameters_changed = False
         return self._group
-
-    def _resume_group(self, step):
-        self._group.resume(step)
 
     def _reinitialize_group(self):
         group = self._group

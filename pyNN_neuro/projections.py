@@ -13,6 +13,7 @@ import numpy as np
 from pyNN import common, errors
 from pyNN.core import is_listlike
 from pyNN.space import Space
+from pyNN.standardmodels.base import check_weights
 
 from . import simulator
 from .standardmodels.synapses import StaticSynapse
@@ -75,6 +76,20 @@ def _resolve(neurons):
     return [neurons], np.zeros(neurons.size, dtype=np.intp), np.arange(neurons.size)
 
 
+def delay_steps(delays, dt):
+    """Whole steps of each delay (ms): the nearest multiple of dt, halves rounded up."""
+    return np.floor(np.asarray(delays, dtype=float) * (1.0 / dt) + 0.5 + 1e-9).astype(np.int64)
+
+
+def steps_to_ms(steps, dt):
+    """Milliseconds of a whole number of steps, without binary noise when 1/dt is whole
+    (3 steps of 0.1 ms is 0.3, not 0.30000000000000004)."""
+    per_ms = 1.0 / dt
+    if abs(per_ms - round(per_ms)) < 1e-9:
+        return np.asarray(steps, dtype=float) / round(per_ms)
+    return np.asarray(steps, dtype=float) * dt
+
+
 class Projection(common.Projection):
     __doc__ = common.Projection.__doc__
     _simulator = simulator
@@ -93,7 +108,9 @@ class Projection(common.Projection):
         self._structure_changed = False
         self._pre_index = np.zeros(0, dtype=np.intp)
         self._post_index = np.zeros(0, dtype=np.intp)
-        self._values = {}
+        # every native attribute exists from the start, so an empty projection answers get()
+        self._values = {t["translated_name"]: np.zeros(0)
+                        for t in self.synapse_type.translations.values()}
         connector.connect(self)
         self._consolidate()
         state = simulator.state
@@ -137,7 +154,7 @@ class Projection(common.Projection):
             raise errors.ConnectionError(
                 f"Projection '{self.label}': delay {delays.min()} ms is below the time step "
                 f"dt = {dt} ms (delays must be >= dt)")
-        return np.rint(delays / dt) * dt
+        return steps_to_ms(delay_steps(delays, dt), dt)
 
     def __len__(self):
         return int(self._pre_index.size)
@@ -190,9 +207,12 @@ class Projection(common.Projection):
         self._store(native_name, new)
 
     def _store(self, native_name, values):
+        values = np.asarray(values, dtype=float)
         if native_name == "delay":
-            values = self._round_delays(np.asarray(values, dtype=float))
-        self._values[native_name] = np.asarray(values, dtype=float)
+            values = self._round_delays(values)
+        if native_name == "weight" and values.size:
+            check_weights(values, self)   # signs that fit the receptor, as at connect time
+        self._values[native_name] = values
         self.synapse_type._check_values(self._values, self)
         if self._units is None:
             return
@@ -239,10 +259,14 @@ class Projection(common.Projection):
             if values is None:
                 raise errors.NonExistentParameterError(name, self.synapse_type)
             out = np.full(shape, np.nan)
-            if multiple_synapses == "last":
-                out[address] = values
-            elif multiple_synapses == "first":
-                out[self._pre_index[::-1], self._post_index[::-1]] = values[::-1]
+            if multiple_synapses in ("first", "last"):
+                linear = self._pre_index * shape[1] + self._post_index
+                if multiple_synapses == "first":
+                    _, chosen = np.unique(linear, return_index=True)
+                else:
+                    _, from_end = np.unique(linear[::-1], return_index=True)
+                    chosen = linear.size - 1 - from_end
+                out[self._pre_index[chosen], self._post_index[chosen]] = values[chosen]
             else:
                 combine = {"sum": np.add, "min": np.minimum, "max": np.maximum}[multiple_synapses]
                 start = {"sum": 0.0, "min": np.inf, "max": -np.inf}[multiple_synapses]
@@ -275,12 +299,12 @@ class Projection(common.Projection):
                 if selection.size == 0:
                     continue
                 values = {name: v[selection] for name, v in self._values.items()}
-                delay_steps = np.rint(values.pop("delay") / simulator.state.dt).astype(np.intc)
+                steps = delay_steps(values.pop("delay"), simulator.state.dt).astype(np.intc)
                 unit = self.synapse_type._make_unit(
                     self.label, pre_base._make_group(), post_base, self.receptor_type,
                     pre_base_index[self._pre_index[selection]],
                     post_base_index[self._post_index[selection]],
-                    values, delay_steps)
+                    values, steps)
                 self._units.append((unit, selection))
         self._structure_changed = False
         return [unit for unit, _ in self._units]

@@ -122,11 +122,7 @@ class State(common.control.BaseState):
                 engine.add_unit(unit)
         for source in self.current_sources:
             source._connect_to_engine()
-        engine.allocate()
-        if previous is not None:
-            engine.step = previous.step
-            for population in self.populations:
-                population._resume_group(engine.step)
+        engine.allocate(previous.step if previous is not None else 0)
         for population in self.populations:
             population._configure_recording()
         self.engine = engine
@@ -159,7 +155,9 @@ class State(common.control.BaseState):
             # on an exception or Ctrl-C the clock stops where the engine stopped, so the
             # data recorded up to there stay retrievable
             reached = self.engine.step
-            self._t = tstop if reached == self.steps_for(tstop) else reached * self.dt
+            t = tstop if reached == self.steps_for(tstop) else reached * self.dt
+            # drop the binary noise of sums like 10 x 0.05 (0.49999999999999994 -> 0.5)
+            self._t = round(t, 9) if abs(t - round(t, 9)) < 1e-12 * max(1.0, abs(t)) else t
 
     def reset(self):
         """Back to t = 0 with initial values; keeps the build, parameters and connectivity."""

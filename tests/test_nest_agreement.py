@@ -25,9 +25,6 @@ variant of the case that avoids it and must agree:
   (at dt = 0.01, 35.7 -> 35.71 and 150.05 -> 150.06; at dt = 0.1 e.g. 64.4, 64.9, ...);
   pyNN_neuro emits on the nominal step. With the times NEST actually emitted, the
   current-based cells agree to 1e-13 mV and every other cell type on the same spike steps.
-* STDP weight read-out: NEST folds a postsynaptic spike's potentiation into the weight only
-  at the next presynaptic spike; pyNN_neuro when the spike reaches the synapse. With a last
-  presynaptic spike after all postsynaptic spikes, the weights agree to 1e-16 nA.
 * DCSource with start < 2 dt (min_delay = dt): pyNN.nest clips the device start at 0 and the
   current first acts from t = 2 dt; pyNN_neuro applies it from ``start``.
 """
@@ -292,7 +289,7 @@ def run_stdp(sim, wdep, delay, dt=0.1, tstop=1000.0, dc_start=1.0, flush=False):
     """20 seeded SpikeSourceArrays -> one DC-driven IF_curr_exp through STDP synapses.
 
     ``flush``: the DC stops at 950 ms and every source fires once more at 990 ms, after the
-    last postsynaptic spike has reached the synapses (see STDP_LAZY)."""
+    last postsynaptic spike has reached the synapses)."""
     trains, dc_stop = TRAINS, tstop + 10.0
     if flush:
         trains = [np.append(t[t < 980.0], 990.0) for t in TRAINS]
@@ -314,13 +311,6 @@ def run_stdp(sim, wdep, delay, dt=0.1, tstop=1000.0, dc_start=1.0, flush=False):
             "post": np.asarray(post.get_data().segments[0].spiketrains[0].magnitude)}
 
 
-STDP_LAZY = ("NEST's stdp_synapse applies the potentiation of a postsynaptic spike only at the "
-             "synapse's next presynaptic spike, so Projection.get('weight') leaves out the "
-             "post spikes after each synapse's last pre spike; pyNN_neuro applies it when the "
-             "post spike reaches the synapse (t_post + d). The transmitted weights are the same; "
-             "only the read-out differs (re-implementing NEST's rule in Python reproduces "
-             "pyNN.nest's weights lazily and ours eagerly, both to 5e-17 nA; "
-             "test_stdp_final_weights_flushed agrees to round-off).")
 STDP_CASES = [pytest.param(wdep, delay, id=f"{wdep[:-16]}-d{delay:g}")
               for wdep in ("AdditiveWeightDependence", "MultiplicativeWeightDependence")
               for delay in (1.0, 3.0)]
@@ -336,9 +326,10 @@ def _check_stdp(case, ref, ours):
     assert dw <= 1e-9
 
 
-@pytest.mark.xfail(strict=True, reason=STDP_LAZY)
 @pytest.mark.parametrize("wdep,delay", STDP_CASES)
 def test_stdp_final_weights(wdep, delay):
+    """Projection.get reports each weight as of its synapse's last presynaptic spike, as
+    NEST does (a postsynaptic spike potentiates only when the next presynaptic one comes)."""
     ref, ours = _both(run_stdp, wdep, delay)
     _check_stdp(f"STDP {wdep[:-16]} d={delay:g}", ref, ours)
 

@@ -8,10 +8,14 @@ to them and keeps the bookkeeping in whole steps.
 Time convention: global step s integrates [s dt, (s + 1) dt]; a spike emitted in step s
 has the time (s + 1) dt.
 """
+import logging
+
 import numpy as np
 
 from . import _sources
 from .recording import GroupRecording
+
+logger = logging.getLogger("pyNN_neuro")
 
 
 class Group:
@@ -30,14 +34,21 @@ class Group:
         self.recording = GroupRecording(self)
         self.ring = None
 
-    def allocate(self, window_max, ring_length):
+    def allocate(self, window_max, ring_length, step=0):
+        """(Re)allocate the window buffers. At a rebuild (``step`` > 0) the synaptic input
+        already on its way, in ring slots ``step`` onwards, is carried over."""
         self.window_max = window_max
         self.ring_length = ring_length
         capacity = window_max * self.size
         self.spike_k = np.zeros(capacity, dtype=np.intc)
         self.spike_i = np.zeros(capacity, dtype=np.intc)
         if self.receptor_names:
+            old = self.ring
             self.ring = np.zeros((len(self.receptor_names), ring_length, self.size))
+            if old is not None and old.shape[0] == self.ring.shape[0]:
+                old_length = old.shape[1]
+                for s in range(step, step + min(old_length, ring_length)):
+                    self.ring[:, s % ring_length] = old[:, s % old_length]
 
     def clear_inputs(self):
         if self.ring is not None:
@@ -95,8 +106,8 @@ class NeuronGroup(Group):
         for name in self.internal_names:
             self.state[name][:] = 0.0
 
-    def allocate(self, window_max, ring_length):
-        super().allocate(window_max, ring_length)
+    def allocate(self, window_max, ring_length, step=0):
+        super().allocate(window_max, ring_length, step)
         self.i_ext = np.zeros((window_max, self.size))
         self.spiked = np.zeros((window_max, self.size), dtype=np.uint8)
         self._allocate_state_record()
@@ -163,6 +174,9 @@ class SpikeArrayGroup(Group):
             neurons = np.concatenate(neurons)
             exact = np.concatenate(exact)
             keep = steps >= 0
+            if not keep.all():
+                logger.warning("%s: %d spike time(s) <= 0 ms dropped (the first step ends at "
+                               "t = dt)", self.label, int((~keep).sum()))
             steps, neurons, exact = steps[keep], neurons[keep], exact[keep]
             order = np.lexsort((exact, neurons, steps))
             self.steps = np.ascontiguousarray(steps[order])
@@ -177,8 +191,8 @@ class SpikeArrayGroup(Group):
             self.make_source()
             self.source.seek(current)
 
-    def allocate(self, window_max, ring_length):
-        super().allocate(window_max, ring_length)
+    def allocate(self, window_max, ring_length, step=0):
+        super().allocate(window_max, ring_length, step)
         # several spikes of one neuron may fall in one step
         counts = np.bincount(self.steps // max(window_max, 1)) if self.steps.size else [0]
         capacity = max(window_max * self.size, int(np.max(counts)) + 1)
@@ -237,6 +251,8 @@ class RenewalGroup(Group):
             self.params[name] = np.array(np.broadcast_to(np.asarray(value, dtype=float),
                                                          (self.size,)))
         if self.source is not None:
+            if self.time == 0.0:
+                self.counter[:] = 0   # at t = 0 (e.g. just after a reset) replay from the start
             self.make_source()
             self.source.restart(self.time)
 
@@ -248,8 +264,8 @@ class RenewalGroup(Group):
         expected = float(np.sum(np.maximum(rate, 0.0))) * window_max * self.dt / 1000.0
         return int(2 * window_max * self.size + 4 * expected + 1024)
 
-    def allocate(self, window_max, ring_length):
-        super().allocate(window_max, ring_length)
+    def allocate(self, window_max, ring_length, step=0):
+        super().allocate(window_max, ring_length, step)
         capacity = self._capacity(window_max)
         self.spike_k = np.zeros(capacity, dtype=np.intc)
         self.spike_i = np.zeros(capacity, dtype=np.intc)
@@ -260,6 +276,9 @@ class RenewalGroup(Group):
 
     def resume(self, step):
         self.time = step * self.dt
+        if np.any(self.next_time < self.time):
+            # a source created after a run: its processes start now, not at t = 0
+            self.source.restart(self.time)
 
     def make_source(self):
         self.source = _sources.RenewalSource(self.kind, self.params, self.dt, self.seed,

@@ -16,7 +16,9 @@ Ring buffers hold K + max_delay + 1 slots: a slot written during a window is nev
 still waiting to be read.
 """
 import logging
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -92,6 +94,7 @@ class Simulation:
         self.max_window = max_window
         self.window = None
         self.allocated = False
+        self.broken = None      # why the state is inconsistent (a run failed mid-window)
 
     def add_group(self, group):
         self.groups.append(group)
@@ -103,8 +106,11 @@ class Simulation:
 
     # build ---------------------------------------------------------------------------------
 
-    def allocate(self):
-        """Choose the window, allocate every buffer, fix the update order."""
+    def allocate(self, step=0):
+        """Choose the window, allocate every buffer, fix the update order. ``step`` > 0
+        continues a run after a rebuild: groups keep their state and pending input, and
+        groups new to the network start recording (and, for sources, firing) now."""
+        self.step = step
         gid = {id(g): i for i, g in enumerate(self.groups)}
         edges = [(gid[id(u.pre)], gid[id(u.post)]) for u in self.units if u.size]
         membership, components = strongly_connected_components(len(self.groups), edges)
@@ -125,7 +131,13 @@ class Simulation:
         max_delay = max([u.max_delay for u in self.units if u.size] or [0])
         self.ring_length = window + max_delay + 1
         for g in self.groups:
-            g.allocate(window, self.ring_length)
+            new = not getattr(g, "allocated", False)
+            g.allocate(window, self.ring_length, step)
+            g.allocated = True
+            if step:
+                g.resume(step)
+                if new:
+                    g.recording.clear(step)
         for u in self.units:
             u.allocate(window, self.ring_length)
         self.order = []
@@ -147,6 +159,10 @@ class Simulation:
     def run(self, n_steps, progress=True):
         """Advance ``n_steps`` steps. On an exception (or Ctrl-C) the state stays at the
         end of the last complete window and the exception propagates."""
+        if self.broken:
+            raise RuntimeError(f"the previous run stopped part-way through a window "
+                               f"({self.broken}); the network state is inconsistent: call "
+                               f"reset() before running again")
         if not self.allocated:
             self.allocate()
         for g in self.groups:
@@ -155,16 +171,21 @@ class Simulation:
         t_wall = time.perf_counter()
         next_report = t_wall + 5.0
         report = progress and n_steps > 0
-        while self.step < end:
-            K = min(self.window, end - self.step)
-            try:
-                self._advance(self.step, K)
-            except BaseException:
-                # keep what was recorded up to the last complete window
-                for g in self.groups:
-                    g.recording.truncate(self.step)
-                raise
-            self.step += K
+        with _DeferredInterrupt() as interrupt:
+            while self.step < end:
+                K = min(self.window, end - self.step)
+                try:
+                    self._advance(self.step, K)
+                except BaseException as err:
+                    # keep what was recorded up to the last complete window
+                    for g in self.groups:
+                        g.recording.truncate(self.step)
+                    self.broken = f"{type(err).__name__}: {err}"
+                    raise
+                self.step += K
+                if interrupt.requested:
+                    # Ctrl-C lands between windows: the state stays consistent
+                    raise KeyboardInterrupt(f"run interrupted at t = {self.step * self.dt} ms")
             if report and time.perf_counter() > next_report:
                 next_report = time.perf_counter() + 5.0
                 done = 1.0 - (end - self.step) / n_steps
@@ -186,9 +207,37 @@ class Simulation:
     def reset(self):
         """Back to step 0: initial state, initial weights, empty delay buffers."""
         self.step = 0
+        self.broken = None
         for g in self.groups:
             g.restore_initial_state()
             g.clear_inputs()
             g.spike_count[:] = 0
         for u in self.units:
             u.reset()
+
+
+class _DeferredInterrupt:
+    """While a run is under way in the main thread, Ctrl-C sets a flag that the run loop
+    checks between windows, instead of interrupting a window half-done."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        if self.requested:           # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._handler)
+            except ValueError:
+                self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False

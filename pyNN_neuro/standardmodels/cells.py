@@ -376,6 +376,8 @@ class SpikeSourceGamma(_Renewal, cells.SpikeSourceGamma):
     __doc__ = cells.SpikeSourceGamma.__doc__
     translations = _identity(cells.SpikeSourceGamma)
     kind = "gamma"
+    # a float default, so that alpha=2.5 reaches our check instead of being cast to 2
+    default_parameters = dict(cells.SpikeSourceGamma.default_parameters, alpha=2.0)
 
     def check_native_parameters(self, params, label):
         super().check_native_parameters(params, label)

@@ -167,9 +167,11 @@ class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
             raise errors.InvalidParameterValueError(
                 f"StepCurrentSource: {times.size} times but {amplitudes.size} amplitudes")
         if times.size and times.min() < 0:
-            raise ValueError(f"StepCurrentSource: times must be >= 0, got {times.min()} ms")
+            raise errors.InvalidParameterValueError(
+                f"StepCurrentSource: times must be >= 0, got {times.min()} ms")
         if np.any(np.diff(times) < 0):
-            raise ValueError("StepCurrentSource: times must be in increasing order")
+            raise errors.InvalidParameterValueError(
+                f"StepCurrentSource: times must be in increasing order, got {times[:10]}")
         # onto the dt grid; of several times that land on one step the last amplitude holds
         dt = state.dt
         steps = np.floor(times / dt + 0.5 + 1e-9).astype(np.int64)

@@ -1,0 +1,138 @@
+"""Determinism: same script and seed -> same spikes, whatever the thread count."""
+import numpy as np
+import pytest
+
+import pyNN_neuro as sim
+
+
+def _va_like(celltype, threads, rng_seed=1234567, n=500, t_stop=150.0, conn_seed=1):
+    sim.setup(timestep=0.1, threads=threads, rng_seed=rng_seed, min_delay="auto")
+    if celltype == "IF_cond_exp":
+        cell = sim.IF_cond_exp(tau_m=20.0, cm=0.2, v_rest=-60.0, v_thresh=-50.0, v_reset=-60.0,
+                               tau_refrac=5.0, e_rev_E=0.0, e_rev_I=-80.0, tau_syn_E=5.0,
+                               tau_syn_I=10.0, i_offset=0.0)
+        w_e, w_i, w_in = 0.004, 0.051, 0.02
+    else:
+        w_e, w_i, w_in = 0.27, -4.5, 0.5
+        cell = sim.IF_curr_exp(tau_m=20.0, cm=0.2, v_rest=-60.0, v_thresh=-50.0,
+                               v_reset=-60.0, tau_refrac=5.0, tau_syn_E=5.0, tau_syn_I=10.0)
+    n_exc = int(0.8 * n)
+    cells = sim.Population(n, cell, label="cells")
+    exc, inh = cells[:n_exc], cells[n_exc:]
+    rng = sim.NumpyRNG(seed=conn_seed)
+    cells.initialize(v=sim.RandomDistribution("uniform", (-60.0, -50.0), rng=rng))
+    drive = sim.Population(50, sim.SpikeSourcePoisson(rate=20.0), label="drive")
+    sim.Projection(drive, cells, sim.FixedProbabilityConnector(0.2, rng=rng),
+                   sim.StaticSynapse(weight=w_in, delay=0.5), receptor_type="excitatory")
+    conn = sim.FixedProbabilityConnector(0.05, rng=rng)
+    sim.Projection(exc, cells, conn, sim.StaticSynapse(weight=w_e, delay=0.2),
+                   receptor_type="excitatory")
+    sim.Projection(inh, cells, conn, sim.StaticSynapse(weight=w_i, delay=0.3),
+                   receptor_type="inhibitory")
+    cells.record("spikes")
+    drive.record("spikes")
+    sim.run(t_stop)
+    seg = cells.get_data().segments[0]
+    trains = [np.asarray(st.magnitude) for st in seg.spiketrains]
+    drive_trains = [np.asarray(st.magnitude) for st in drive.get_data().segments[0].spiketrains]
+    sim.end()
+    return trains, drive_trains
+
+
+def _assert_same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("celltype", ["IF_curr_exp", "IF_cond_exp"])
+def test_threads_1_vs_2_identical(celltype):
+    t1, d1 = _va_like(celltype, threads=1)
+    t2, d2 = _va_like(celltype, threads=2)
+    n_spikes = sum(x.size for x in t1)
+    assert n_spikes > 200, "the network must be active for the test to mean anything"
+    _assert_same(d1, d2)
+    _assert_same(t1, t2)
+
+
+def test_same_seed_same_spikes():
+    t1, d1 = _va_like("IF_curr_exp", threads=1, rng_seed=99)
+    t2, d2 = _va_like("IF_curr_exp", threads=1, rng_seed=99)
+    _assert_same(d1, d2)
+    _assert_same(t1, t2)
+
+
+def test_different_seed_different_poisson():
+    _, d1 = _va_like("IF_curr_exp", threads=1, rng_seed=1, n=10, t_stop=200.0)
+    _, d2 = _va_like("IF_curr_exp", threads=1, rng_seed=2, n=10, t_stop=200.0)
+    same = sum(np.array_equal(x, y) for x, y in zip(d1, d2))
+    assert sum(x.size for x in d1) > 50
+    assert same < 5
+
+
+def test_populations_get_independent_streams():
+    sim.setup(timestep=0.1, rng_seed=5)
+    a = sim.Population(20, sim.SpikeSourcePoisson(rate=50.0))
+    b = sim.Population(20, sim.SpikeSourcePoisson(rate=50.0))
+    a.record("spikes")
+    b.record("spikes")
+    sim.run(200.0)
+    ta = [np.asarray(s.magnitude) for s in a.get_data().segments[0].spiketrains]
+    tb = [np.asarray(s.magnitude) for s in b.get_data().segments[0].spiketrains]
+    # neurons within a population and across populations differ
+    assert sum(np.array_equal(x, y) for x, y in zip(ta, tb)) == 0
+    assert not np.array_equal(ta[0], ta[1])
+    sim.end()
+
+
+def test_split_run_equals_single_run():
+    def run(chunks):
+        sim.setup(timestep=0.1, rng_seed=3)
+        src = sim.Population(40, sim.SpikeSourcePoisson(rate=40.0))
+        cells = sim.Population(40, sim.IF_curr_exp(tau_syn_E=2.0))
+        sim.Projection(src, cells, sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(3)),
+                       sim.StaticSynapse(weight=1.0, delay=0.7))
+        sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.2, rng=sim.NumpyRNG(4)),
+                       sim.StaticSynapse(weight=0.3, delay=1.3))
+        cells.record(["spikes", "v"])
+        for c in chunks:
+            sim.run(c)
+        seg = cells.get_data().segments[0]
+        out = ([np.asarray(s.magnitude) for s in seg.spiketrains],
+               seg.analogsignals[0].magnitude.copy())
+        sim.end()
+        return out
+    s1, v1 = run([200.0])
+    s2, v2 = run([13.3, 50.0, 0.1, 36.6, 100.0])
+    assert sum(x.size for x in s1) > 20
+    _assert_same(s1, s2)
+    np.testing.assert_array_equal(v1, v2)
+
+
+def _stdp_net(threads):
+    sim.setup(timestep=0.1, threads=threads, rng_seed=11)
+    src = sim.Population(100, sim.SpikeSourcePoisson(rate=20.0))
+    post = sim.Population(100, sim.IF_curr_exp(tau_refrac=2.0))
+    stdp = sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
+                                            A_minus=0.012),
+        weight_dependence=sim.MultiplicativeWeightDependence(w_min=0.0, w_max=2.0),
+        weight=1.0, delay=1.0)
+    prj = sim.Projection(src, post, sim.FixedProbabilityConnector(0.2, rng=sim.NumpyRNG(4)), stdp)
+    sim.Projection(post, post, sim.FixedProbabilityConnector(0.05, rng=sim.NumpyRNG(5)),
+                   sim.StaticSynapse(weight=0.5, delay=0.5))
+    post.record("spikes")
+    sim.run(300.0)
+    trains = [st.magnitude.copy() for st in post.get_data().segments[0].spiketrains]
+    w = prj.get("weight", format="array")
+    sim.end()
+    return trains, w
+
+
+def test_stdp_threads_identical():
+    t1, w1 = _stdp_net(1)
+    t2, w2 = _stdp_net(2)
+    assert sum(t.size for t in t1) > 100
+    _assert_same(t1, t2)
+    np.testing.assert_array_equal(w1, w2)
+    assert np.nanstd(w1) > 0
