@@ -54,8 +54,10 @@ from .populations import Population, PopulationView, Assembly  # noqa: F401
 from .projections import Projection  # noqa: F401
 from .control import (  # noqa: F401
     setup, end, run, run_until, run_for, reset, initialize, get_current_time, get_time_step,
-    get_min_delay, get_max_delay, num_processes, rank,
+    get_min_delay, get_max_delay, num_processes, rank, get_mapping, compile,
 )
+from .hardware import HardwareProfile, get_profile  # noqa: F401
+from .mapping import MappingError  # noqa: F401
 from .procedural_api import create, connect, record, record_v, record_gsyn, set  # noqa: F401
 
 __version__ = "0.1.0"

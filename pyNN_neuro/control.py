@@ -7,10 +7,11 @@ from pyNN import errors
 from pyNN.recording import get_io
 
 from . import simulator
+from .hardware import DEFAULT_PROFILE, get_profile
 
 logger = logging.getLogger("pyNN_neuro")
 
-OUR_SETUP_KEYWORDS = {"threads", "rng_seed", "max_delay", "spike_precision"}
+OUR_SETUP_KEYWORDS = {"threads", "rng_seed", "max_delay", "spike_precision", "hardware"}
 
 # keywords of other backends' setup() (NEST, NEURON, Brian2, sPyNNaker, GeNN): accepted and
 # ignored, so that their scripts run unchanged
@@ -30,7 +31,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     pyNN_neuro keywords: ``threads`` (kernel threads, default 1), ``rng_seed`` (seed of
     every spike source and noisy current, default 1234567), ``max_delay`` (ms),
     ``spike_precision`` ("on_grid", default, or "off_grid": SpikeSourceArray then records
-    the exact times it was given; delivery is on the dt grid either way).
+    the exact times it was given; delivery is on the dt grid either way), ``hardware``
+    (a profile name such as "loihi", "truenorth", "spinnaker2", "dynapse", or a
+    ``pyNN_neuro.hardware.HardwareProfile``; default "loihi"): the chip that
+    ``get_mapping()`` maps the network onto.
     Simulator-specific keywords of other backends (``verbosity``, ``spike_precision``, ...)
     are accepted and ignored.
     """
@@ -47,8 +51,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         logger.warning("setup(): pyNN_neuro ignores the unknown keyword(s) %s",
                        ", ".join(sorted(unknown)))
     common.setup(timestep, min_delay, **extra_params)
+    hardware = get_profile(extra_params.get("hardware") or DEFAULT_PROFILE)
     state = simulator.state
     state.clear()
+    state.hardware = hardware
     state.dt = float(timestep)
     state.min_delay = min_delay
     state.max_delay = max_delay
@@ -71,6 +77,20 @@ def end(compatible_output=True):
         io = get_io(filename)
         population.write_data(io, variables)
     state.write_on_end = []
+
+
+def get_mapping():
+    """The network mapped onto the hardware profile given to ``setup()``: a
+    ``pyNN_neuro.mapping.Mapping`` with ``summary()``, ``report()``, ``plot(path)`` and
+    ``to_json(path)``. Compiled on first request (a run never waits for it); after a run its
+    counted figures (spike copies on the network-on-chip, energy) come from that run."""
+    return simulator.state.get_mapping()
+
+
+def compile():  # noqa: A001 (the name PyNN users would look for)
+    """Map the network onto the hardware profile now (raising ``MappingError`` if it does
+    not fit) and return the mapping; the same as ``get_mapping()``."""
+    return simulator.state.get_mapping()
 
 
 run, run_until = common.build_run(simulator)

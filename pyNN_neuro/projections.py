@@ -214,6 +214,7 @@ class Projection(common.Projection):
             check_weights(values, self)   # signs that fit the receptor, as at connect time
         self._values[native_name] = values
         self.synapse_type._check_values(self._values, self)
+        simulator.state.network_changed()
         if self._units is None:
             return
         if native_name == "delay":
@@ -284,27 +285,32 @@ class Projection(common.Projection):
         if self._units is not None and self.synapse_type.plastic:
             self._values_of("weight")
 
-    def _make_units(self):
-        """Delivery units, one per (presynaptic, postsynaptic) base population pair."""
-        if self._units is not None:
-            return [unit for unit, _ in self._units]
+    def _pieces(self):
+        """The connections split by (presynaptic, postsynaptic) base population: tuples
+        (pre population, post population, pre indices, post indices in those populations,
+        positions of these connections in connection order)."""
         pre_bases, pre_base_id, pre_base_index = _resolve(self.pre)
         post_bases, post_base_id, post_base_index = _resolve(self.post)
         pb = pre_base_id[self._pre_index]
         qb = post_base_id[self._post_index]
-        self._units = []
         for a, pre_base in enumerate(pre_bases):
             for b, post_base in enumerate(post_bases):
                 selection = np.nonzero((pb == a) & (qb == b))[0]
-                if selection.size == 0:
-                    continue
-                values = {name: v[selection] for name, v in self._values.items()}
-                steps = delay_steps(values.pop("delay"), simulator.state.dt).astype(np.intc)
-                unit = self.synapse_type._make_unit(
-                    self.label, pre_base._make_group(), post_base, self.receptor_type,
-                    pre_base_index[self._pre_index[selection]],
-                    post_base_index[self._post_index[selection]],
-                    values, steps)
-                self._units.append((unit, selection))
+                if selection.size:
+                    yield (pre_base, post_base, pre_base_index[self._pre_index[selection]],
+                           post_base_index[self._post_index[selection]], selection)
+
+    def _make_units(self):
+        """Delivery units, one per (presynaptic, postsynaptic) base population pair."""
+        if self._units is not None:
+            return [unit for unit, _ in self._units]
+        self._units = []
+        for pre_base, post_base, pre_index, post_index, selection in self._pieces():
+            values = {name: v[selection] for name, v in self._values.items()}
+            steps = delay_steps(values.pop("delay"), simulator.state.dt).astype(np.intc)
+            unit = self.synapse_type._make_unit(
+                self.label, pre_base._make_group(), post_base, self.receptor_type,
+                pre_index, post_index, values, steps)
+            self._units.append((unit, selection))
         self._structure_changed = False
         return [unit for unit, _ in self._units]

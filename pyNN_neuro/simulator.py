@@ -13,6 +13,8 @@ from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY
 
 from .engine import Simulation
+from .hardware import DEFAULT_PROFILE, get_profile
+from . import mapping as mapping_compiler
 
 logger = logging.getLogger("pyNN_neuro")
 
@@ -38,6 +40,7 @@ class State(common.control.BaseState):
         self.num_threads = 1
         self.rng_seed = 1234567
         self.spike_precision = "on_grid"
+        self.hardware = get_profile(DEFAULT_PROFILE)
         self.write_on_end = []
         self.clear()
 
@@ -90,7 +93,12 @@ class State(common.control.BaseState):
         is rebuilt before the next one."""
         if self.engine is not None:
             self.needs_rebuild = True
+        self.network_changed()
         return obj
+
+    def network_changed(self):
+        """Connectivity or synapse values changed: the next mapping query recompiles."""
+        self.mapping = None
 
     def clear(self):
         """Forget the whole network (``setup()`` again)."""
@@ -103,6 +111,7 @@ class State(common.control.BaseState):
         self.projections = []
         self.current_sources = []
         self.engine = None
+        self.mapping = None
         self.needs_rebuild = False
         self._min_delay = "auto"
         self._max_delay = DEFAULT_MAX_DELAY
@@ -158,6 +167,42 @@ class State(common.control.BaseState):
             t = tstop if reached == self.steps_for(tstop) else reached * self.dt
             # drop the binary noise of sums like 10 x 0.05 (0.49999999999999994 -> 0.5)
             self._t = round(t, 9) if abs(t - round(t, 9)) < 1e-12 * max(1.0, abs(t)) else t
+
+    # mapping onto the hardware profile ----------------------------------------------------------
+
+    def network_spec(self):
+        """The network as the mapping compiler sees it (pure arrays), with the spike counts
+        of the run so far when there has been one."""
+        index = {id(p): i for i, p in enumerate(self.populations)}
+        populations = [(p.label, p.size, not p.celltype.injectable) for p in self.populations]
+        projections = []
+        for prj in self.projections:
+            weights = prj._values_of("weight")
+            delays = prj._values_of("delay")
+            for pre, post, pre_index, post_index, selection in prj._pieces():
+                projections.append(dict(
+                    label=prj.label or f"projection{len(projections)}",
+                    pre=index[id(pre)], post=index[id(post)],
+                    pre_index=pre_index, post_index=post_index,
+                    weight=weights[selection],
+                    delay_steps=np.floor(delays[selection] / self.dt + 0.5).astype(np.int64)))
+        counts, duration = None, 0.0
+        if self.engine is not None and self.engine.step > 0:
+            counts = [p._group.spike_count for p in self.populations]
+            duration = self.engine.step * self.dt
+        return mapping_compiler.network_spec(populations, projections, spike_counts=counts,
+                                             duration_ms=duration, dt_ms=self.dt)
+
+    def get_mapping(self):
+        """The network mapped onto ``self.hardware``: compiled on first request after any
+        change of connectivity, its counted figures refreshed from the latest run."""
+        if self.mapping is None:
+            spec = self.network_spec()
+            self.mapping = mapping_compiler.compile(spec, self.hardware)
+        elif self.engine is not None and self.engine.step > 0:
+            self.mapping.update_counts([p._group.spike_count for p in self.populations],
+                                       self.engine.step * self.dt, self.dt)
+        return self.mapping
 
     def reset(self):
         """Back to t = 0 with initial values; keeps the build, parameters and connectivity."""

@@ -1,0 +1,224 @@
+"""An independent checker of mappings.
+
+It shares no code with the mapper: it rebuilds the synapse list from the projections,
+recounts every core's neurons, axons and synapses with its own (lexsort-based) grouping,
+recomputes core positions from the profile's geometry, and enumerates every XY route
+router by router to count routing entries (for profiles without a routing-table limit,
+only while the paths hold at most ENUMERATION_BUDGET routers). Then it compares with the profile's limits and
+with the figures the mapping reports.
+"""
+import numpy as np
+
+from .errors import MappingError
+
+# routers listed when checking routing entries of a profile without a table limit; above
+# it the enumeration is skipped (the limits themselves are always checked)
+ENUMERATION_BUDGET = 20_000_000
+
+
+def check(mapping, raise_on_violation=False):
+    """List every violation of ``mapping``'s profile limits, and every disagreement
+    between the mapping's figures and the recomputed ones (an empty list when legal).
+    With ``raise_on_violation=True``, raise ``MappingError`` instead of returning a
+    non-empty list."""
+    violations = []
+    try:
+        _check(mapping, violations)
+    except (IndexError, ValueError) as err:  # arrays so corrupted that they cannot be indexed
+        violations.append(f"mapping arrays are inconsistent: {err}")
+    if violations and raise_on_violation:
+        raise MappingError(f"{len(violations)} violation(s): " + "; ".join(violations[:10]))
+    return violations
+
+
+def _first(mask, limit=3):
+    return ", ".join(str(int(i)) for i in np.flatnonzero(mask)[:limit])
+
+
+def _check(mapping, violations):
+    spec, profile, legal = mapping.spec, mapping.profile, mapping.legal
+    unit_core = np.asarray(mapping.unit_core)
+    unit_neuron = np.asarray(legal.unit_neuron)
+    unit_rank = np.asarray(legal.unit_rank)
+    n_cores = mapping.n_cores
+    n_neurons = spec.n_neurons
+
+    # units: each on exactly one existing core, each neuron's units ranked 0..k-1 ---------------
+    if len(unit_core) != len(unit_neuron):
+        violations.append(f"{len(unit_core)} core assignments for {len(unit_neuron)} units")
+        return
+    bad_core = (unit_core < 0) | (unit_core >= n_cores)
+    if bad_core.any():
+        violations.append(f"{int(bad_core.sum())} units on no valid core (units {_first(bad_core)})")
+        return
+    if len(unit_neuron) and (unit_neuron.min() < 0 or unit_neuron.max() >= n_neurons):
+        violations.append("units refer to neurons that do not exist")
+        return
+    is_source = np.zeros(n_neurons, dtype=bool)
+    for population, start in zip(spec.populations, spec.offsets[:-1]):
+        is_source[start:start + population.size] = population.is_spike_source
+    units_of = np.bincount(unit_neuron, minlength=n_neurons)
+    roots_of = np.bincount(unit_neuron[unit_rank == 0], minlength=n_neurons)
+    if (units_of[is_source] > 0).any():
+        violations.append(f"spike-source neurons occupy neuron slots (neurons {_first(is_source & (units_of > 0))})")
+    missing = ~is_source & (roots_of != 1)
+    if missing.any():
+        violations.append(f"{int(missing.sum())} neurons do not have exactly one root unit "
+                          f"(neurons {_first(missing)})")
+    ranks_ok = unit_rank < units_of[unit_neuron]
+    if not ranks_ok.all():
+        violations.append(f"unit ranks out of range (units {_first(~ranks_ok)})")
+
+    # synapses: rebuilt from the projections, each on one unit of its own target neuron --------
+    pre_parts, post_parts = [], []
+    for projection in spec.projections:
+        pre_parts.append(np.asarray(projection.pre_index, dtype=np.int64) + spec.offsets[projection.pre])
+        post_parts.append(np.asarray(projection.post_index, dtype=np.int64) + spec.offsets[projection.post])
+    pre = np.concatenate(pre_parts) if pre_parts else np.zeros(0, dtype=np.int64)
+    post = np.concatenate(post_parts) if post_parts else np.zeros(0, dtype=np.int64)
+    syn_unit = np.asarray(legal.syn_unit)
+    if len(syn_unit) != len(pre):
+        violations.append(f"{len(syn_unit)} synapses placed for {len(pre)} in the network")
+        return
+    if len(syn_unit) and (syn_unit.min() < 0 or syn_unit.max() >= len(unit_core)):
+        violations.append("synapses placed on units that do not exist")
+        return
+    wrong_neuron = unit_neuron[syn_unit] != post
+    if wrong_neuron.any():
+        violations.append(f"{int(wrong_neuron.sum())} synapses placed on a unit of another neuron "
+                          f"(synapses {_first(wrong_neuron)})")
+
+    # per unit: distinct sources within the fan-in limit ---------------------------------------
+    unit_sources = _distinct_pairs(syn_unit, pre)
+    fan_in = np.bincount(unit_sources[0], minlength=len(unit_core))
+    over = fan_in > profile.fan_in_limit
+    if over.any():
+        violations.append(f"{int(over.sum())} units have more than {profile.fan_in_limit} distinct "
+                          f"inputs (max {int(fan_in.max())}, units {_first(over)})")
+
+    # per core: neurons, axons, synapses -------------------------------------------------------
+    syn_core = unit_core[syn_unit]
+    core_units = np.bincount(unit_core, minlength=n_cores)
+    core_synapses = np.bincount(syn_core, minlength=n_cores)
+    core_axons = np.bincount(_distinct_pairs(syn_core, pre)[0], minlength=n_cores)
+    for name, values, limit in (("neurons", core_units, profile.neurons_per_core),
+                                ("axons", core_axons, profile.axons_per_core),
+                                ("synapses", core_synapses, profile.synapses_per_core)):
+        over = values > limit
+        if over.any():
+            violations.append(f"{int(over.sum())} cores hold more than {limit} {name} "
+                              f"(max {int(values.max())}, cores {_first(over)})")
+    if int(core_synapses.sum()) != len(pre):
+        violations.append(f"{int(core_synapses.sum())} synapses on cores for {len(pre)} in the network")
+    reported = mapping.report()
+    for name, values in (("neurons_per_core", core_units), ("axons_per_core", core_axons),
+                         ("synapses_per_core", core_synapses)):
+        if list(reported[name]) != values.tolist():
+            violations.append(f"reported {name} differs from the recomputed one")
+
+    # cores on chips ---------------------------------------------------------------------------
+    if n_cores > profile.max_chips * profile.cores_per_chip:
+        violations.append(f"{n_cores} cores exceed {profile.max_chips} chips x "
+                          f"{profile.cores_per_chip} cores")
+    placement = mapping.placement
+    chip = np.asarray(placement.core_chip)
+    slot = np.asarray(placement.core_slot)
+    if len(chip) != n_cores:
+        violations.append(f"{len(chip)} core positions for {n_cores} cores")
+        return
+    if n_cores and (chip.max() >= profile.max_chips or slot.max() >= profile.cores_per_chip
+                    or chip.min() < 0 or slot.min() < 0):
+        violations.append("cores placed outside the available chips or core slots")
+        return
+    if len(np.unique(chip * profile.cores_per_chip + slot)) != n_cores:
+        violations.append("two cores share one physical core slot")
+    core_cols, core_rows = profile.core_mesh
+    router = slot // profile.cores_per_router
+    x = (chip % profile.chip_mesh[0]) * core_cols + router % core_cols
+    y = (chip // profile.chip_mesh[0]) * core_rows + router // core_cols
+    if not (np.array_equal(x, placement.core_x) and np.array_equal(y, placement.core_y)):
+        violations.append("core mesh coordinates do not match the chips and slots")
+
+    # routes: every (source, target core) path enumerated router by router --------------------
+    source_pairs = _distinct_pairs(pre, syn_core)
+    src, target = source_pairs
+    root_of = np.full(n_neurons, -1, dtype=np.int64)
+    root_of[unit_neuron[unit_rank == 0]] = np.flatnonzero(unit_rank == 0)
+    src_core = np.where(root_of[src] >= 0, unit_core[np.maximum(root_of[src], 0)], -1)
+    sx = np.where(src_core >= 0, x[np.maximum(src_core, 0)], 0)
+    sy = np.where(src_core >= 0, y[np.maximum(src_core, 0)], 0)
+    tx, ty = x[target], y[target]
+    output_axons = np.bincount(src_core[src_core >= 0], minlength=n_cores)
+    if profile.output_axons_per_core is not None:
+        over = output_axons > profile.output_axons_per_core
+        if over.any():
+            violations.append(f"{int(over.sum())} cores send to more than "
+                              f"{profile.output_axons_per_core} (neuron, core) destinations "
+                              f"(max {int(output_axons.max())}, cores {_first(over)})")
+    if list(mapping.report()["output_axons_per_core"]) != output_axons.tolist():
+        violations.append("reported output_axons_per_core differs from the recomputed one")
+    path_routers = int((np.abs(tx - sx) + np.abs(ty - sy) + 1).sum())
+    if profile.routing_entries_per_router is None and path_routers > ENUMERATION_BUDGET:
+        return  # no table limit to check, and enumerating every path would take long
+    entries = _router_entries_by_enumeration(src, sx, sy, tx, ty, placement.mesh_cols, placement.mesh_rows)
+    if profile.routing_entries_per_router is not None and entries.size:
+        over = entries > profile.routing_entries_per_router
+        if over.any():
+            violations.append(f"{int(over.sum())} routers need more than "
+                              f"{profile.routing_entries_per_router} entries (max {int(entries.max())})")
+    if not np.array_equal(entries, np.asarray(mapping.routes.router_entries)):
+        violations.append("reported router entries differ from the enumerated routes")
+
+
+def _distinct_pairs(a, b):
+    """Distinct (a, b) pairs of non-negative integers, as two arrays sorted by a then b."""
+    if len(a) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    base = int(b.max()) + 1
+    if int(a.max()) < np.iinfo(np.int64).max // base:
+        pairs = np.sort(a * base + b)
+        keep = np.ones(len(pairs), dtype=bool)
+        keep[1:] = pairs[1:] != pairs[:-1]
+        pairs = pairs[keep]
+        return pairs // base, pairs % base
+    order = np.lexsort((b, a))
+    a, b = a[order], b[order]
+    keep = np.ones(len(a), dtype=bool)
+    keep[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return a[keep], b[keep]
+
+
+def _router_entries_by_enumeration(src, sx, sy, tx, ty, cols, rows, chunk=2_000_000):
+    """Distinct sources per router, listing every router of every XY path (in chunks of
+    about ``chunk`` path routers, so memory stays bounded). ``src`` must be sorted."""
+    length = np.abs(tx - sx) + np.abs(ty - sy) + 1
+    entries = np.zeros(rows * cols, dtype=np.int64)
+    # cut only between sources, so that a source's paths are deduplicated together
+    cumulative = np.cumsum(length)
+    boundaries = [0]
+    while boundaries[-1] < len(src):
+        stop = int(np.searchsorted(cumulative, cumulative[boundaries[-1]] - length[boundaries[-1]] + chunk))
+        stop = max(stop, boundaries[-1] + 1)
+        if stop < len(src):
+            stop = int(np.searchsorted(src, src[stop - 1], side="right"))
+        boundaries.append(min(stop, len(src)))
+    for a, b in zip(boundaries[:-1], boundaries[1:]):
+        entries += _enumerate(src[a:b], sx[a:b], sy[a:b], tx[a:b], ty[a:b], cols, rows)
+    return entries.reshape(rows, cols)
+
+
+def _enumerate(src, sx, sy, tx, ty, cols, rows):
+    x_steps = np.abs(tx - sx)
+    y_steps = np.abs(ty - sy)
+    length = x_steps + y_steps + 1
+    pair = np.repeat(np.arange(len(src)), length)
+    step = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
+    along_x = step <= x_steps[pair]
+    x_dir = np.sign(tx - sx)[pair]
+    y_dir = np.sign(ty - sy)[pair]
+    px = np.where(along_x, sx[pair] + x_dir * step, tx[pair])
+    py = np.where(along_x, sy[pair], sy[pair] + y_dir * (step - x_steps[pair]))
+    routers, _ = _distinct_pairs(py * cols + px, src[pair])
+    return np.bincount(routers, minlength=rows * cols)

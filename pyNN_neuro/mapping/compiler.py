@@ -1,0 +1,139 @@
+"""``compile``: network spec + hardware profile -> checked :class:`Mapping`.
+
+Phases (each timed): legalise (fan-in unrolling), partition (units -> cores), place
+(cores -> mesh), route (XY multicast trees), figures, check (the independent checker).
+When the profile limits a core's output axons (Loihi), partition/place/route repeat with
+smaller slices for the populations whose cores overflow.
+"""
+import time
+import tracemalloc
+
+import numpy as np
+
+from ..hardware import get_profile
+from .checker import check
+from .errors import MappingError
+from .legalise import legalise
+from .mapping import Mapping
+from .placement import place_in_order
+from .routing import route_xy
+from .slice_mapper import slice_partition
+
+MAPPERS = {"slice": slice_partition}
+PLANNED_MAPPERS = ("default", "metis", "quality")
+MAX_OUTPUT_AXON_ROUNDS = 64
+
+
+def compile_network(spec, profile=None, mapper="slice", unroll="exact", verify=True):
+    """Map ``spec`` (a :class:`NetworkSpec`) onto ``profile`` (a name, a
+    :class:`HardwareProfile`, or ``None`` for the default profile).
+
+    ``mapper``: ``"slice"`` (contiguous per-population slices, as sPyNNaker).
+    ``unroll``: ``"exact"`` (partial sums in the same step; no spike changes).
+    ``verify``: run :func:`check` on the result and raise ``MappingError`` on a violation.
+    Raises ``MappingError`` when the network does not fit, saying what and by how much.
+    """
+    profile = get_profile(profile)
+    if mapper not in MAPPERS:
+        if mapper in PLANNED_MAPPERS:
+            raise MappingError(f"mapper {mapper!r} is not implemented yet (available: "
+                               f"{', '.join(MAPPERS)})")
+        raise ValueError(f"mapper = {mapper!r} is not a mapper; choose one of "
+                         f"{', '.join(MAPPERS)}")
+    partition = MAPPERS[mapper]
+    seconds = {}
+    started_tracing = not tracemalloc.is_tracing()
+    if started_tracing:
+        tracemalloc.start()
+    else:
+        tracemalloc.reset_peak()
+    start = time.perf_counter()
+    try:
+        with _timer(seconds, "legalise"):
+            legal = legalise(spec, profile, unroll)
+        caps = None
+        for _ in range(MAX_OUTPUT_AXON_ROUNDS):
+            with _timer(seconds, "partition"):
+                unit_core, n_cores, slice_sizes = partition(spec, legal, profile, caps)
+            with _timer(seconds, "place"):
+                placement = place_in_order(n_cores, profile)
+            with _timer(seconds, "route"):
+                routes = route_xy(spec, legal, unit_core, placement)
+            caps = _output_axon_caps(spec, legal, profile, unit_core, n_cores, routes, slice_sizes)
+            if caps is None:
+                break
+        else:
+            raise MappingError(f"could not bring every core's output axons within "
+                               f"output_axons_per_core = {profile.output_axons_per_core} of "
+                               f"profile {profile.name!r} in {MAX_OUTPUT_AXON_ROUNDS} rounds")
+        _check_router_entries(profile, routes)
+        with _timer(seconds, "figures"):
+            mapping = Mapping(spec, profile, mapper, legal, unit_core, n_cores, slice_sizes,
+                              placement, routes, seconds, None)
+        # the peak of the compile itself; the checker's own memory is not the mapper's
+        _, peak = tracemalloc.get_traced_memory()
+        if verify:
+            with _timer(seconds, "check"):
+                violations = check(mapping)
+            if violations:
+                raise MappingError("the mapper produced an illegal mapping (a bug): "
+                                   + "; ".join(violations[:5]))
+    finally:
+        if started_tracing:
+            tracemalloc.stop()
+    seconds["total"] = time.perf_counter() - start  # includes the check when verify is on
+    mapping.compile_seconds = dict(seconds)
+    mapping.peak_memory_mb = peak / 2**20
+    return mapping
+
+
+def _check_router_entries(profile, routes):
+    limit = profile.routing_entries_per_router
+    if limit is None or not routes.router_entries.size or routes.router_entries.max() <= limit:
+        return
+    entries = routes.router_entries
+    y, x = np.unravel_index(int(np.argmax(entries)), entries.shape)
+    raise MappingError(
+        f"router ({x}, {y}) needs {int(entries.max())} routing entries (one per source neuron "
+        f"whose spikes pass through it), more than routing_entries_per_router = {limit} of "
+        f"profile {profile.name!r} (over by {int(entries.max()) - limit}; "
+        f"{int((entries > limit).sum())} routers over); key/mask compression is not implemented yet")
+
+
+def _output_axon_caps(spec, legal, profile, unit_core, n_cores, routes, slice_sizes):
+    """New per-population slice caps when some core holds more (neuron, target core)
+    routes than ``output_axons_per_core``; ``None`` when every core fits."""
+    limit = profile.output_axons_per_core
+    if limit is None:
+        return None
+    on_core = routes.source_core >= 0
+    output_axons = np.bincount(routes.source_core[on_core], weights=routes.n_targets[on_core],
+                               minlength=n_cores)
+    over = output_axons > limit
+    if not over.any():
+        return None
+    core_population = np.full(n_cores, -1, dtype=np.int64)
+    core_population[unit_core] = legal.unit_population
+    caps = slice_sizes.copy()
+    for p in np.unique(core_population[over]):
+        worst = output_axons[core_population == p].max()
+        size = int(slice_sizes[p])
+        if size == 1:
+            core = int(np.flatnonzero(over & (core_population == p))[0])
+            raise MappingError(
+                f"a neuron of population {spec.populations[p].label!r} alone reaches "
+                f"{int(output_axons[core])} target cores, more than output_axons_per_core = "
+                f"{limit} of profile {profile.name!r} (over by {int(output_axons[core]) - limit})")
+        caps[p] = max(1, min(size - 1, int(size * limit / worst)))
+    return caps
+
+
+class _timer:
+    def __init__(self, seconds, phase):
+        self.seconds, self.phase = seconds, phase
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.seconds[self.phase] = self.seconds.get(self.phase, 0.0) + time.perf_counter() - self.start

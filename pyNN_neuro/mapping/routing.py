@@ -1,0 +1,174 @@
+"""XY (dimension-order) multicast routing of every source's spikes to its target cores.
+
+A spike from source s travels first along x in its own row, then along y in the column of
+each target. The multicast tree of s is the union of these paths: along its row it spans
+[min(x_s, x_t), max(x_s, x_t)] over all targets t, and in each target column c it spans
+[min(y_s, y_t), max(y_s, y_t)] over the targets in that column. Its link count (the hops
+one spike costs) is the row span plus the sum of the column spans.
+
+Sources are neurons (their spikes leave the core of their root unit) and host-injected
+spike sources (they enter at the input port, router (0, 0)). A source's targets are the
+distinct cores holding at least one of its synapses.
+
+Router entries are counted without key/mask compression: one entry per source whose tree
+passes through the router (an upper bound of what a table-based router such as SpiNNaker's
+needs after PACMAN-style compression).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._arrays import sorted_unique
+
+
+@dataclass
+class Routes:
+    """Routing of all sources that have targets.
+
+    Per source (arrays indexed like ``source``, the global neuron index): ``source_core``
+    (-1 for host input), ``source_x``, ``source_y``, ``n_targets``, ``copies`` (targets
+    other than the source core), ``tree_hops`` (links per spike), ``path_hops_sum`` and
+    ``path_hops_max`` (XY distance to each target), ``fan_out_synapses``.
+    ``target_ptr``/``target_core``: CSR list of target cores per source.
+    Row segments (one per source): the tree's x-span. Column segments ``column_*``: one per
+    (source, target column).
+    """
+    source: np.ndarray
+    source_core: np.ndarray
+    source_x: np.ndarray
+    source_y: np.ndarray
+    target_ptr: np.ndarray
+    target_core: np.ndarray
+    n_targets: np.ndarray
+    copies: np.ndarray
+    tree_hops: np.ndarray
+    path_hops_sum: np.ndarray
+    path_hops_max: np.ndarray
+    fan_out_synapses: np.ndarray
+    row_xmin: np.ndarray
+    row_xmax: np.ndarray
+    column_source: np.ndarray   # position in ``source``
+    column_x: np.ndarray
+    column_ymin: np.ndarray
+    column_ymax: np.ndarray
+    router_entries: np.ndarray  # (mesh_rows, mesh_cols)
+
+
+def route_xy(spec, legal, unit_core, placement):
+    """XY multicast trees from every source to its target cores."""
+    n_cores = len(placement.core_x)
+    core_of_pair = unit_core[legal.pair_unit]
+    key = sorted_unique(legal.pair_src * max(n_cores, 1) + core_of_pair)
+    edge_src = key // max(n_cores, 1)
+    edge_core = key % max(n_cores, 1)
+    if len(edge_src):
+        first_edge = np.flatnonzero(np.concatenate([[True], edge_src[1:] != edge_src[:-1]]))
+    else:
+        first_edge = np.zeros(0, dtype=np.int64)
+    source = edge_src[first_edge]
+    n_targets = np.diff(np.concatenate([first_edge, [len(edge_src)]]))
+    target_ptr = np.concatenate([first_edge, [len(edge_src)]]).astype(np.int64)
+    source_index = np.repeat(np.arange(len(source)), n_targets)
+
+    root = legal.root_unit[source]
+    source_core = np.where(root >= 0, unit_core[np.maximum(root, 0)], -1)
+    on_core = source_core >= 0
+    source_x = np.zeros(len(source), dtype=np.int64)
+    source_y = np.zeros(len(source), dtype=np.int64)
+    source_x[on_core] = placement.core_x[source_core[on_core]]
+    source_y[on_core] = placement.core_y[source_core[on_core]]
+
+    tx = placement.core_x[edge_core]
+    ty = placement.core_y[edge_core]
+    sx = source_x[source_index]
+    sy = source_y[source_index]
+    copies = np.bincount(source_index, weights=(edge_core != source_core[source_index]),
+                         minlength=len(source)).astype(np.int64)
+    distance = np.abs(tx - sx) + np.abs(ty - sy)
+    path_hops_sum = np.bincount(source_index, weights=distance, minlength=len(source)).astype(np.int64)
+    if len(source):
+        path_hops_max = np.maximum.reduceat(distance, first_edge)
+        row_xmin = np.minimum(np.minimum.reduceat(tx, first_edge), source_x)
+        row_xmax = np.maximum(np.maximum.reduceat(tx, first_edge), source_x)
+    else:
+        path_hops_max = row_xmin = row_xmax = np.zeros(0, dtype=np.int64)
+
+    # one column segment per (source, target column)
+    column_key = source_index * placement.mesh_cols + tx
+    column_order = np.argsort(column_key, kind="stable")
+    sorted_key = column_key[column_order]
+    starts = np.flatnonzero(np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]])) \
+        if len(sorted_key) else np.zeros(0, dtype=np.int64)
+    column_source = source_index[column_order][starts]
+    column_x = tx[column_order][starts]
+    if len(starts):
+        column_ymin = np.minimum(np.minimum.reduceat(ty[column_order], starts), source_y[column_source])
+        column_ymax = np.maximum(np.maximum.reduceat(ty[column_order], starts), source_y[column_source])
+    else:
+        column_ymin = column_ymax = np.zeros(0, dtype=np.int64)
+    tree_hops = (row_xmax - row_xmin) + np.bincount(
+        column_source, weights=column_ymax - column_ymin, minlength=len(source)).astype(np.int64)
+
+    fan_out = np.bincount(legal.syn_pre, minlength=spec.n_neurons)[source].astype(np.int64)
+    routes = Routes(source=source, source_core=source_core, source_x=source_x, source_y=source_y,
+                    target_ptr=target_ptr, target_core=edge_core, n_targets=n_targets.astype(np.int64),
+                    copies=copies, tree_hops=tree_hops, path_hops_sum=path_hops_sum,
+                    path_hops_max=path_hops_max, fan_out_synapses=fan_out, row_xmin=row_xmin,
+                    row_xmax=row_xmax, column_source=column_source, column_x=column_x,
+                    column_ymin=column_ymin, column_ymax=column_ymax,
+                    router_entries=np.zeros((placement.mesh_rows, placement.mesh_cols), np.int64))
+    routes.router_entries = _router_entries(routes, placement.mesh_rows, placement.mesh_cols)
+    return routes
+
+
+def _router_entries(routes, rows, cols):
+    """Sources whose tree passes through each router (row span + column spans, the row
+    router of each column counted once)."""
+    along_row = np.zeros((rows, cols + 1))
+    _interval_add(along_row, routes.source_y, routes.row_xmin, routes.row_xmax + 1,
+                  np.ones(len(routes.source)), axis=1)
+    along_column = np.zeros((rows + 1, cols))
+    _interval_add(along_column, routes.column_x, routes.column_ymin, routes.column_ymax + 1,
+                  np.ones(len(routes.column_x)), axis=0)
+    entries = np.cumsum(along_row, axis=1)[:, :cols] + np.cumsum(along_column, axis=0)[:rows, :]
+    # the column segment starts at the source's row, already counted by the row span
+    crossing = np.bincount(routes.source_y[routes.column_source] * cols + routes.column_x,
+                           minlength=rows * cols).reshape(rows, cols)
+    return np.rint(entries - crossing).astype(np.int64)
+
+
+def _interval_add(diff, line, start, stop, weight, axis):
+    """Add ``weight`` over [start, stop) along ``axis`` of a difference array, on the given line."""
+    shape = diff.shape
+    if axis == 1:
+        flat_start = line * shape[1] + start
+        flat_stop = line * shape[1] + stop
+    else:
+        flat_start = start * shape[1] + line
+        flat_stop = stop * shape[1] + line
+    size = diff.size
+    diff += (np.bincount(flat_start, weights=weight, minlength=size)
+             - np.bincount(flat_stop, weights=weight, minlength=size)).reshape(shape)
+
+
+def link_loads(routes, weight, rows, cols):
+    """Spike packets per directional link, for ``weight`` spikes per source (array over
+    ``routes.source``). Returns a dict of (rows, cols) arrays ``east``, ``west``, ``south``,
+    ``north``: the load of the link leaving router (y, x) in that direction (+x, -x, +y, -y)."""
+    weight = np.asarray(weight, dtype=float)
+    column_weight = weight[routes.column_source]
+    column_sy = routes.source_y[routes.column_source]
+    east = np.zeros((rows, cols + 1))
+    _interval_add(east, routes.source_y, routes.source_x, routes.row_xmax, weight, axis=1)
+    west = np.zeros((rows, cols + 1))
+    _interval_add(west, routes.source_y, routes.row_xmin + 1, routes.source_x + 1, weight, axis=1)
+    south = np.zeros((rows + 1, cols))
+    _interval_add(south, routes.column_x, column_sy, routes.column_ymax, column_weight, axis=0)
+    north = np.zeros((rows + 1, cols))
+    _interval_add(north, routes.column_x, routes.column_ymin + 1, column_sy + 1, column_weight, axis=0)
+    return {
+        "east": np.cumsum(east, axis=1)[:, :cols],
+        "west": np.cumsum(west, axis=1)[:, :cols],
+        "south": np.cumsum(south, axis=0)[:rows, :],
+        "north": np.cumsum(north, axis=0)[:rows, :],
+    }
