@@ -7,7 +7,7 @@ engine group, and later changes are pushed to it before the next run.
 """
 import numpy as np
 from pyNN import common, errors
-from pyNN.parameters import ParameterSpace, simplify
+from pyNN.parameters import LazyArray, ParameterSpace, simplify
 from pyNN.standardmodels import StandardCellType
 
 from . import simulator
@@ -67,6 +67,10 @@ class _ParameterAccess:
         initial_values.shape = (self.size,)
         values = initial_values.evaluate(simplify=False)
         base._initial_state[variable][self._base_mask] = values
+        if self is not base:
+            # keep the parent's own record of initial values in step with the view's change
+            base.initial_values[variable] = LazyArray(base._initial_state[variable].copy(),
+                                                      shape=(base.size,))
         group = base._group
         engine_name = base.celltype.engine_state_name(variable)
         if group is not None and engine_name in group.state:
@@ -74,9 +78,42 @@ class _ParameterAccess:
             group.state[engine_name][self._base_mask] = values
 
 
+class _ViewInitialValues(dict):
+    """A view's initial values, read from its parent. ``initialize()`` writes through
+    ``_set_initial_value_array`` before it stores here, so storing is a no-op."""
+
+    def __init__(self, view):
+        super().__init__()
+        self._view = view
+
+    def _parent_values(self, variable):
+        base = self._view._base_population
+        return base._initial_state[variable][self._view._base_mask]
+
+    def __getitem__(self, variable):
+        return LazyArray(self._parent_values(variable).copy(), shape=(self._view.size,))
+
+    def __contains__(self, variable):
+        return variable in self._view._base_population._initial_state
+
+    def __setitem__(self, variable, value):
+        pass
+
+    def keys(self):
+        return self._view._base_population._initial_state.keys()
+
+    def items(self):
+        return [(k, self[k]) for k in self.keys()]
+
+
 class PopulationView(_ParameterAccess, common.PopulationView):
     _assembly_class = Assembly
     _simulator = simulator
+
+    @property
+    def initial_values(self):
+        """Initial values of this view's neurons (PyNN's common code leaves this out)."""
+        return _ViewInitialValues(self)
 
     @property
     def _base_population(self):

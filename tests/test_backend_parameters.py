@@ -135,10 +135,9 @@ def test_initialize_after_run_sets_current_state(sim):
     assert -52.0 > v[51, 0] > -53.0
 
 
-@pytest.mark.xfail(reason="PyNN 0.13 limitation (all backends, pyNN.mock too): "
-                   "common.PopulationView.initial_values raises NotImplementedError, so "
-                   "PopulationView.initialize() fails; a backend could override it", strict=True)
 def test_initialize_view_and_assembly_of_views(sim):
+    """PyNN's common PopulationView has no initial_values (pyNN.mock fails here); ours
+    reads them from the parent, so initialize() works on views and assemblies of views."""
     a = sim.Population(4, sim.IF_curr_exp())
     b = sim.Population(2, sim.IF_cond_exp())
     a[1:3].initialize(v=-55.0)
@@ -150,6 +149,8 @@ def test_initialize_view_and_assembly_of_views(sim):
     vb = b.get_data().segments[0].analogsignals[0].magnitude[0]
     np.testing.assert_array_equal(va, [-65.0, -55.0, -55.0, -58.0])
     np.testing.assert_array_equal(vb, [-58.0, -58.0])
+    assert a[1:3].initial_values["v"].evaluate().tolist() == [-55.0, -55.0]
+    assert a.initial_values["v"].evaluate().tolist() == [-65.0, -55.0, -55.0, -58.0]
 
 
 @pytest.mark.parametrize("model,var,value", [
