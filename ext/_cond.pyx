@@ -88,58 +88,19 @@ because the conductances do not enter the test), then record.
 import numpy as np
 
 from cython.parallel cimport prange
-from libc.float cimport DBL_MIN
-from libc.math cimport exp, fabs, floor, pow
+from libc.math cimport exp, fabs
+
+from _kernel_common cimport (EULER_E, nest_aeif_tolerances, nest_iaf_cond_tolerances,
+                             rkf_error_ratio, rkf_finish, rkf_reject, rkf_stage2, rkf_stage3,
+                             rkf_stage4, rkf_stage5, rkf_stage6, rkf_trial_length)
+from pyNN_neuro.engine._checks import (check_dt_and_threads, check_window, io_array,
+                                       non_negative, parameter_vector, positive,
+                                       rounded_refractory_counts, state_vector)
 
 cdef enum:
     MAX_DIM = 6   # largest state vector integrated by RKF45 (EIFCondAlpha, HHCondExp)
 
-cdef double EULER_E = exp(1.0)
 cdef double HH_REFRACTORY_MS = 2.0   # NEST hh_cond_exp_traub default t_ref
-
-# Fehlberg's embedded 4(5) tableau as C constants (so the compiler can fold them): stage
-# weights A, fifth-order solution weights B, and (fifth - fourth)-order weights E giving the
-# local error estimate.
-cdef extern from *:
-    """
-    static const double RKF_A21 = 1.0 / 4.0;
-    static const double RKF_A31 = 3.0 / 32.0, RKF_A32 = 9.0 / 32.0;
-    static const double RKF_A41 = 1932.0 / 2197.0, RKF_A42 = -7200.0 / 2197.0,
-                        RKF_A43 = 7296.0 / 2197.0;
-    static const double RKF_A51 = 439.0 / 216.0, RKF_A52 = -8.0, RKF_A53 = 3680.0 / 513.0,
-                        RKF_A54 = -845.0 / 4104.0;
-    static const double RKF_A61 = -8.0 / 27.0, RKF_A62 = 2.0, RKF_A63 = -3544.0 / 2565.0,
-                        RKF_A64 = 1859.0 / 4104.0, RKF_A65 = -11.0 / 40.0;
-    static const double RKF_B1 = 16.0 / 135.0, RKF_B3 = 6656.0 / 12825.0,
-                        RKF_B4 = 28561.0 / 56430.0, RKF_B5 = -9.0 / 50.0, RKF_B6 = 2.0 / 55.0;
-    static const double RKF_E1 = 1.0 / 360.0, RKF_E3 = -128.0 / 4275.0,
-                        RKF_E4 = -2197.0 / 75240.0, RKF_E5 = 1.0 / 50.0, RKF_E6 = 2.0 / 55.0;
-    """
-    const double A21 "RKF_A21"
-    const double A31 "RKF_A31"
-    const double A32 "RKF_A32"
-    const double A41 "RKF_A41"
-    const double A42 "RKF_A42"
-    const double A43 "RKF_A43"
-    const double A51 "RKF_A51"
-    const double A52 "RKF_A52"
-    const double A53 "RKF_A53"
-    const double A54 "RKF_A54"
-    const double A61 "RKF_A61"
-    const double A62 "RKF_A62"
-    const double A63 "RKF_A63"
-    const double A64 "RKF_A64"
-    const double A65 "RKF_A65"
-    const double B1 "RKF_B1"
-    const double B3 "RKF_B3"
-    const double B4 "RKF_B4"
-    const double B5 "RKF_B5"
-    const double B6 "RKF_B6"
-    const double E1 "RKF_E1"
-    const double E3 "RKF_E3"
-    const double E4 "RKF_E4"
-    const double E5 "RKF_E5"
-    const double E6 "RKF_E6"
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,25 +289,11 @@ cdef inline int _error_scale(const neuron_t* p, double* abs_tol, double* rel_tol
                              double* value_weight, double* slope_weight) noexcept nogil:
     """Fill the per-component absolute tolerances (PyNN units) and the weights of |y| and
     |h dy/dt| in the relative tolerance; return the state dimension."""
-    cdef int j
     if neuron_t is IafExpNeuron or neuron_t is IafAlphaNeuron:
-        # NEST: 1e-3 absolute on every component in mV / nS; nS -> uS is a factor 1e-3.
-        rel_tol[0] = 0.0
-        value_weight[0] = 1.0
-        slope_weight[0] = 0.0
-        abs_tol[V] = 1e-3
-        for j in range(1, MAX_DIM):
-            abs_tol[j] = 1e-6
+        nest_iaf_cond_tolerances(abs_tol, MAX_DIM, rel_tol, value_weight, slope_weight)
         return 3 if neuron_t is IafExpNeuron else 5
     elif neuron_t is AdexExpNeuron or neuron_t is AdexAlphaNeuron:
-        # NEST: 1e-6 absolute, plus 1e-6 relative to h * slope (not to the value), in
-        # mV / nS / pA.
-        rel_tol[0] = 1e-6
-        value_weight[0] = 0.0
-        slope_weight[0] = 1.0
-        abs_tol[V] = 1e-6
-        for j in range(1, MAX_DIM):
-            abs_tol[j] = 1e-9
+        nest_aeif_tolerances(abs_tol, MAX_DIM, rel_tol, value_weight, slope_weight)
         return 4 if neuron_t is AdexExpNeuron else 6
     else:
         rel_tol[0] = 0.0
@@ -370,26 +317,17 @@ cdef inline void _fehlberg_step(const neuron_t* p, double* y, double h, const do
     cdef double k5[MAX_DIM]
     cdef double k6[MAX_DIM]
     cdef double stage[MAX_DIM]
-    cdef int j
-    for j in range(dim):
-        stage[j] = y[j] + h * A21 * k1[j]
+    rkf_stage2(stage, y, h, k1, dim)
     _derivatives(p, stage, k2)
-    for j in range(dim):
-        stage[j] = y[j] + h * (A31 * k1[j] + A32 * k2[j])
+    rkf_stage3(stage, y, h, k1, k2, dim)
     _derivatives(p, stage, k3)
-    for j in range(dim):
-        stage[j] = y[j] + h * (A41 * k1[j] + A42 * k2[j] + A43 * k3[j])
+    rkf_stage4(stage, y, h, k1, k2, k3, dim)
     _derivatives(p, stage, k4)
-    for j in range(dim):
-        stage[j] = y[j] + h * (A51 * k1[j] + A52 * k2[j] + A53 * k3[j] + A54 * k4[j])
+    rkf_stage5(stage, y, h, k1, k2, k3, k4, dim)
     _derivatives(p, stage, k5)
-    for j in range(dim):
-        stage[j] = y[j] + h * (A61 * k1[j] + A62 * k2[j] + A63 * k3[j] + A64 * k4[j]
-                               + A65 * k5[j])
+    rkf_stage6(stage, y, h, k1, k2, k3, k4, k5, dim)
     _derivatives(p, stage, k6)
-    for j in range(dim):
-        y[j] += h * (B1 * k1[j] + B3 * k3[j] + B4 * k4[j] + B5 * k5[j] + B6 * k6[j])
-        err[j] = h * (E1 * k1[j] + E3 * k3[j] + E4 * k4[j] + E5 * k5[j] + E6 * k6[j])
+    rkf_finish(y, err, h, k1, k3, k4, k5, k6, dim)
 
 
 cdef void _substep(const neuron_t* p, double* y, double* t, double t_end,
@@ -404,11 +342,9 @@ cdef void _substep(const neuron_t* p, double* y, double* t, double t_end,
     cdef double err[MAX_DIM]
     cdef double slope_end[MAX_DIM]
     cdef double abs_tol[MAX_DIM]
-    cdef double rel_tol, value_weight, slope_weight, ratio, r, factor, h_tried, t_next
+    cdef double rel_tol, value_weight, slope_weight, ratio, t_next
     cdef double t_start = t[0]
-    cdef double remaining = t_end - t_start
     cdef double h_try = h[0]
-    cdef bint last
     cdef int j
     cdef int dim = _error_scale(p, abs_tol, &rel_tol, &value_weight, &slope_weight)
 
@@ -417,38 +353,16 @@ cdef void _substep(const neuron_t* p, double* y, double* t, double t_end,
         slope_end[j] = 0.0
     _derivatives(p, y, k1)
     while True:
-        last = h_try > remaining
-        if last:
-            h_try = remaining
+        h_try = rkf_trial_length(h_try, t_start, t_end, &t_next)
         _fehlberg_step(p, y, h_try, k1, err, dim)
-        t_next = t_end if last else t_start + h_try
         if slope_weight != 0.0:
             _derivatives(p, y, slope_end)
-        ratio = DBL_MIN
-        for j in range(dim):
-            r = fabs(err[j]) / (abs_tol[j] + rel_tol * (value_weight * fabs(y[j])
-                                + slope_weight * fabs(h_try * slope_end[j])))
-            if r > ratio:
-                ratio = r
-        h_tried = h_try
-        if ratio > 1.1:
-            factor = 0.9 / pow(ratio, 1.0 / 5.0)
-            if factor < 0.2:
-                factor = 0.2
-            h_try = factor * h_tried
-            # retry only if the shorter step still moves time forward
-            if h_try < h_tried and t_next + h_try != t_next:
-                for j in range(dim):
-                    y[j] = y_start[j]
-                continue
-            h_try = h_tried
-        elif ratio < 0.5:
-            factor = 0.9 / pow(ratio, 1.0 / 6.0)
-            if factor > 5.0:
-                factor = 5.0
-            if factor < 1.0:
-                factor = 1.0
-            h_try = factor * h_tried
+        ratio = rkf_error_ratio(err, y, slope_end, abs_tol, rel_tol, value_weight,
+                                slope_weight, h_try, dim)
+        if rkf_reject(ratio, t_next, &h_try):
+            for j in range(dim):
+                y[j] = y_start[j]
+            continue
         t[0] = t_next
         h[0] = h_try
         return
@@ -460,59 +374,6 @@ cdef inline void _integrate_step(const neuron_t* p, double* y, double dt,
     cdef double t = 0.0
     while t < dt:
         _substep(p, y, &t, dt, h)
-
-
-# --------------------------------------------------------------------------------------------
-# Validation helpers (Python level, run once per kernel object)
-# --------------------------------------------------------------------------------------------
-
-def _parameter_vector(dict params, str name, Py_ssize_t n):
-    if name not in params:
-        raise ValueError(f"params: missing parameter '{name}'")
-    values = np.ascontiguousarray(params[name], dtype=np.float64)
-    if values.ndim != 1 or values.shape[0] != n:
-        raise ValueError(f"params['{name}']: expected shape ({n},), got {np.shape(values)}")
-    return values
-
-
-def _state_vector(dict state, str name, Py_ssize_t n):
-    """The engine's state array itself (updated in place), checked but never copied."""
-    if name not in state:
-        raise ValueError(f"state: missing variable '{name}'")
-    return _io_array(state[name], f"state['{name}']", np.float64, (n,))
-
-
-def _io_array(value, str name, dtype, tuple shape):
-    """Check an engine-owned buffer and return a numpy view of it (never a copy).
-
-    None in shape means any length >= 1 (printed as 'L').
-    """
-    try:
-        array = np.asarray(value)
-    except Exception:
-        raise ValueError(f"{name}: expected an array, got {type(value).__name__}") from None
-    expected = tuple('L' if s is None else s for s in shape)
-    ok = array.ndim == len(shape) and all(
-        (s is None and a >= 1) or a == s for a, s in zip(array.shape, shape))
-    if not ok:
-        raise ValueError(f"{name}: expected shape {expected}, got {array.shape}")
-    if array.dtype != dtype:
-        raise ValueError(f"{name}: expected dtype {np.dtype(dtype)}, got {array.dtype}")
-    if not array.flags.c_contiguous or not array.flags.writeable:
-        raise ValueError(f"{name}: expected a writeable C-contiguous array")
-    return array
-
-
-def _positive(str name, values):
-    if not np.all(values > 0.0):
-        raise ValueError(f"params['{name}']: must be strictly positive")
-
-
-def _refractory_counts(tau_ms, double dt):
-    """round(tau_refrac / dt) as in NEST (which also rounds t_ref to the time grid)."""
-    if not np.all(tau_ms >= 0.0):
-        raise ValueError("params['tau_refrac']: must be non-negative")
-    return np.floor(np.asarray(tau_ms) / dt + 0.5).astype(np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -541,10 +402,7 @@ cdef class _ConductanceKernel:
 
     def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
                  int num_threads=1):
-        if not dt > 0.0:
-            raise ValueError(f"dt: expected a positive time step in ms, got {dt}")
-        if num_threads < 1:
-            raise ValueError(f"num_threads: expected >= 1, got {num_threads}")
+        check_dt_and_threads(dt, num_threads)
         state_names = type(self).state_names
         internal_names = type(self).internal_names
         if state_names[0] not in state:
@@ -557,18 +415,18 @@ cdef class _ConductanceKernel:
         self.dt = dt
         self.num_threads = num_threads
         n_receptors = len(type(self).receptor_names)
-        ring = _io_array(ring, 'ring', np.float64, (n_receptors, None, n))
+        ring = io_array(ring, 'ring', np.float64, (n_receptors, None, n))
         self.ring = ring
         self.ring_length = ring.shape[1]
         if np.ndim(i_ext) != 2:
             raise ValueError(f"i_ext: expected shape (K_max, {n}), got {np.shape(i_ext)}")
-        i_ext = _io_array(i_ext, 'i_ext', np.float64, (np.shape(i_ext)[0], n))
+        i_ext = io_array(i_ext, 'i_ext', np.float64, (np.shape(i_ext)[0], n))
         self.i_ext = i_ext
         self.max_steps = i_ext.shape[0]
-        self.spiked = _io_array(spiked, 'spiked', np.uint8, (self.max_steps, n))
+        self.spiked = io_array(spiked, 'spiked', np.uint8, (self.max_steps, n))
         record_shape = (len(state_names), self.max_steps, n)
         if np.shape(rec) == record_shape:
-            self.rec = _io_array(rec, 'rec', np.float64, record_shape)
+            self.rec = io_array(rec, 'rec', np.float64, record_shape)
             self.can_record = True
         elif np.size(rec) == 0:
             self.rec = np.zeros((0, 0, 0))    # recording disabled; the buffer is never read
@@ -576,12 +434,12 @@ cdef class _ConductanceKernel:
         else:
             raise ValueError(f"rec: expected shape {record_shape} (or an empty array when not "
                              f"recording), got {np.shape(rec)}")
-        state = {name: _state_vector(state, name, n)
+        state = {name: state_vector(state, name, n)
                  for name in tuple(state_names) + tuple(internal_names)}
         self.refractory_steps = state['refractory_steps']
         self.integration_step = state['integration_step']
         for name in type(self).param_names:
-            _parameter_vector(params, name, n)
+            parameter_vector(params, name, n)
         self._bind(params, state)
 
     def _bind(self, dict params, dict state):
@@ -590,13 +448,8 @@ cdef class _ConductanceKernel:
     cpdef void update(self, long step0, int K, bint record):
         """Advance every neuron by K steps, starting at global step step0."""
         cdef Py_ssize_t i
-        if K < 0 or K > self.max_steps:
-            raise ValueError(f"K: expected 0 <= K <= {self.max_steps} (rows of i_ext), got {K}")
-        if step0 < 0:
-            raise ValueError(f"step0: expected >= 0, got {step0}")
-        if record and not self.can_record:
-            raise ValueError(f"rec: expected shape ({len(type(self).state_names)}, "
-                             f"{self.max_steps}, {self.n}) to record, got an empty array")
+        check_window(step0, K, self.max_steps, record, self.can_record,
+                     len(type(self).state_names), self.n)
         for i in prange(self.n, nogil=True, num_threads=self.num_threads, schedule='static'):
             self._advance(i, step0, K, record)
 
@@ -622,9 +475,8 @@ cdef class _IafKernel(_ConductanceKernel):
     cdef double[::1] v, gsyn_exc, gsyn_inh
 
     def _bind(self, dict params, dict state):
-        p = {name: _parameter_vector(params, name, self.n) for name in type(self).param_names}
-        for name in ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'):
-            _positive(name, p[name])
+        p = {name: parameter_vector(params, name, self.n) for name in type(self).param_names}
+        positive(p, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'))
         self.cm = p['cm']
         self.g_leak = p['cm'] / p['tau_m']
         self.v_rest = p['v_rest']
@@ -637,7 +489,8 @@ cdef class _IafKernel(_ConductanceKernel):
         self.v_thresh = p['v_thresh']
         self.v_reset = p['v_reset']
         self.i_offset = p['i_offset']
-        self.refractory_counts = _refractory_counts(p['tau_refrac'], self.dt)
+        non_negative(p, ('tau_refrac',))
+        self.refractory_counts = rounded_refractory_counts(p['tau_refrac'], self.dt)
         self.v = state['v']
         self.gsyn_exc = state['gsyn_exc']
         self.gsyn_inh = state['gsyn_inh']
@@ -790,11 +643,9 @@ cdef class _AdexKernel(_ConductanceKernel):
     cdef double[::1] v, w, gsyn_exc, gsyn_inh
 
     def _bind(self, dict params, dict state):
-        p = {name: _parameter_vector(params, name, self.n) for name in type(self).param_names}
-        for name in ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I', 'tau_w'):
-            _positive(name, p[name])
-        if not np.all(p['delta_T'] >= 0.0):
-            raise ValueError("params['delta_T']: must be non-negative")
+        p = {name: parameter_vector(params, name, self.n) for name in type(self).param_names}
+        positive(p, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I', 'tau_w'))
+        non_negative(p, ('delta_T',))
         self.cm = p['cm']
         self.g_leak = p['cm'] / p['tau_m']
         self.v_rest = p['v_rest']
@@ -814,7 +665,8 @@ cdef class _AdexKernel(_ConductanceKernel):
         self.b = p['b']
         self.inv_tau_w = 1.0 / p['tau_w']
         self.i_offset = p['i_offset']
-        self.refractory_counts = _refractory_counts(p['tau_refrac'], self.dt)
+        non_negative(p, ('tau_refrac',))
+        self.refractory_counts = rounded_refractory_counts(p['tau_refrac'], self.dt)
         self.v = state['v']
         self.w = state['w']
         self.gsyn_exc = state['gsyn_exc']
@@ -1001,9 +853,8 @@ cdef class HHCondExp(_ConductanceKernel):
     cdef double[::1] v, gsyn_exc, gsyn_inh, m, h, n_gate
 
     def _bind(self, dict params, dict state):
-        p = {name: _parameter_vector(params, name, self.n) for name in type(self).param_names}
-        for name in ('cm', 'tau_syn_E', 'tau_syn_I'):
-            _positive(name, p[name])
+        p = {name: parameter_vector(params, name, self.n) for name in type(self).param_names}
+        positive(p, ('cm', 'tau_syn_E', 'tau_syn_I'))
         self.gbar_Na = p['gbar_Na']
         self.gbar_K = p['gbar_K']
         self.g_leak = p['g_leak']
@@ -1017,7 +868,8 @@ cdef class HHCondExp(_ConductanceKernel):
         self.inv_tau_syn_E = 1.0 / p['tau_syn_E']
         self.inv_tau_syn_I = 1.0 / p['tau_syn_I']
         self.i_offset = p['i_offset']
-        self.refractory_counts = _refractory_counts(np.full(self.n, HH_REFRACTORY_MS), self.dt)
+        self.refractory_counts = rounded_refractory_counts(np.full(self.n, HH_REFRACTORY_MS),
+                                                           self.dt)
         self.v = state['v']
         self.gsyn_exc = state['gsyn_exc']
         self.gsyn_inh = state['gsyn_inh']

@@ -80,18 +80,12 @@ number of threads and any split of a run into windows.
 import numpy as np
 
 from cython.parallel cimport prange
-from libc.math cimport exp, expm1, fabs, floor
+from libc.math cimport exp, expm1
 
-# numerics::e in NEST; the double nearest to e.
-cdef double EULER_E = 2.718281828459045
-# Smallest positive normal double: a propagator below it is treated as not normal.
-cdef double DOUBLE_MIN_NORMAL = 2.2250738585072014e-308
-cdef double DOUBLE_MAX = 1.7976931348623157e308
-# NEST's IAFPropagator: the regular form of the alpha propagator P31 is used when
-# dt > NUMERICAL_STABILITY_FACTOR * tau_m**2 / |tau_m - tau_syn|.
-cdef double NUMERICAL_STABILITY_FACTOR = 1e-7
-# NEST's default time grid: 1000 tics per ms.
-cdef double TICS_PER_MS = 1000.0
+from _kernel_common cimport EULER_E, current_to_v, drive_to_v, nest_refractory_steps
+from pyNN_neuro.engine._checks import (check_window, checked_arrays, non_negative,
+                                       positive)
+
 # Izhikevich's equation takes its current in pA; PyNN gives nA.
 cdef double PA_PER_NA = 1000.0
 # NEST's Izhikevich threshold (mV).
@@ -100,77 +94,18 @@ cdef double IZHIKEVICH_V_PEAK = 30.0
 RECEPTOR_NAMES = ('excitatory', 'inhibitory')
 
 
-# ---------------------------------------------------------------------------------------
-# Propagators
-# ---------------------------------------------------------------------------------------
-
-cdef double _current_to_v(double tau_syn, double tau_m, double cm, double h) noexcept nogil:
-    """Propagator (mV/nA) from a synaptic current decaying with tau_syn to v over h.
-
-    Exact value tau_syn tau_m / ((tau_m - tau_syn) cm) (exp(-h/tau_m) - exp(-h/tau_syn)),
-    written as exp(-h/tau_syn) expm1(h (1/tau_syn - 1/tau_m)) so that no cancellation
-    occurs when the time constants are close; where that product is not a positive normal
-    number (tau_syn == tau_m makes it inf * 0), the limit h/cm exp(-h/tau_m) is used.
-    """
-    cdef double beta = tau_syn * tau_m / (tau_m - tau_syn)
-    cdef double gamma = beta / cm
-    cdef double inv_beta = (tau_m - tau_syn) / (tau_syn * tau_m)
-    cdef double p = gamma * exp(-h * (1.0 / tau_syn)) * expm1(h * inv_beta)
-    if p >= DOUBLE_MIN_NORMAL and p <= DOUBLE_MAX:
-        return p
-    return h * (1.0 / cm) * exp(-h * (1.0 / tau_m))
-
-
-cdef double _drive_to_v(double tau_syn, double tau_m, double cm, double h) noexcept nogil:
-    """Propagator (mV per nA/ms) from the alpha synapse's drive term to v over h.
-
-    Regular form tau_syn tau_m / ((tau_m - tau_syn) cm) exp(-h/tau_syn)
-    (beta expm1(h/beta) - h), beta = tau_syn tau_m / (tau_m - tau_syn); within NEST's
-    stability bound of the singularity, its limit h^2 / (2 cm) exp(-h/tau_m).
-    """
-    cdef double beta = tau_syn * tau_m / (tau_m - tau_syn)
-    cdef double gamma = beta / cm
-    cdef double inv_beta = (tau_m - tau_syn) / (tau_syn * tau_m)
-    cdef double h_min_regular = NUMERICAL_STABILITY_FACTOR * tau_m * tau_m / fabs(tau_m - tau_syn)
-    if h > h_min_regular:
-        return gamma * exp(-h * (1.0 / tau_syn)) * (beta * expm1(h * inv_beta) - h)
-    return 0.5 * h * h * (1.0 / cm) * exp(-h * (1.0 / tau_m))
-
-
 def refractory_count(double tau_refrac, double dt):
     """Number of whole steps a neuron stays refractory, computed as NEST does.
 
     tau_refrac (ms) is rounded to the nearest tic (1 us) and the result rounded up to
     whole steps of dt (ms). If dt is not a whole number of tics, round(tau_refrac / dt).
     """
-    cdef double tics_per_step = floor(dt * TICS_PER_MS + 0.5)
-    cdef double tics
-    if tics_per_step >= 1.0 and fabs(dt * TICS_PER_MS - tics_per_step) <= 1e-9 * tics_per_step:
-        tics = floor(tau_refrac * TICS_PER_MS + 0.5)
-        return int(floor((tics + tics_per_step - 1.0) / tics_per_step))
-    return int(floor(tau_refrac / dt + 0.5))
+    return int(nest_refractory_steps(tau_refrac, dt))
 
 
 # ---------------------------------------------------------------------------------------
-# Validation, done once per kernel object
+# Validation, done once per kernel object (see pyNN_neuro.engine._checks)
 # ---------------------------------------------------------------------------------------
-
-def _checked(name, array, dtype, shape=None, ndim=None, writeable=False):
-    """Return ``array`` itself after checking type, dtype, shape and C-contiguity."""
-    if not isinstance(array, np.ndarray):
-        raise ValueError(f"{name}: expected a numpy array, got {type(array).__name__}")
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {array.shape}")
-    if shape is not None and array.shape != tuple(shape):
-        raise ValueError(f"{name}: expected shape {tuple(shape)}, got shape {array.shape}")
-    if array.dtype != dtype:
-        raise ValueError(f"{name}: expected dtype {np.dtype(dtype)}, got dtype {array.dtype}")
-    if not array.flags.c_contiguous:
-        raise ValueError(f"{name}: expected a C-contiguous array")
-    if writeable and not array.flags.writeable:
-        raise ValueError(f"{name}: expected a writeable array")
-    return array
-
 
 def _checked_arrays(cls, params, state, dt, ring, i_ext, spiked, rec, num_threads):
     """Check every argument of a kernel's constructor against the kernel interface.
@@ -178,70 +113,10 @@ def _checked_arrays(cls, params, state, dt, ring, i_ext, spiked, rec, num_thread
     Returns (n, K_max, params, state, ring, i_ext, spiked, rec) with rec replaced by an
     empty (0, 0, 0) array when recording buffers were not given.
     """
-    if not isinstance(params, dict):
-        raise ValueError(f"params: expected a dict, got {type(params).__name__}")
-    if not isinstance(state, dict):
-        raise ValueError(f"state: expected a dict, got {type(state).__name__}")
-    if not dt > 0.0:
-        raise ValueError(f"dt: expected a positive time step in ms, got {dt}")
-    if num_threads < 1:
-        raise ValueError(f"num_threads: expected at least 1, got {num_threads}")
-    names = tuple(cls.state_names) + tuple(cls.internal_names)
-    for name in names:
-        if name not in state:
-            raise ValueError(f"state: missing array '{name}' ({cls.__name__} needs {names})")
-    for name in cls.param_names:
-        if name not in params:
-            raise ValueError(f"params: missing array '{name}' ({cls.__name__} needs {cls.param_names})")
-    first = _checked(f"state['{names[0]}']", state[names[0]], np.float64, ndim=1, writeable=True)
-    n = first.shape[0]
-    state = {name: _checked(f"state['{name}']", state[name], np.float64, (n,), writeable=True)
-             for name in names}
-    params = {name: _checked(f"params['{name}']", params[name], np.float64, (n,))
-              for name in cls.param_names}
-    n_receptors = len(cls.receptor_names)
-    ring = _checked("ring", ring, np.float64, ndim=3, writeable=True)
-    if ring.shape[0] != n_receptors or ring.shape[1] < 1 or ring.shape[2] != n:
-        raise ValueError(f"ring: expected shape ({n_receptors}, L, {n}) with L >= 1, "
-                         f"got shape {ring.shape}")
-    i_ext = _checked("i_ext", i_ext, np.float64, ndim=2)
-    if i_ext.shape[0] < 1 or i_ext.shape[1] != n:
-        raise ValueError(f"i_ext: expected shape (K_max, {n}) with K_max >= 1, got shape {i_ext.shape}")
-    k_max = i_ext.shape[0]
-    spiked = _checked("spiked", spiked, np.uint8, (k_max, n), writeable=True)
-    if rec is None or (isinstance(rec, np.ndarray) and rec.size == 0 and rec.ndim == 3):
-        rec = np.zeros((0, 0, 0), dtype=np.float64)
-    else:
-        rec = _checked("rec", rec, np.float64, (len(cls.state_names), k_max, n), writeable=True)
-    return n, k_max, params, state, ring, i_ext, spiked, rec
-
-
-def _check_window(long step0, int K, Py_ssize_t k_max, bint record, Py_ssize_t rec_steps):
-    if K < 1 or K > k_max:
-        raise ValueError(f"K: expected 1 <= K <= K_max = {k_max}, got {K}")
-    if step0 < 0:
-        raise ValueError(f"step0: expected a non-negative step index, got {step0}")
-    if record and rec_steps < K:
-        raise ValueError(f"rec: record=True needs a buffer of shape (n_states, {k_max}, n); "
-                         "this kernel was built without one")
-
-
-def _positive(params, names):
-    for name in names:
-        values = params[name]
-        bad = np.flatnonzero(~(values > 0.0))
-        if bad.size:
-            raise ValueError(f"params['{name}']: expected values > 0, got {values[bad[0]]} "
-                             f"at index {bad[0]}")
-
-
-def _non_negative(params, names):
-    for name in names:
-        values = params[name]
-        bad = np.flatnonzero(~(values >= 0.0))
-        if bad.size:
-            raise ValueError(f"params['{name}']: expected values >= 0, got {values[bad[0]]} "
-                             f"at index {bad[0]}")
+    names = dict(state_names=cls.state_names, internal_names=cls.internal_names,
+                 param_names=cls.param_names, receptor_names=cls.receptor_names)
+    return checked_arrays(cls.__name__, names, params, state, dt, ring, i_ext, spiked, rec,
+                          num_threads, empty_full_rec_records=False)
 
 
 # ---------------------------------------------------------------------------------------
@@ -304,8 +179,8 @@ cdef class IFCurrExp:
                  int num_threads=1):
         n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
             type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
-        _positive(params, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'))
-        _non_negative(params, ('tau_refrac',))
+        positive(params, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'))
+        non_negative(params, ('tau_refrac',))
         self.dt = dt
         self.num_threads = num_threads
         self.n = n
@@ -344,14 +219,15 @@ cdef class IFCurrExp:
             self.p11_exc[i] = exp(-dt / tau_syn_e[i])
             self.p11_inh[i] = exp(-dt / tau_syn_i[i])
             self.p22[i] = exp(-dt / tau_m[i])
-            self.p21_exc[i] = _current_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
-            self.p21_inh[i] = _current_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
+            self.p21_exc[i] = current_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
+            self.p21_inh[i] = current_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
             self.p20[i] = tau_m[i] / cm[i] * (1.0 - self.p22[i])
             self.refractory_counts[i] = refractory_count(tau_refrac[i], dt)
 
     cpdef void update(self, long step0, int K, bint record):
         """Advance every neuron by K steps, the first being global step step0."""
-        _check_window(step0, K, self.k_max, record, self.rec.shape[1])
+        check_window(step0, K, self.k_max, record, self.rec.shape[0] > 0,
+                     len(self.state_names), self.n, k_min=1)
         cdef double[::1] v = self.v, isyn_exc = self.isyn_exc, isyn_inh = self.isyn_inh
         cdef double[::1] refractory_steps = self.refractory_steps
         cdef const double[::1] v_rest = self.v_rest, i_offset = self.i_offset
@@ -476,8 +352,8 @@ cdef class IFCurrAlpha:
                  int num_threads=1):
         n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
             type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
-        _positive(params, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'))
-        _non_negative(params, ('tau_refrac',))
+        positive(params, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'))
+        non_negative(params, ('tau_refrac',))
         self.dt = dt
         self.num_threads = num_threads
         self.n = n
@@ -527,17 +403,18 @@ cdef class IFCurrAlpha:
             self.p30[i] = -tau_m[i] / cm[i] * expm1(-dt / tau_m[i])
             self.p21_exc[i] = dt * self.p11_exc[i]
             self.p21_inh[i] = dt * self.p11_inh[i]
-            self.p31_exc[i] = _drive_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
-            self.p32_exc[i] = _current_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
-            self.p31_inh[i] = _drive_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
-            self.p32_inh[i] = _current_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
+            self.p31_exc[i] = drive_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
+            self.p32_exc[i] = current_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
+            self.p31_inh[i] = drive_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
+            self.p32_inh[i] = current_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
             self.drive_per_weight_exc[i] = 1.0 * EULER_E / tau_syn_e[i]
             self.drive_per_weight_inh[i] = 1.0 * EULER_E / tau_syn_i[i]
             self.refractory_counts[i] = refractory_count(tau_refrac[i], dt)
 
     cpdef void update(self, long step0, int K, bint record):
         """Advance every neuron by K steps, the first being global step step0."""
-        _check_window(step0, K, self.k_max, record, self.rec.shape[1])
+        check_window(step0, K, self.k_max, record, self.rec.shape[0] > 0,
+                     len(self.state_names), self.n, k_min=1)
         cdef double[::1] v = self.v, isyn_exc = self.isyn_exc, isyn_inh = self.isyn_inh
         cdef double[::1] drive_exc = self.drive_exc, drive_inh = self.drive_inh
         cdef double[::1] refractory_steps = self.refractory_steps
@@ -658,8 +535,8 @@ cdef class IFCurrDelta:
                  int num_threads=1):
         n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
             type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
-        _positive(params, ('cm', 'tau_m'))
-        _non_negative(params, ('tau_refrac',))
+        positive(params, ('cm', 'tau_m'))
+        non_negative(params, ('tau_refrac',))
         self.dt = dt
         self.num_threads = num_threads
         self.n = n
@@ -693,7 +570,8 @@ cdef class IFCurrDelta:
 
     cpdef void update(self, long step0, int K, bint record):
         """Advance every neuron by K steps, the first being global step step0."""
-        _check_window(step0, K, self.k_max, record, self.rec.shape[1])
+        check_window(step0, K, self.k_max, record, self.rec.shape[0] > 0,
+                     len(self.state_names), self.n, k_min=1)
         cdef double[::1] v = self.v, refractory_steps = self.refractory_steps
         cdef const double[::1] v_rest = self.v_rest, i_offset = self.i_offset
         cdef double[::1] theta = self.theta, v_reset_relative = self.v_reset_relative
@@ -809,7 +687,8 @@ cdef class Izhikevich:
 
     cpdef void update(self, long step0, int K, bint record):
         """Advance every neuron by K steps, the first being global step step0."""
-        _check_window(step0, K, self.k_max, record, self.rec.shape[1])
+        check_window(step0, K, self.k_max, record, self.rec.shape[0] > 0,
+                     len(self.state_names), self.n, k_min=1)
         cdef double[::1] v = self.v, u = self.u
         cdef const double[::1] a = self.a, b = self.b, c = self.c, d = self.d
         cdef double[::1] i_offset_pa = self.i_offset_pa

@@ -90,66 +90,19 @@ import math
 import numpy as np
 
 from cython.parallel cimport prange, threadid
-from libc.float cimport DBL_MIN
-from libc.math cimport exp, expm1, fabs, floor, pow
+from libc.math cimport exp, fabs
 from libc.stdlib cimport malloc, free
 
-# The double nearest to e (= numerics::e in NEST, and exp(1.0)).
-cdef double EULER_E = exp(1.0)
-cdef double DOUBLE_MIN_NORMAL = 2.2250738585072014e-308
-cdef double DOUBLE_MAX = 1.7976931348623157e308
-# NEST's default time grid: 1000 tics per ms.
-cdef double TICS_PER_MS = 1000.0
-
-# Fehlberg's embedded 4(5) tableau (as in _cond): stage weights A, fifth-order weights B,
-# (fifth - fourth)-order weights E for the local error estimate.
-cdef extern from *:
-    """
-    static const double MS_RKF_A21 = 1.0 / 4.0;
-    static const double MS_RKF_A31 = 3.0 / 32.0, MS_RKF_A32 = 9.0 / 32.0;
-    static const double MS_RKF_A41 = 1932.0 / 2197.0, MS_RKF_A42 = -7200.0 / 2197.0,
-                        MS_RKF_A43 = 7296.0 / 2197.0;
-    static const double MS_RKF_A51 = 439.0 / 216.0, MS_RKF_A52 = -8.0,
-                        MS_RKF_A53 = 3680.0 / 513.0, MS_RKF_A54 = -845.0 / 4104.0;
-    static const double MS_RKF_A61 = -8.0 / 27.0, MS_RKF_A62 = 2.0,
-                        MS_RKF_A63 = -3544.0 / 2565.0, MS_RKF_A64 = 1859.0 / 4104.0,
-                        MS_RKF_A65 = -11.0 / 40.0;
-    static const double MS_RKF_B1 = 16.0 / 135.0, MS_RKF_B3 = 6656.0 / 12825.0,
-                        MS_RKF_B4 = 28561.0 / 56430.0, MS_RKF_B5 = -9.0 / 50.0,
-                        MS_RKF_B6 = 2.0 / 55.0;
-    static const double MS_RKF_E1 = 1.0 / 360.0, MS_RKF_E3 = -128.0 / 4275.0,
-                        MS_RKF_E4 = -2197.0 / 75240.0, MS_RKF_E5 = 1.0 / 50.0,
-                        MS_RKF_E6 = 2.0 / 55.0;
-    """
-    const double A21 "MS_RKF_A21"
-    const double A31 "MS_RKF_A31"
-    const double A32 "MS_RKF_A32"
-    const double A41 "MS_RKF_A41"
-    const double A42 "MS_RKF_A42"
-    const double A43 "MS_RKF_A43"
-    const double A51 "MS_RKF_A51"
-    const double A52 "MS_RKF_A52"
-    const double A53 "MS_RKF_A53"
-    const double A54 "MS_RKF_A54"
-    const double A61 "MS_RKF_A61"
-    const double A62 "MS_RKF_A62"
-    const double A63 "MS_RKF_A63"
-    const double A64 "MS_RKF_A64"
-    const double A65 "MS_RKF_A65"
-    const double B1 "MS_RKF_B1"
-    const double B3 "MS_RKF_B3"
-    const double B4 "MS_RKF_B4"
-    const double B5 "MS_RKF_B5"
-    const double B6 "MS_RKF_B6"
-    const double E1 "MS_RKF_E1"
-    const double E3 "MS_RKF_E3"
-    const double E4 "MS_RKF_E4"
-    const double E5 "MS_RKF_E5"
-    const double E6 "MS_RKF_E6"
+from _kernel_common cimport (EULER_E, current_to_v, nest_aeif_tolerances,
+                             nest_iaf_cond_tolerances, nest_refractory_steps, rkf_error_ratio,
+                             rkf_finish, rkf_reject, rkf_stage2, rkf_stage3, rkf_stage4,
+                             rkf_stage5, rkf_stage6, rkf_trial_length)
+from pyNN_neuro.engine._checks import (check_window, checked_arrays, non_negative, positive,
+                                       receptor_count, rounded_refractory_counts)
 
 
 # ---------------------------------------------------------------------------------------
-# Shared helpers: refractoriness, propagator, validation
+# Shared helpers: refractoriness, beta normalisation, validation
 # ---------------------------------------------------------------------------------------
 
 def refractory_count(double tau_refrac, double dt):
@@ -158,28 +111,7 @@ def refractory_count(double tau_refrac, double dt):
     tau_refrac (ms) is rounded to the nearest tic (1 us) and the result rounded up to
     whole steps of dt (ms). If dt is not a whole number of tics, round(tau_refrac / dt).
     """
-    cdef double tics_per_step = floor(dt * TICS_PER_MS + 0.5)
-    cdef double tics
-    if tics_per_step >= 1.0 and fabs(dt * TICS_PER_MS - tics_per_step) <= 1e-9 * tics_per_step:
-        tics = floor(tau_refrac * TICS_PER_MS + 0.5)
-        return int(floor((tics + tics_per_step - 1.0) / tics_per_step))
-    return int(floor(tau_refrac / dt + 0.5))
-
-
-cdef double _current_to_v(double tau_syn, double tau_m, double cm, double h) noexcept nogil:
-    """Propagator (mV/nA) from a current decaying with tau_syn to v over h (as in _lif).
-
-    tau_syn tau_m / ((tau_m - tau_syn) cm) (exp(-h/tau_m) - exp(-h/tau_syn)) written as
-    exp(-h/tau_syn) expm1(h (1/tau_syn - 1/tau_m)) times the prefactor; its limit
-    h/cm exp(-h/tau_m) where that is not a positive normal number (tau_syn == tau_m).
-    """
-    cdef double beta = tau_syn * tau_m / (tau_m - tau_syn)
-    cdef double gamma = beta / cm
-    cdef double inv_beta = (tau_m - tau_syn) / (tau_syn * tau_m)
-    cdef double p = gamma * exp(-h * (1.0 / tau_syn)) * expm1(h * inv_beta)
-    if p >= DOUBLE_MIN_NORMAL and p <= DOUBLE_MAX:
-        return p
-    return h * (1.0 / cm) * exp(-h * (1.0 / tau_m))
+    return int(nest_refractory_steps(tau_refrac, dt))
 
 
 def beta_normalization(double tau_rise, double tau_decay):
@@ -198,110 +130,6 @@ def beta_normalization(double tau_rise, double tau_decay):
     if fabs(peak_value) < eps:
         return 1.0 * EULER_E / tau_decay
     return (1.0 / tau_rise - 1.0 / tau_decay) / peak_value
-
-
-def _checked(name, array, dtype, shape=None, ndim=None, writeable=False):
-    """Return ``array`` itself after checking type, dtype, shape and C-contiguity."""
-    if not isinstance(array, np.ndarray):
-        raise ValueError(f"{name}: expected a numpy array, got {type(array).__name__}")
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {array.shape}")
-    if shape is not None and array.shape != tuple(shape):
-        raise ValueError(f"{name}: expected shape {tuple(shape)}, got shape {array.shape}")
-    if array.dtype != dtype:
-        raise ValueError(f"{name}: expected dtype {np.dtype(dtype)}, got dtype {array.dtype}")
-    if not array.flags.c_contiguous:
-        raise ValueError(f"{name}: expected a C-contiguous array")
-    if writeable and not array.flags.writeable:
-        raise ValueError(f"{name}: expected a writeable array")
-    return array
-
-
-def _checked_arrays(kernel_name, names, params, state, dt, ring, i_ext, spiked, rec,
-                    num_threads):
-    """Check every constructor argument against the interface for the given names.
-
-    Returns (n, k_max, params, state, ring, i_ext, spiked, rec); rec is an empty (0, 0, 0)
-    array when no recording buffer was given.
-    """
-    if not isinstance(params, dict):
-        raise ValueError(f"params: expected a dict, got {type(params).__name__}")
-    if not isinstance(state, dict):
-        raise ValueError(f"state: expected a dict, got {type(state).__name__}")
-    if not dt > 0.0:
-        raise ValueError(f"dt: expected a positive time step in ms, got {dt}")
-    if num_threads < 1:
-        raise ValueError(f"num_threads: expected at least 1, got {num_threads}")
-    state_names = names['state_names'] + names['internal_names']
-    param_names = names['param_names']
-    for name in state_names:
-        if name not in state:
-            raise ValueError(f"state: missing array '{name}' ({kernel_name} with "
-                             f"{len(names['receptor_names'])} receptors needs {state_names})")
-    for name in param_names:
-        if name not in params:
-            raise ValueError(f"params: missing array '{name}' ({kernel_name} with "
-                             f"{len(names['receptor_names'])} receptors needs {param_names})")
-    first = _checked(f"state['{state_names[0]}']", state[state_names[0]], np.float64, ndim=1,
-                     writeable=True)
-    n = first.shape[0]
-    state = {name: _checked(f"state['{name}']", state[name], np.float64, (n,), writeable=True)
-             for name in state_names}
-    params = {name: _checked(f"params['{name}']", params[name], np.float64, (n,))
-              for name in param_names}
-    n_receptors = len(names['receptor_names'])
-    ring = _checked("ring", ring, np.float64, ndim=3, writeable=True)
-    if ring.shape[0] != n_receptors or ring.shape[1] < 1 or ring.shape[2] != n:
-        raise ValueError(f"ring: expected shape ({n_receptors}, L, {n}) with L >= 1, "
-                         f"got shape {ring.shape}")
-    i_ext = _checked("i_ext", i_ext, np.float64, ndim=2)
-    if i_ext.shape[0] < 1 or i_ext.shape[1] != n:
-        raise ValueError(f"i_ext: expected shape (K_max, {n}) with K_max >= 1, "
-                         f"got shape {i_ext.shape}")
-    k_max = i_ext.shape[0]
-    spiked = _checked("spiked", spiked, np.uint8, (k_max, n), writeable=True)
-    if rec is None or (isinstance(rec, np.ndarray) and rec.size == 0 and rec.ndim == 3
-                       and rec.shape != (len(names['state_names']), k_max, n)):
-        rec = np.zeros((0, 0, 0), dtype=np.float64)
-    else:
-        rec = _checked("rec", rec, np.float64, (len(names['state_names']), k_max, n),
-                       writeable=True)
-    return n, k_max, params, state, ring, i_ext, spiked, rec
-
-
-def _check_window(long step0, int K, Py_ssize_t k_max, bint record, bint can_record,
-                  Py_ssize_t n_states, Py_ssize_t n):
-    if K < 0 or K > k_max:
-        raise ValueError(f"K: expected 0 <= K <= K_max = {k_max} (rows of i_ext), got {K}")
-    if step0 < 0:
-        raise ValueError(f"step0: expected a non-negative step index, got {step0}")
-    if record and not can_record:
-        raise ValueError(f"rec: record=True needs a buffer of shape ({n_states}, {k_max}, {n}); "
-                         "this kernel was built without one")
-
-
-def _positive(params, names):
-    for name in names:
-        values = params[name]
-        bad = np.flatnonzero(~(values > 0.0))
-        if bad.size:
-            raise ValueError(f"params['{name}']: expected values > 0, got {values[bad[0]]} "
-                             f"at index {bad[0]}")
-
-
-def _non_negative(params, names):
-    for name in names:
-        values = params[name]
-        bad = np.flatnonzero(~(values >= 0.0))
-        if bad.size:
-            raise ValueError(f"params['{name}']: expected values >= 0, got {values[bad[0]]} "
-                             f"at index {bad[0]}")
-
-
-def _receptor_count(n_receptors):
-    if n_receptors < 1:
-        raise ValueError(f"n_receptors: expected at least 1, got {n_receptors}")
-    return int(n_receptors)
 
 
 cdef inline double* _data(array) except NULL:
@@ -326,7 +154,7 @@ _ADEXP_PARAMS = ('cm', 'tau_refrac', 'v_spike', 'v_reset', 'v_rest', 'tau_m', 'i
 
 def _names(neuron_params, receptor_params, state_fixed, state_prefix, internal_fixed,
            internal_prefixes, n_receptors):
-    n_receptors = _receptor_count(n_receptors)
+    n_receptors = receptor_count(n_receptors)
     indexed = lambda prefixes: tuple(f"{prefix}_{k}" for prefix in prefixes
                                      for k in range(n_receptors))
     return dict(state_names=tuple(state_fixed) + indexed((state_prefix,)),
@@ -408,13 +236,13 @@ cdef class LIFCurrExpMulti:
     def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
                  int num_threads=1, int n_receptors=1):
         names = type(self).names(n_receptors)
-        n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
-            type(self).__name__, names, params, state, dt, ring, i_ext, spiked, rec,
-            num_threads)
+        n, k_max, params, state, ring, i_ext, spiked, rec = checked_arrays(
+            f"{type(self).__name__} with {n_receptors} receptors", names, params, state, dt,
+            ring, i_ext, spiked, rec, num_threads)
         R = n_receptors
         tau_syn_names = tuple(f"tau_syn_{k}" for k in range(R))
-        _positive(params, ('cm', 'tau_m') + tau_syn_names)
-        _non_negative(params, ('tau_refrac',))
+        positive(params, ('cm', 'tau_m') + tau_syn_names)
+        non_negative(params, ('tau_refrac',))
         self.state_names = names['state_names']
         self.internal_names = names['internal_names']
         self.param_names = names['param_names']
@@ -467,12 +295,12 @@ cdef class LIFCurrExpMulti:
             tau_syn = params[f"tau_syn_{r}"]
             for i in range(n):
                 self.p11[i, r] = exp(-dt / tau_syn[i])
-                self.p21[i, r] = _current_to_v(tau_syn[i], tau_m[i], cm[i], dt)
+                self.p21[i, r] = current_to_v(tau_syn[i], tau_m[i], cm[i], dt)
 
     cpdef void update(self, long step0, int K, bint record):
         """Advance every neuron by K steps, the first being global step step0."""
-        _check_window(step0, K, self.k_max, record, self.can_record, len(self.state_names),
-                      self.n)
+        check_window(step0, K, self.k_max, record, self.can_record, len(self.state_names),
+                     self.n)
         cdef double** isyn = self.isyn
         cdef double[::1] v = self.v, refractory_steps = self.refractory_steps
         cdef const double[::1] v_rest = self.v_rest, i_offset = self.i_offset
@@ -643,26 +471,17 @@ cdef inline void _fehlberg_step(const neuron_t* p, const synapses_t* s, double* 
     cdef double* k5 = work + 3 * dim
     cdef double* k6 = work + 4 * dim
     cdef double* stage = work + 5 * dim
-    cdef int j
-    for j in range(dim):
-        stage[j] = y[j] + h * A21 * k1[j]
+    rkf_stage2(stage, y, h, k1, dim)
     _derivatives(p, s, stage, k2)
-    for j in range(dim):
-        stage[j] = y[j] + h * (A31 * k1[j] + A32 * k2[j])
+    rkf_stage3(stage, y, h, k1, k2, dim)
     _derivatives(p, s, stage, k3)
-    for j in range(dim):
-        stage[j] = y[j] + h * (A41 * k1[j] + A42 * k2[j] + A43 * k3[j])
+    rkf_stage4(stage, y, h, k1, k2, k3, dim)
     _derivatives(p, s, stage, k4)
-    for j in range(dim):
-        stage[j] = y[j] + h * (A51 * k1[j] + A52 * k2[j] + A53 * k3[j] + A54 * k4[j])
+    rkf_stage5(stage, y, h, k1, k2, k3, k4, dim)
     _derivatives(p, s, stage, k5)
-    for j in range(dim):
-        stage[j] = y[j] + h * (A61 * k1[j] + A62 * k2[j] + A63 * k3[j] + A64 * k4[j]
-                               + A65 * k5[j])
+    rkf_stage6(stage, y, h, k1, k2, k3, k4, k5, dim)
     _derivatives(p, s, stage, k6)
-    for j in range(dim):
-        y[j] += h * (B1 * k1[j] + B3 * k3[j] + B4 * k4[j] + B5 * k5[j] + B6 * k6[j])
-        err[j] = h * (E1 * k1[j] + E3 * k3[j] + E4 * k4[j] + E5 * k5[j] + E6 * k6[j])
+    rkf_finish(y, err, h, k1, k3, k4, k5, k6, dim)
 
 
 cdef enum:
@@ -679,60 +498,30 @@ cdef void _substep(const neuron_t* p, const synapses_t* s, double* y, double* t,
     cdef double* slope_end = work + 4 * dim
     cdef double* abs_tol = work + 5 * dim
     cdef double* stages = work + 6 * dim
-    cdef double rel_tol, value_weight, slope_weight, ratio, r, factor, h_tried, t_next
+    cdef double rel_tol, value_weight, slope_weight, ratio, t_next
     cdef double t_start = t[0]
-    cdef double remaining = t_end - t_start
     cdef double h_try = h[0]
-    cdef bint last
     cdef int j
     if neuron_t is LifNeuron:
-        # NEST iaf_cond_*: 1e-3 absolute in mV / nS (1e-6 uS), no relative part
-        rel_tol = 0.0
-        value_weight = 1.0
-        slope_weight = 0.0
+        nest_iaf_cond_tolerances(abs_tol, dim, &rel_tol, &value_weight, &slope_weight)
     else:
-        # NEST aeif_cond_*: 1e-6 absolute in mV / nS / pA, plus 1e-6 relative to |h dy/dt|
-        rel_tol = 1e-6
-        value_weight = 0.0
-        slope_weight = 1.0
+        nest_aeif_tolerances(abs_tol, dim, &rel_tol, &value_weight, &slope_weight)
 
     for j in range(dim):
         y_start[j] = y[j]
         slope_end[j] = 0.0
     _derivatives(p, s, y, k1)
     while True:
-        last = h_try > remaining
-        if last:
-            h_try = remaining
+        h_try = rkf_trial_length(h_try, t_start, t_end, &t_next)
         _fehlberg_step(p, s, y, h_try, k1, err, dim, stages)
-        t_next = t_end if last else t_start + h_try
         if slope_weight != 0.0:
             _derivatives(p, s, y, slope_end)
-        ratio = DBL_MIN
-        for j in range(dim):
-            r = fabs(err[j]) / (abs_tol[j] + rel_tol * (value_weight * fabs(y[j])
-                                + slope_weight * fabs(h_try * slope_end[j])))
-            if r > ratio:
-                ratio = r
-        h_tried = h_try
-        if ratio > 1.1:
-            factor = 0.9 / pow(ratio, 1.0 / 5.0)
-            if factor < 0.2:
-                factor = 0.2
-            h_try = factor * h_tried
-            # retry only if the shorter step still moves time forward
-            if h_try < h_tried and t_next + h_try != t_next:
-                for j in range(dim):
-                    y[j] = y_start[j]
-                continue
-            h_try = h_tried
-        elif ratio < 0.5:
-            factor = 0.9 / pow(ratio, 1.0 / 6.0)
-            if factor > 5.0:
-                factor = 5.0
-            if factor < 1.0:
-                factor = 1.0
-            h_try = factor * h_tried
+        ratio = rkf_error_ratio(err, y, slope_end, abs_tol, rel_tol, value_weight,
+                                slope_weight, h_try, dim)
+        if rkf_reject(ratio, t_next, &h_try):
+            for j in range(dim):
+                y[j] = y_start[j]
+            continue
         t[0] = t_next
         h[0] = h_try
         return
@@ -784,7 +573,6 @@ cdef void _run_neuron(neuron_t* p, synapses_t* s, const Buffers* c, Py_ssize_t i
     cdef int R = c.n_receptors
     cdef Py_ssize_t n = c.n
     cdef double* y = work
-    cdef double* abs_tol = work + 5 * dim
     cdef double h = c.integration_step[i]
     cdef double t, weight
     cdef double spike_detect = 0.0
@@ -796,15 +584,7 @@ cdef void _run_neuron(neuron_t* p, synapses_t* s, const Buffers* c, Py_ssize_t i
     cdef unsigned char fired
     if not h > 0.0:
         h = c.dt
-    # tolerances in PyNN units (see _cond)
-    if neuron_t is LifNeuron:
-        abs_tol[0] = 1e-3
-        for j in range(1, dim):
-            abs_tol[j] = 1e-6
-    else:
-        abs_tol[0] = 1e-6
-        for j in range(1, dim):
-            abs_tol[j] = 1e-9
+    if neuron_t is AdexNeuron:
         spike_detect = c.spike_detect[i]
         b = c.b[i]
     for j in range(dim):
@@ -907,8 +687,9 @@ cdef class _ConductanceMulti:
                  int num_threads=1, int n_receptors=1):
         cls = type(self)
         names = cls.names(n_receptors)
-        n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
-            cls.__name__, names, params, state, dt, ring, i_ext, spiked, rec, num_threads)
+        n, k_max, params, state, ring, i_ext, spiked, rec = checked_arrays(
+            f"{cls.__name__} with {n_receptors} receptors", names, params, state, dt, ring,
+            i_ext, spiked, rec, num_threads)
         R = n_receptors
         beta = cls._synapse == 'beta'
         if beta:
@@ -916,8 +697,8 @@ cdef class _ConductanceMulti:
                          for k in range(R))
         else:
             taus = tuple(f"tau_syn_{k}" for k in range(R))
-        _positive(params, ('cm', 'tau_m') + taus + (('tau_w',) if cls._adaptive else ()))
-        _non_negative(params, ('tau_refrac',) + (('delta_T',) if cls._adaptive else ()))
+        positive(params, ('cm', 'tau_m') + taus + (('tau_w',) if cls._adaptive else ()))
+        non_negative(params, ('tau_refrac',) + (('delta_T',) if cls._adaptive else ()))
 
         self.state_names = names['state_names']
         self.internal_names = names['internal_names']
@@ -937,7 +718,7 @@ cdef class _ConductanceMulti:
         p = params
         const = dict(cm=p['cm'], g_leak=p['cm'] / p['tau_m'], v_rest=p['v_rest'],
                      v_thresh=p['v_thresh'], v_reset=p['v_reset'], i_offset=p['i_offset'],
-                     refractory_counts=np.floor(p['tau_refrac'] / dt + 0.5))
+                     refractory_counts=rounded_refractory_counts(p['tau_refrac'], dt))
         if cls._adaptive:
             const.update(v_spike=p['v_spike'],
                          spike_detect=np.where(p['delta_T'] > 0.0, p['v_spike'],
@@ -1021,8 +802,8 @@ cdef class _ConductanceMulti:
 
     cpdef void update(self, long step0, int K, bint record):
         """Advance every neuron by K steps, the first being global step step0."""
-        _check_window(step0, K, self.k_max, record, self.can_record, len(self.state_names),
-                      self.n)
+        check_window(step0, K, self.k_max, record, self.can_record, len(self.state_names),
+                     self.n)
         cdef Py_ssize_t i
         cdef double[:, ::1] work = self.work
         if K == 0 or self.n == 0:

@@ -11,7 +11,9 @@ from .hardware import DEFAULT_PROFILE, get_profile
 
 logger = logging.getLogger("pyNN_neuro")
 
-OUR_SETUP_KEYWORDS = {"threads", "rng_seed", "max_delay", "spike_precision", "hardware"}
+OUR_SETUP_KEYWORDS = {"threads", "rng_seed", "max_delay", "spike_precision", "hardware",
+                      "paradigm"}
+PARADIGMS = ("serial", "parallel")
 
 # keywords of other backends' setup() (NEST, NEURON, Brian2, sPyNNaker, GeNN): accepted and
 # ignored, so that their scripts run unchanged
@@ -34,7 +36,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     the exact times it was given; delivery is on the dt grid either way), ``hardware``
     (a profile name such as "loihi", "truenorth", "spinnaker2", "dynapse", or a
     ``pyNN_neuro.hardware.HardwareProfile``; default "loihi"): the chip that
-    ``get_mapping()`` maps the network onto.
+    ``get_mapping()`` maps the network onto, ``paradigm`` ("serial", default: event-driven
+    delivery; "parallel": window-batched dense products; a projection's own ``paradigm``
+    attribute overrides it).
     Simulator-specific keywords of other backends (``verbosity``, ``spike_precision``, ...)
     are accepted and ignored.
     """
@@ -52,9 +56,14 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
                        ", ".join(sorted(unknown)))
     common.setup(timestep, min_delay, **extra_params)
     hardware = get_profile(extra_params.get("hardware") or DEFAULT_PROFILE)
+    paradigm = extra_params.get("paradigm", "serial")
+    if paradigm not in PARADIGMS:
+        raise errors.InvalidParameterValueError(
+            f"setup(): paradigm must be one of {PARADIGMS}, got {paradigm!r}")
     state = simulator.state
     state.clear()
     state.hardware = hardware
+    state.paradigm = paradigm
     state.dt = float(timestep)
     state.min_delay = min_delay
     state.max_delay = max_delay

@@ -111,6 +111,7 @@ class Projection(common.Projection):
         # every native attribute exists from the start, so an empty projection answers get()
         self._values = {t["translated_name"]: np.zeros(0)
                         for t in self.synapse_type.translations.values()}
+        self._paradigm = None
         connector.connect(self)
         self._consolidate()
         state = simulator.state
@@ -285,6 +286,34 @@ class Projection(common.Projection):
         if self._units is not None and self.synapse_type.plastic:
             self._values_of("weight")
 
+    PARADIGMS = ("serial", "parallel")
+
+    @property
+    def paradigm(self):
+        """How this projection's spikes are delivered: "serial" (event-driven: each spike
+        walks its synapses) or "parallel" (window-batched dense products). ``None`` (the
+        default) follows ``setup(paradigm=...)``. Changing it after a run rebuilds."""
+        return self._paradigm
+
+    @paradigm.setter
+    def paradigm(self, value):
+        if value is not None and value not in self.PARADIGMS:
+            raise errors.InvalidParameterValueError(
+                f"projection '{self.label}': paradigm must be one of {self.PARADIGMS} or None, "
+                f"got {value!r}")
+        if value is not None:
+            self.synapse_type._check_paradigm(value, self.label)
+        if value != self._paradigm and self._units is not None:
+            self._sync_from_units()
+            self._units = None
+            simulator.state.needs_rebuild = True
+        self._paradigm = value
+
+    def _effective_paradigm(self):
+        paradigm = self._paradigm or simulator.state.paradigm
+        self.synapse_type._check_paradigm(paradigm, self.label)
+        return paradigm
+
     def _pieces(self):
         """The connections split by (presynaptic, postsynaptic) base population: tuples
         (pre population, post population, pre indices, post indices in those populations,
@@ -305,12 +334,13 @@ class Projection(common.Projection):
         if self._units is not None:
             return [unit for unit, _ in self._units]
         self._units = []
+        paradigm = self._effective_paradigm()
         for pre_base, post_base, pre_index, post_index, selection in self._pieces():
             values = {name: v[selection] for name, v in self._values.items()}
             steps = delay_steps(values.pop("delay"), simulator.state.dt).astype(np.intc)
             unit = self.synapse_type._make_unit(
                 self.label, pre_base._make_group(), post_base, self.receptor_type,
-                pre_index, post_index, values, steps)
+                pre_index, post_index, values, steps, paradigm=paradigm)
             self._units.append((unit, selection))
         self._structure_changed = False
         return [unit for unit, _ in self._units]

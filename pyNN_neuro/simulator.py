@@ -40,6 +40,7 @@ class State(common.control.BaseState):
         self.num_threads = 1
         self.rng_seed = 1234567
         self.spike_precision = "on_grid"
+        self.paradigm = "serial"
         self.hardware = get_profile(DEFAULT_PROFILE)
         self.write_on_end = []
         self.clear()

@@ -182,3 +182,17 @@ def test_procedural_api(sim):
     sim.record("spikes", cells, "/tmp/proc_api_ignored.pkl")
     sim.run(50.0)
     assert cells.get_spike_counts()[cells[0]] >= 1
+
+
+def test_missing_dependency_is_an_import_error(tmp_path):
+    """PyNN's scenario fixtures skip a backend only on ImportError: a missing dependency
+    must surface as one, not as another exception."""
+    import subprocess
+    import sys
+    blocker = tmp_path / "lazyarray.py"
+    blocker.write_text("raise ImportError('lazyarray hidden for this test')\n")
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "try:\n    import pyNN_neuro\nexcept ImportError as err:\n    print('ImportError', err)\n"
+            % str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "ImportError" in out.stdout, out.stdout + out.stderr

@@ -225,3 +225,62 @@ class StochasticUnit(StaticUnit):
         if name == "p":
             return self.p_transmit
         return super()._array(name)
+
+
+class ParallelUnit(StaticUnit):
+    """Static synapses delivered by the parallel (window-batched) paradigm.
+
+    For each distinct delay d the weights form a dense (n_pre x n_post) matrix W_d
+    (multapses summed). The spikes of a window are a (K x n_pre) count matrix S, and the
+    synaptic input the window sends is one BLAS product per delay, S @ W_d, whose row k
+    lands in the ring slot of step step0 + k + d. Cost ~ K x n_pre x n_post / BLAS speed,
+    whatever the rate: it pays for dense layers at high rates (P1, P3 in papers.md).
+
+    The sums are the same as the serial paradigm's up to the order of floating-point
+    additions, so a spike can only differ where that order flips an exact threshold tie.
+    """
+
+    MAX_MATRIX_BYTES = 2 * 1024 ** 3
+
+    def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps):
+        super().__init__(label, pre, post, receptor, pre_index, post_index, weight, delay_steps)
+        self.delays = np.unique(self.delay)
+        size = len(self.delays) * pre.size * post.size * 8
+        if size > self.MAX_MATRIX_BYTES:
+            raise MemoryError(
+                f"projection '{label}': the parallel paradigm needs {len(self.delays)} dense "
+                f"{pre.size} x {post.size} weight matrices ({size / 1024 ** 3:.1f} GiB, limit "
+                f"{self.MAX_MATRIX_BYTES / 1024 ** 3:.0f} GiB); use the serial paradigm")
+        self._pre_of_synapse = np.repeat(np.arange(pre.size), np.diff(self.indptr))
+        self._build_matrices()
+
+    def _build_matrices(self):
+        self.matrices = []
+        for d in self.delays:
+            selected = self.delay == d
+            matrix = np.zeros((self.pre.size, self.post.size))
+            np.add.at(matrix, (self._pre_of_synapse[selected], self.post_index[selected]),
+                      self.weight[selected])
+            self.matrices.append(matrix)
+
+    def allocate(self, window_max, ring_length):
+        self.spike_matrix = np.zeros((window_max, self.pre.size))
+
+    def deliver(self, step0, K):
+        pre = self.pre
+        n = pre.n_spikes
+        if not n:
+            return
+        S = self.spike_matrix[:K]
+        S[...] = 0.0
+        np.add.at(S, (pre.spike_k[:n], pre.spike_i[:n]), 1.0)
+        ring = self.post.ring[self.receptor]
+        L = ring.shape[0]
+        rows = step0 + np.arange(K)
+        for d, matrix in zip(self.delays, self.matrices):
+            ring[(rows + d) % L] += S @ matrix
+
+    def set(self, name, values_in_connection_order):
+        super().set(name, values_in_connection_order)
+        if name == "weight":
+            self._build_matrices()

@@ -8,7 +8,7 @@ import numpy as np
 from pyNN import errors
 from pyNN.standardmodels import build_translations, synapses
 
-from ..engine import StaticUnit, StochasticUnit, STDPUnit, TsodyksMarkramUnit
+from ..engine import ParallelUnit, StaticUnit, StochasticUnit, STDPUnit, TsodyksMarkramUnit
 from ..simulator import state
 
 
@@ -18,6 +18,7 @@ def _identity(*names):
 
 class _SynapseBase:
     plastic = False
+    paradigms = ("serial",)       # execution paradigms that can deliver this synapse type
 
     def _get_minimum_delay(self):
         if state._min_delay == "auto":
@@ -30,14 +31,22 @@ class _SynapseBase:
     def _check_values(self, values, projection):
         pass
 
+    def _check_paradigm(self, paradigm, label):
+        if paradigm not in self.paradigms:
+            raise errors.InvalidParameterValueError(
+                f"projection '{label}': the {paradigm} paradigm cannot deliver "
+                f"{type(self).__name__} synapses (supported: {', '.join(self.paradigms)})")
+
 
 class StaticSynapse(_SynapseBase, synapses.StaticSynapse):
     __doc__ = synapses.StaticSynapse.__doc__
     translations = _identity("weight", "delay")
+    paradigms = ("serial", "parallel")
 
     def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
-                   values, delay_steps):
-        return StaticUnit(label, pre_group, post_population._make_group(), receptor,
+                   values, delay_steps, paradigm="serial"):
+        unit_class = ParallelUnit if paradigm == "parallel" else StaticUnit
+        return unit_class(label, pre_group, post_population._make_group(), receptor,
                           pre_index, post_index, values["weight"], delay_steps)
 
 
@@ -52,7 +61,7 @@ class SimpleStochasticSynapse(_SynapseBase, synapses.SimpleStochasticSynapse):
                 f"{values['p'][(values['p'] < 0) | (values['p'] > 1)][0]}")
 
     def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
-                   values, delay_steps):
+                   values, delay_steps, paradigm="serial"):
         seed = np.random.SeedSequence([state.rng_seed, 2_000_003, len(state.projections)]
                                       ).generate_state(1, np.uint64)[0]
         return StochasticUnit(label, pre_group, post_population._make_group(), receptor,
@@ -78,7 +87,7 @@ class TsodyksMarkramSynapse(_SynapseBase, synapses.TsodyksMarkramSynapse):
                 "TsodyksMarkramSynapse: tau_facil must be >= 0")
 
     def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
-                   values, delay_steps):
+                   values, delay_steps, paradigm="serial"):
         # the "in use" time constant is the postsynaptic one of the receptor (as pyNN.nest)
         name = {"excitatory": "tau_syn_E", "inhibitory": "tau_syn_I"}.get(receptor)
         params = post_population._parameters
@@ -127,7 +136,7 @@ class STDPMechanism(_SynapseBase, synapses.STDPMechanism):
                     f"STDP: initial weight {w.max()} is above w_max {values['w_max'].max()}")
 
     def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
-                   values, delay_steps):
+                   values, delay_steps, paradigm="serial"):
         params = {k: v for k, v in values.items() if k not in ("weight", "dendritic_delay_fraction")}
         return STDPUnit(label, pre_group, post_population._make_group(), receptor,
                         pre_index, post_index, values["weight"], delay_steps, params,
