@@ -16,6 +16,7 @@ from pyNN.space import Space
 from pyNN.standardmodels.base import check_weights
 
 from . import simulator
+from .simulator import delay_steps, steps_to_ms
 from .standardmodels.synapses import StaticSynapse
 
 
@@ -76,20 +77,6 @@ def _resolve(neurons):
     return [neurons], np.zeros(neurons.size, dtype=np.intp), np.arange(neurons.size)
 
 
-def delay_steps(delays, dt):
-    """Whole steps of each delay (ms): the nearest multiple of dt, halves rounded up."""
-    return np.floor(np.asarray(delays, dtype=float) * (1.0 / dt) + 0.5 + 1e-9).astype(np.int64)
-
-
-def steps_to_ms(steps, dt):
-    """Milliseconds of a whole number of steps, without binary noise when 1/dt is whole
-    (3 steps of 0.1 ms is 0.3, not 0.30000000000000004)."""
-    per_ms = 1.0 / dt
-    if abs(per_ms - round(per_ms)) < 1e-9:
-        return np.asarray(steps, dtype=float) / round(per_ms)
-    return np.asarray(steps, dtype=float) * dt
-
-
 class Projection(common.Projection):
     __doc__ = common.Projection.__doc__
     _simulator = simulator
@@ -105,7 +92,6 @@ class Projection(common.Projection):
         self._pre_chunks, self._post_chunks = [], []
         self._value_chunks = defaultdict(list)
         self._units = None
-        self._structure_changed = False
         self._pre_index = np.zeros(0, dtype=np.intp)
         self._post_index = np.zeros(0, dtype=np.intp)
         # every native attribute exists from the start, so an empty projection answers get()
@@ -221,7 +207,6 @@ class Projection(common.Projection):
         if native_name == "delay":
             self._sync_from_units()
             self._units = None
-            self._structure_changed = True
             simulator.state.needs_rebuild = True
             return
         for unit, selection in self._units:
@@ -342,5 +327,4 @@ class Projection(common.Projection):
                 self.label, pre_base._make_group(), post_base, self.receptor_type,
                 pre_index, post_index, values, steps, paradigm=paradigm)
             self._units.append((unit, selection))
-        self._structure_changed = False
         return [unit for unit, _ in self._units]

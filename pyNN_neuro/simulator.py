@@ -21,6 +21,20 @@ logger = logging.getLogger("pyNN_neuro")
 name = "pyNN_neuro"
 
 
+def delay_steps(delays, dt):
+    """Whole steps of each delay (ms): the nearest multiple of dt, halves rounded up."""
+    return np.floor(np.asarray(delays, dtype=float) * (1.0 / dt) + 0.5 + 1e-9).astype(np.int64)
+
+
+def steps_to_ms(steps, dt):
+    """Milliseconds of a whole number of steps, without binary noise when 1/dt is whole
+    (3 steps of 0.1 ms is 0.3, not 0.30000000000000004)."""
+    per_ms = 1.0 / dt
+    if abs(per_ms - round(per_ms)) < 1e-9:
+        return np.asarray(steps, dtype=float) / round(per_ms)
+    return np.asarray(steps, dtype=float) * dt
+
+
 class ID(int, common.IDMixin):
 
     def __init__(self, n):
@@ -186,7 +200,7 @@ class State(common.control.BaseState):
                     pre=index[id(pre)], post=index[id(post)],
                     pre_index=pre_index, post_index=post_index,
                     weight=weights[selection],
-                    delay_steps=np.floor(delays[selection] / self.dt + 0.5).astype(np.int64)))
+                    delay_steps=delay_steps(delays[selection], self.dt)))
         counts, duration = None, 0.0
         if self.engine is not None and self.engine.step > 0:
             counts = [p._group.spike_count for p in self.populations]

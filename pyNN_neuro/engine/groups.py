@@ -137,12 +137,6 @@ class NeuronGroup(Group):
         record = self.rec.shape[0] > 0
         self.kernel.update(step0, K, record)
         self.n_spikes = _sources.compact_spikes(self.spiked, K, self.spike_k, self.spike_i)
-        if self.current_inputs:
-            self.i_ext[:K] = 0.0
-
-    def state_after_steps(self, name, K):
-        """Recorded values of ``name`` after each of the K steps of the last window."""
-        return self.rec[self.state_names.index(name), :K]
 
 
 class SpikeArrayGroup(Group):
