@@ -32,19 +32,43 @@ class _Growable:
 
 
 class _SampledVariable:
+    """The samples of one state variable, in chunks: a new chunk starts whenever the set of
+    recorded neurons changes. A chunk is [first sample number, neuron indices, buffer,
+    rows filled]; the run loop reserves the buffer rows of a whole run before it starts, so
+    the kernels' output is copied straight into place."""
+
     def __init__(self):
         self.indices = np.zeros(0, dtype=np.intp)
-        self.chunks = []          # (first sample number, indices, list of 2-D arrays)
+        self.chunks = []
+
+    def _new_chunk(self, first_sample):
+        self.chunks.append([first_sample, self.indices, np.zeros((0, self.indices.size)), 0])
 
     def set_indices(self, indices, first_sample):
         self.indices = np.asarray(sorted(set(indices)), dtype=np.intp)
-        self.chunks.append((first_sample, self.indices, []))
+        self._new_chunk(first_sample)
+
+    def reserve(self, rows):
+        chunk = self.chunks[-1]
+        buffer, filled = chunk[2], chunk[3]
+        if buffer.shape[0] - filled < rows:
+            grown = np.empty((filled + rows, buffer.shape[1]))
+            grown[:filled] = buffer[:filled]
+            chunk[2] = grown
 
     def append(self, rows):
-        self.chunks[-1][2].append(rows)
+        self.reserve(rows.shape[0])      # nothing to do when the run reserved the rows
+        chunk = self.chunks[-1]
+        chunk[2][chunk[3]:chunk[3] + rows.shape[0]] = rows
+        chunk[3] += rows.shape[0]
+
+    def keep_samples_before(self, n_samples):
+        for chunk in self.chunks:
+            chunk[3] = max(0, min(chunk[3], n_samples - chunk[0]))
 
     def clear(self, first_sample):
-        self.chunks = [(first_sample, self.indices, [])]
+        self.chunks = []
+        self._new_chunk(first_sample)
 
 
 class GroupRecording:
@@ -97,6 +121,16 @@ class GroupRecording:
 
     # data collection (called by the run loop) --------------------------------------------
 
+    def reserve(self, step, end_step):
+        """Make room for every sample due from ``step`` to ``end_step`` (a run)."""
+        if not self.variables:
+            return
+        due = (end_step - self.start_step) // self.interval_steps + 1 - self.n_samples
+        if due > 0:
+            for var in self.variables.values():
+                if var.indices.size:
+                    var.reserve(due)
+
     def sample_now(self, current_step):
         """Take the sample due at ``current_step`` from the state arrays, if one is due."""
         if not self.variables:
@@ -144,17 +178,7 @@ class GroupRecording:
         if self.n_samples <= allowed:
             return
         for var in self.variables.values():
-            total = 0
-            for first, _, parts in var.chunks:
-                total = first
-                kept = []
-                for part in parts:
-                    room = allowed - total
-                    if room <= 0:
-                        break
-                    kept.append(part[:room])
-                    total += min(room, part.shape[0])
-                parts[:] = kept
+            var.keep_samples_before(allowed)
         self.n_samples = allowed
 
     # data access -------------------------------------------------------------------------
@@ -172,13 +196,11 @@ class GroupRecording:
         var = self.variables.get(name)
         if var is None:
             return out
-        for first, chunk_indices, parts in var.chunks:
-            if not parts:
+        for first, chunk_indices, buffer, filled in var.chunks:
+            if not filled or not chunk_indices.size:
                 continue
-            data = np.concatenate(parts, axis=0)
             pos = np.searchsorted(chunk_indices, indices)
             pos[pos >= chunk_indices.size] = 0
-            found = chunk_indices[pos] == indices if chunk_indices.size else np.zeros(indices.size, bool)
-            rows = data.shape[0]
-            out[first:first + rows, found] = data[:, pos[found]]
+            found = chunk_indices[pos] == indices
+            out[first:first + filled, found] = buffer[:filled][:, pos[found]]
         return out

@@ -165,9 +165,10 @@ class Simulation:
                                f"reset() before running again")
         if not self.allocated:
             self.allocate()
-        for g in self.groups:
-            g.recording.sample_now(self.step)
         end = self.step + n_steps
+        for g in self.groups:
+            g.recording.reserve(self.step, end)
+            g.recording.sample_now(self.step)
         t_wall = time.perf_counter()
         next_report = t_wall + 5.0
         report = progress and n_steps > 0
