@@ -1,0 +1,74 @@
+"""Scaling network: N IF_curr_exp neurons (80% excitatory), fixed fan-in 100 (80 E + 20 I),
+each neuron driven by its own Poisson source; 1 s. The same per-neuron input at every N,
+so the run time should grow linearly with N.
+
+    python benchmarks/scaling.py pyNN_neuro --n 64000
+"""
+import argparse
+import time
+
+import numpy as np
+
+import _common
+
+
+def build_and_run(sim, n, tstop=1000.0, threads=1, seed=42):
+    from pyNN.random import NumpyRNG, RandomDistribution
+    n_exc = int(n * 0.8)
+    n_inh = n - n_exc
+    t0 = time.perf_counter()
+    sim.setup(timestep=0.1, min_delay=1.0, threads=threads)
+    params = dict(tau_m=20.0, cm=0.25, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0,
+                  tau_refrac=2.0, tau_syn_E=2.0, tau_syn_I=4.0)
+    exc = sim.Population(n_exc, sim.IF_curr_exp(**params), label="E")
+    inh = sim.Population(n_inh, sim.IF_curr_exp(**params), label="I")
+    rng = NumpyRNG(seed=seed, parallel_safe=True)
+    v_init = RandomDistribution("uniform", low=-65.0, high=-50.0, rng=rng)
+    exc.initialize(v=v_init)
+    inh.initialize(v=v_init)
+    drive = sim.Population(n, sim.SpikeSourcePoisson(rate=2000.0), label="drive")
+    w_exc, w_inh, w_drive = 0.1, -0.4, 0.1
+    projections = []
+    for post, offset in ((exc, 0), (inh, n_exc)):
+        projections.append(sim.Projection(
+            exc, post, sim.FixedNumberPreConnector(80, rng=rng),
+            sim.StaticSynapse(weight=w_exc, delay=1.0), receptor_type="excitatory"))
+        projections.append(sim.Projection(
+            inh, post, sim.FixedNumberPreConnector(20, rng=rng),
+            sim.StaticSynapse(weight=w_inh, delay=1.0), receptor_type="inhibitory"))
+        projections.append(sim.Projection(
+            drive[offset:offset + post.size], post, sim.OneToOneConnector(),
+            sim.StaticSynapse(weight=w_drive, delay=1.0), receptor_type="excitatory"))
+    exc.record("spikes")
+    inh.record("spikes")
+    build_time = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sim.run(tstop)
+    run_time = time.perf_counter() - t0
+    counts = [np.sum([len(st) for st in p.get_data("spikes").segments[0].spiketrains])
+              for p in (exc, inh)]
+    result = {"simulator": sim.__name__, "workload": f"scaling-{n}", "neurons": n,
+              "synapses": int(sum(p.size() for p in projections)),
+              "build_s": round(build_time, 3), "run_s": round(run_time, 3),
+              "exc_rate_hz": float(counts[0]) / n_exc / (tstop / 1000.0),
+              "inh_rate_hz": float(counts[1]) / n_inh / (tstop / 1000.0), "threads": threads}
+    # 100 recurrent targets per spike on average, plus the drive (2000 Hz x 1 target)
+    events = (counts[0] + counts[1]) * 100 + n * 2000.0 * tstop / 1000.0
+    result["synaptic_events_per_s"] = round(events / max(run_time, 1e-9))
+    sim.end()
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("simulator")
+    parser.add_argument("--n", type=int, default=4000)
+    parser.add_argument("--tstop", type=float, default=1000.0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    _common.emit(build_and_run(_common.simulator(args.simulator), args.n, args.tstop,
+                               args.threads))
+
+
+if __name__ == "__main__":
+    main()
