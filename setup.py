@@ -81,8 +81,9 @@ setup(
         "numpy>=1.26",
     ],
     extras_require={
-        "test": ["pytest", "scipy", "matplotlib", "hypothesis", "nixio"],
+        "test": ["pytest", "scipy", "matplotlib", "hypothesis", "nixio", "pymetis"],
         "plot": ["matplotlib"],
+        "mapping": ["pymetis", "mtkahypar"],
     },
     zip_safe=False,
 )

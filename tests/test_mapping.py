@@ -11,8 +11,15 @@ import pytest
 
 from pyNN_neuro.hardware import LOIHI, PROFILES, HardwareProfile
 from pyNN_neuro.mapping import (
-    MappingError, check, compile, network_spec,
+    MappingError, check, compile as compile_any, network_spec,
 )
+
+
+def compile(spec, profile=None, **options):
+    """These tests pin the results of the ``slice`` mapper (the default mapper has its own
+    tests in test_mapping_partition.py)."""
+    options.setdefault("mapper", "slice")
+    return compile_any(spec, profile, **options)
 
 
 def all_to_all(n_pre, n_post):

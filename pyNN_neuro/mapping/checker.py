@@ -157,6 +157,7 @@ def _check(mapping, violations):
                               f"(max {int(output_axons.max())}, cores {_first(over)})")
     if list(mapping.report()["output_axons_per_core"]) != output_axons.tolist():
         violations.append("reported output_axons_per_core differs from the recomputed one")
+    _check_hypergraph_cut(mapping, spec, src, target, src_core, violations)
     path_routers = int((np.abs(tx - sx) + np.abs(ty - sy) + 1).sum())
     if profile.routing_entries_per_router is None and path_routers > ENUMERATION_BUDGET:
         return  # no table limit to check, and enumerating every path would take long
@@ -168,6 +169,31 @@ def _check(mapping, violations):
                               f"{profile.routing_entries_per_router} entries (max {int(entries.max())})")
     if not np.array_equal(entries, np.asarray(mapping.routes.router_entries)):
         violations.append("reported router entries differ from the enumerated routes")
+
+
+def _check_hypergraph_cut(mapping, spec, src, target, src_core, violations):
+    """KM1 = sum over sources of weight x (cores touched - 1), the source's own core
+    counted as touched; weights as the mapping's activity (spikes, expected spikes, 1)."""
+    if spec.spike_counts is not None:
+        per_neuron = np.asarray(spec.spike_counts, dtype=float)
+    elif spec.rates_hz is not None:
+        per_neuron = np.asarray(spec.rates_hz, dtype=float) * spec.duration_ms / 1000.0
+    else:
+        per_neuron = np.ones(spec.n_neurons)
+    if not len(src):
+        expected = 0.0
+    else:
+        sources, first = np.unique(src, return_index=True)
+        targets = np.diff(np.append(first, len(src)))
+        own = np.zeros(len(src), dtype=bool)
+        own[src_core == target] = True
+        own_core = np.add.reduceat(own, first) > 0
+        has_core = src_core[first] >= 0
+        touched = targets + (has_core & ~own_core)
+        expected = float(np.dot(per_neuron[sources], touched - 1))
+    reported = mapping.report().get("hypergraph_cut")
+    if reported is None or not np.isclose(reported, expected, rtol=1e-9, atol=1e-6):
+        violations.append(f"reported hypergraph_cut {reported} differs from the recomputed {expected}")
 
 
 def _distinct_pairs(a, b):

@@ -2,8 +2,13 @@
 
 Phases (each timed): legalise (fan-in unrolling), partition (units -> cores), place
 (cores -> mesh), route (XY multicast trees), figures, check (the independent checker).
-When the profile limits a core's output axons (Loihi), partition/place/route repeat with
-smaller slices for the populations whose cores overflow.
+
+Mappers: ``slice`` (contiguous per-population slices, as sPyNNaker), ``default``
+(multilevel partition of the hypergraph with pymetis, or a pure-numpy fallback, then our
+repair and KM1 refinement) and ``quality`` (Mt-KaHyPar, then the same repair and
+refinement); see :mod:`.partition`. For ``slice``, when the profile limits a core's output
+axons (Loihi), partition/place/route repeat with smaller slices for the populations whose
+cores overflow; the other mappers keep output axons legal themselves.
 """
 import time
 import tracemalloc
@@ -13,23 +18,31 @@ import numpy as np
 from ..hardware import get_profile
 from .checker import check
 from .errors import MappingError
+from .hypergraph import source_weights
 from .legalise import legalise
 from .mapping import Mapping
-from .placement import place_in_order
+from .partition import default_partition, quality_partition
+from .placement import PLACEMENTS, place_in_order, place_on_mesh
 from .routing import route_xy
 from .slice_mapper import slice_partition
 
-MAPPERS = {"slice": slice_partition}
-PLANNED_MAPPERS = ("default", "metis", "quality")
+MAPPERS = {"slice": slice_partition, "default": default_partition, "quality": quality_partition}
+PLANNED_MAPPERS = ("metis",)
 MAX_OUTPUT_AXON_ROUNDS = 64
 
 
-def compile_network(spec, profile=None, mapper="slice", unroll="exact", verify=True):
+def compile_network(spec, profile=None, mapper="default", unroll="exact", verify=True,
+                    placement=None, seed=0):
     """Map ``spec`` (a :class:`NetworkSpec`) onto ``profile`` (a name, a
     :class:`HardwareProfile`, or ``None`` for the default profile).
 
-    ``mapper``: ``"slice"`` (contiguous per-population slices, as sPyNNaker).
+    ``mapper``: ``"slice"`` (contiguous per-population slices, as sPyNNaker), ``"default"``
+    (hypergraph partition minimising NoC spike copies; uses pymetis when installed) or
+    ``"quality"`` (Mt-KaHyPar; ``MappingError`` when it is not installed).
     ``unroll``: ``"exact"`` (partial sums in the same step; no spike changes).
+    ``placement``: ``"row_major"``, ``"greedy"`` or ``"anneal"`` (see :mod:`.placement`);
+    ``None`` means ``row_major`` for ``slice`` and ``anneal`` for the other mappers.
+    ``seed``: seeds the partitioner and the annealing (same seed, same mapping).
     ``verify``: run :func:`check` on the result and raise ``MappingError`` on a violation.
     Raises ``MappingError`` when the network does not fit, saying what and by how much.
     """
@@ -40,6 +53,11 @@ def compile_network(spec, profile=None, mapper="slice", unroll="exact", verify=T
                                f"{', '.join(MAPPERS)})")
         raise ValueError(f"mapper = {mapper!r} is not a mapper; choose one of "
                          f"{', '.join(MAPPERS)}")
+    if placement is None:
+        placement = "row_major" if mapper == "slice" else "anneal"
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement = {placement!r} is not a placement; choose one of "
+                         f"{', '.join(PLACEMENTS)}")
     partition = MAPPERS[mapper]
     seconds = {}
     started_tracing = not tracemalloc.is_tracing()
@@ -54,11 +72,21 @@ def compile_network(spec, profile=None, mapper="slice", unroll="exact", verify=T
         caps = None
         for _ in range(MAX_OUTPUT_AXON_ROUNDS):
             with _timer(seconds, "partition"):
-                unit_core, n_cores, slice_sizes = partition(spec, legal, profile, caps)
+                if mapper == "slice":
+                    unit_core, n_cores, slice_sizes = partition(spec, legal, profile, caps)
+                else:
+                    unit_core, n_cores, slice_sizes = partition(spec, legal, profile, seed=seed,
+                                                                seconds=seconds)
             with _timer(seconds, "place"):
-                placement = place_in_order(n_cores, profile)
+                if placement == "row_major":
+                    where = place_in_order(n_cores, profile)
+                else:
+                    where = place_on_mesh(n_cores, profile, legal, unit_core, source_weights(spec),
+                                          mode=placement, seed=seed)
             with _timer(seconds, "route"):
-                routes = route_xy(spec, legal, unit_core, placement)
+                routes = route_xy(spec, legal, unit_core, where)
+            if slice_sizes is None:
+                break      # the connectivity-aware mappers keep output axons legal themselves
             caps = _output_axon_caps(spec, legal, profile, unit_core, n_cores, routes, slice_sizes)
             if caps is None:
                 break
@@ -69,7 +97,7 @@ def compile_network(spec, profile=None, mapper="slice", unroll="exact", verify=T
         _check_router_entries(profile, routes)
         with _timer(seconds, "figures"):
             mapping = Mapping(spec, profile, mapper, legal, unit_core, n_cores, slice_sizes,
-                              placement, routes, seconds, None)
+                              where, routes, seconds, None, placement_mode=placement)
         # the peak of the compile itself; the checker's own memory is not the mapper's
         _, peak = tracemalloc.get_traced_memory()
         if verify:

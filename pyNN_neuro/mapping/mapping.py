@@ -40,7 +40,7 @@ class Mapping:
     """
 
     def __init__(self, spec, profile, mapper, legal, unit_core, n_cores, slice_sizes,
-                 placement, routes, compile_seconds, peak_memory_mb):
+                 placement, routes, compile_seconds, peak_memory_mb, placement_mode="row_major"):
         self.spec = spec
         self.profile = profile
         self.mapper = mapper
@@ -49,6 +49,7 @@ class Mapping:
         self.n_cores = int(n_cores)
         self.slice_sizes = slice_sizes
         self.placement = placement
+        self.placement_mode = placement_mode
         self.routes = routes
         self.compile_seconds = dict(compile_seconds)
         self.peak_memory_mb = peak_memory_mb
@@ -138,6 +139,10 @@ class Mapping:
             figures["synaptic_events"] = float(np.dot(weight, routes.fan_out_synapses))
             figures["noc_spike_copies"] = float(np.dot(weight, routes.copies))
             figures["hops_total"] = float(np.dot(weight, routes.tree_hops))
+        # KM1: lambda - 1 equals the copies for a neuron; a host source's first delivery
+        # is not a cut (its hyperedge has no root pin)
+        from_host = routes.source_core < 0
+        figures["hypergraph_cut"] = float(np.dot(weight, routes.copies) - weight[from_host].sum())
         figures["energy_pj"] = self._energy(figures)
         latency = profile.hop_latency_ns
         figures["mean_latency_ns"] = None if latency is None or figures["mean_hops"] is None \
@@ -214,8 +219,9 @@ class Mapping:
             "added_latency_steps": 0,
             "partial_sum_routes": self.partial_sum_routes,
             "max_fan_in": int(legal.fan_in.max()) if len(legal.fan_in) else 0,
-            "slice_sizes": {p.label: int(s) for p, s in zip(spec.populations, self.slice_sizes)
-                            if not p.is_spike_source},
+            "placement": self.placement_mode,
+            "slice_sizes": None if self.slice_sizes is None else
+            {p.label: int(s) for p, s in zip(spec.populations, self.slice_sizes) if not p.is_spike_source},
             "neurons_per_core": self.core_units.tolist(),
             "axons_per_core": self.core_axons.tolist(),
             "synapses_per_core": self.core_synapses.tolist(),
@@ -237,6 +243,9 @@ class Mapping:
             "neuron_updates": f["neuron_updates"],
             "noc_spike_copies": f["noc_spike_copies"],
             "noc_copies_per_spike": f["noc_copies_per_spike"],
+            "hypergraph_cut": f["hypergraph_cut"],
+            "hypergraph_cut_unit": {"counted": "spikes", "estimated": "expected spikes",
+                                    "static": "routes"}[self.activity],
             "hops_total": f["hops_total"],
             "inter_chip_hops": f["inter_chip_hops"],
             "mean_hops": f["mean_hops"],
@@ -278,7 +287,8 @@ class Mapping:
         p = self.profile
         energy = r["energy_pj"]
         rows = [
-            ("profile", f"{r['profile']}  (mapper {r['mapper']}, unroll {r['unroll']})"),
+            ("profile", f"{r['profile']}  (mapper {r['mapper']}, placement {r['placement']}, "
+                        f"unroll {r['unroll']})"),
             ("cores / chips", f"{r['cores_used']} of {r['cores_available']} / {r['chips_used']}"),
             ("neurons / units / synapses", f"{r['neurons']:,} / {r['units']:,} / {r['synapses']:,}"),
             ("unrolled neurons (units)", f"{r['unrolled_neurons']:,} ({r['unrolled_units']:,})"),
@@ -289,6 +299,7 @@ class Mapping:
             ("router entries max", f"{r['router_entries_max']}  (limit {r['router_entries_limit']})"),
             ("activity", r["activity_meaning"]),
             ("NoC spike copies", number(r["noc_spike_copies"])),
+            ("hypergraph cut (KM1)", f"{number(r['hypergraph_cut'])} {r['hypergraph_cut_unit']}"),
             ("mean hops / tree hops per spike", f"{number(r['mean_hops'])} / {number(r['mean_tree_hops'])}"),
             ("max link load", f"{number(r['max_link_load'])} {r['link_load_unit']}"),
             ("energy total", number(energy["total"], "pJ")),

@@ -1,0 +1,174 @@
+"""The network as a hypergraph over units, and its connectivity-minus-one (KM1) cut.
+
+One hyperedge per presynaptic neuron (or host spike source) s that has targets: its pins
+are the units holding at least one synapse from s (*reading* pins, each costs the unit's
+core one axon row) plus the root unit of s when s is a neuron (it emits s's spikes). For a
+partition of units into cores, with lambda(e) the number of cores hyperedge e touches,
+
+    hypergraph_cut = sum over e of w(e) * (lambda(e) - 1)
+
+equals the NoC spike copies (deliveries to another core than the source's) when w(e) is
+the spike count of s; for a host source it is the copies minus one delivery per spike,
+since every host delivery leaves the input port.
+
+Weights ``w(e)``: the observed spike count of s when the spec has spike counts, else its
+expected rate, else 1 (the cut then counts (source, remote core) routes).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Hypergraph:
+    """Pins in CSR form by hyperedge, sorted by unit inside each hyperedge.
+
+    Per hyperedge: ``edge_source`` (global neuron), ``edge_weight``, ``edge_root`` (root
+    unit or -1 for a host source), ``edge_ptr`` (pins of edge e are
+    ``pin_unit[edge_ptr[e]:edge_ptr[e + 1]]``). Per pin: ``pin_edge``, ``pin_unit``,
+    ``pin_reads`` (False for a root pin whose unit holds no synapse from its own source).
+    Per unit: ``unit_synapses``, ``unit_fan_in`` (reading pins).
+    """
+    n_units: int
+    edge_source: np.ndarray
+    edge_weight: np.ndarray
+    edge_root: np.ndarray
+    edge_ptr: np.ndarray
+    pin_edge: np.ndarray
+    pin_unit: np.ndarray
+    pin_reads: np.ndarray
+    unit_synapses: np.ndarray
+    unit_fan_in: np.ndarray
+
+    @property
+    def n_edges(self):
+        return len(self.edge_source)
+
+    @property
+    def edge_size(self):
+        return np.diff(self.edge_ptr)
+
+
+def source_weights(spec):
+    """Per-neuron hyperedge weight: spike counts, else expected rates, else ones (floats)."""
+    if spec.spike_counts is not None:
+        return np.asarray(spec.spike_counts, dtype=float)
+    if spec.rates_hz is not None:
+        return np.asarray(spec.rates_hz, dtype=float)
+    return np.ones(spec.n_neurons)
+
+
+def build_hypergraph(spec, legal, weights=None):
+    """The hypergraph of ``legal``'s units (see the module docstring)."""
+    n_units = legal.n_units
+    if weights is None:
+        weights = source_weights(spec)
+    base = max(n_units, 1)
+    read_key = legal.pair_src * base + legal.pair_unit           # distinct already
+    has_target = np.zeros(spec.n_neurons, dtype=bool)
+    has_target[legal.pair_src] = True
+    roots = np.flatnonzero(has_target & (legal.root_unit >= 0))
+    root_key = roots * base + legal.root_unit[roots]
+    key = np.concatenate([read_key, root_key])
+    reads = np.concatenate([np.ones(len(read_key), bool), np.zeros(len(root_key), bool)])
+    order = np.argsort(key, kind="stable")
+    key, reads = key[order], reads[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    # a root that also reads its own source: keep the reading pin (it sorts first)
+    key, reads = key[first], reads[first]
+    pin_source = key // base
+    pin_unit = key % base
+    edge_start = np.flatnonzero(np.concatenate([[True], pin_source[1:] != pin_source[:-1]])) \
+        if len(key) else np.zeros(0, dtype=np.int64)
+    edge_source = pin_source[edge_start]
+    edge_ptr = np.concatenate([edge_start, [len(key)]]).astype(np.int64)
+    pin_edge = np.repeat(np.arange(len(edge_source), dtype=np.int64), np.diff(edge_ptr))
+    fan_in = np.bincount(pin_unit[reads], minlength=n_units).astype(np.int64)
+    return Hypergraph(n_units=n_units, edge_source=edge_source,
+                      edge_weight=np.asarray(weights, dtype=float)[edge_source],
+                      edge_root=legal.root_unit[edge_source], edge_ptr=edge_ptr,
+                      pin_edge=pin_edge, pin_unit=pin_unit, pin_reads=reads,
+                      unit_synapses=np.asarray(legal.unit_synapses, dtype=np.int64),
+                      unit_fan_in=fan_in)
+
+
+def connectivity(hg, part, n_parts):
+    """Distinct (edge, part) pairs of the pins: sorted keys ``edge * n_parts + part`` and
+    the number of pins behind each key."""
+    key = hg.pin_edge * n_parts + part[hg.pin_unit]
+    key = np.sort(key)
+    if not len(key):
+        return key, np.zeros(0, dtype=np.int64)
+    start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    counts = np.diff(np.concatenate([start, [len(key)]]))
+    return key[start], counts
+
+
+def km1(hg, part, n_parts, weights=None):
+    """The weighted connectivity-minus-one cut of ``part`` (see the module docstring)."""
+    keys, _ = connectivity(hg, part, n_parts)
+    lam = np.bincount(keys // max(n_parts, 1), minlength=hg.n_edges)
+    w = hg.edge_weight if weights is None else weights
+    return float(np.dot(w, np.maximum(lam - 1, 0)))
+
+
+def expand_to_graph(hg, max_clique=12, ring=3):
+    """An ordinary weighted graph over units whose edge cut approximates the hypergraph's
+    KM1 cut: a hyperedge of m <= ``max_clique`` pins becomes a clique with weights
+    w / (m - 1); a larger one a ring over its pins (sorted by unit, which keeps
+    neighbouring units of structured populations together) where each pin links to its
+    next ``ring`` pins with weight w / (2 * ring), so that every pin keeps an incident
+    weight of about w whatever the fan-out, and edges stay O(pins).
+
+    Returns symmetric CSR ``(ptr, adjacent, weight)`` with duplicates summed and no loops.
+    """
+    size = hg.edge_size
+    w = hg.edge_weight
+    us, vs, ws = [], [], []
+    small = (size >= 2) & (size <= max_clique)
+    for m in np.unique(size[small]):
+        edges = np.flatnonzero(size == m)
+        pins = hg.pin_unit[hg.edge_ptr[edges][:, None] + np.arange(m)]
+        i, j = np.triu_indices(m, 1)
+        us.append(pins[:, i].ravel())
+        vs.append(pins[:, j].ravel())
+        ws.append(np.repeat(w[edges] / (m - 1), len(i)))
+    large = size > max_clique
+    if large.any():
+        edges = np.flatnonzero(large)
+        m = size[edges]
+        pin = _ranges(hg.edge_ptr[edges], m)
+        pin_m = np.repeat(m, m)
+        pin_start = np.repeat(hg.edge_ptr[edges], m)
+        pin_w = np.repeat(w[edges], m) / (2 * ring)
+        for d in range(1, ring + 1):
+            partner = pin_start + (pin - pin_start + d) % pin_m
+            us.append(hg.pin_unit[pin])
+            vs.append(hg.pin_unit[partner])
+            ws.append(pin_w)
+    n = hg.n_units
+    if not us:
+        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0)
+    u = np.concatenate(us)
+    v = np.concatenate(vs)
+    weight = np.concatenate(ws)
+    keep = u != v
+    u, v, weight = u[keep], v[keep], weight[keep]
+    key = np.concatenate([u * n + v, v * n + u])
+    weight = np.concatenate([weight, weight])
+    order = np.argsort(key)
+    key, weight = key[order], weight[order]
+    start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else \
+        np.zeros(0, dtype=np.int64)
+    weight = np.add.reduceat(weight, start) if len(start) else weight
+    key = key[start]
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(key // n, minlength=n))]).astype(np.int64)
+    return ptr, key % n, weight
+
+
+def _ranges(starts, lengths):
+    """Concatenation of ``arange(s, s + l)`` for every (s, l), without a Python loop."""
+    total = int(lengths.sum())
+    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(starts, lengths) + np.arange(total) - offsets
