@@ -66,6 +66,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["pyNN_neuro", "pyNN_neuro.*"]),
+    package_data={"pyNN_neuro.selector": ["data/*.npz"]},
     ext_modules=cythonize(
         extensions,
         include_path=["ext"],
@@ -84,6 +85,7 @@ setup(
         "test": ["pytest", "scipy", "matplotlib", "hypothesis", "nixio", "pymetis"],
         "plot": ["matplotlib"],
         "mapping": ["pymetis", "mtkahypar"],
+        "selector": ["scikit-learn", "scipy", "threadpoolctl"],
     },
     zip_safe=False,
 )

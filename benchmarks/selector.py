@@ -1,0 +1,435 @@
+"""Compare twelve scikit-learn classifiers as paradigm selectors; write docs/selector.md.
+
+    python benchmarks/selector.py                     # the shipped training data
+    python benchmarks/selector.py --data my.npz --out /tmp/selector.md
+
+Every classifier is fitted on the same training split of the measured configurations
+(``pyNN_neuro/selector/data/training_data.npz`` by default, made by
+``python -m pyNN_neuro.calibrate``) and scored on the same held-out split: accuracy,
+mean / 95th-percentile / worst regret (cost of the chosen paradigm / cost of the better
+one - 1), fit and predict time. Then the exportable models are refitted with
+regret-weighted samples and cross-validated on the training split only; the one with the
+lowest cross-validated mean regret is the one ``calibrate`` trains by default. Needs
+scikit-learn.
+"""
+import argparse
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+from pyNN_neuro.selector import default_data_path, default_model_path, load_model
+from pyNN_neuro.selector.dataset import costs, load_dataset
+from pyNN_neuro.selector.features import FEATURE_NAMES
+from pyNN_neuro.selector.measure import ORIGINS
+from pyNN_neuro.selector.model import CLASSIFIER_INPUT_NAMES, SelectorModel, memory_bytes
+from pyNN_neuro.selector.train import (DEFAULT_MODEL, DEFAULT_WEIGHTED, EXPORTABLE,
+                                       classifiers, fit_cost_model, fit_selector, labels,
+                                       regressors, scores, split)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _fit_and_score(name, estimator, X_train, y_train, X_test, serial, parallel):
+    t0 = time.perf_counter()
+    estimator.fit(X_train, y_train)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    predicted = estimator.predict(X_test).astype(bool)
+    predict_s = time.perf_counter() - t0
+    row = scores(predicted, serial, parallel)
+    row.update(name=name, fit_s=fit_s, predict_us=1e6 * predict_s / len(X_test))
+    return row
+
+
+def _exported_row(name, kind, weighted, X_raw_train, m_train, X_raw_test, serial, parallel,
+                  run_steps):
+    """Fit through ``fit_selector`` (cost model + classifier, exported to arrays) and score
+    the exported model, evaluated with numpy as ``predict`` does."""
+    t0 = time.perf_counter()
+    model, _ = fit_selector(kind, X_raw_train, m_train, run_steps, weighted=weighted)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    predicted = model.prefers_parallel(X_raw_test)
+    predict_s = time.perf_counter() - t0
+    row = scores(predicted, serial, parallel)
+    row.update(name=name, fit_s=fit_s, predict_us=1e6 * predict_s / len(X_raw_test))
+    return row
+
+
+def _cost_model_row(X_raw_train, m_train, X_raw_test, serial, parallel, run_steps):
+    t0 = time.perf_counter()
+    meta = fit_cost_model(X_raw_train, m_train, run_steps)
+    fit_s = time.perf_counter() - t0
+    model = SelectorModel("linear", {}, meta)
+    t0 = time.perf_counter()
+    s, p = model.costs(X_raw_test)
+    predict_s = time.perf_counter() - t0
+    row = scores(p < s, serial, parallel)
+    row.update(name="cost model (non-negative linear, argmin)", fit_s=fit_s,
+               predict_us=1e6 * predict_s / len(X_raw_test))
+    return row, model
+
+
+def _cross_validated_regret(kind, weighted, X_raw, measurements, run_steps, folds=5, seed=0):
+    from sklearn.model_selection import KFold
+
+    from pyNN_neuro.selector.dataset import costs as _costs
+    regrets, accuracies = [], []
+    serial, parallel = _costs({"measurements": measurements}, run_steps)
+    for train, test in KFold(folds, shuffle=True, random_state=seed).split(X_raw):
+        model, _ = fit_selector(kind, X_raw[train], measurements[train], run_steps,
+                                weighted=weighted)
+        s = scores(model.prefers_parallel(X_raw[test]), serial[test], parallel[test])
+        regrets.append(s["mean_regret"])
+        accuracies.append(s["accuracy"])
+    return float(np.mean(regrets)), float(np.mean(accuracies))
+
+
+def _weightings(name):
+    """A regressor of the log cost ratio already weighs errors by their size."""
+    return (False,) if name in regressors() else (False, True)
+
+
+def _table(rows, title_first="classifier"):
+    out = [f"| {title_first} | accuracy | mean regret | p95 regret | worst regret | "
+           f"fit (s) | predict (us/row) |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        out.append(f"| {r['name']} | {100 * r['accuracy']:.2f}% | "
+                   f"{100 * r['mean_regret']:.2f}% | {100 * r['p95_regret']:.1f}% | "
+                   f"{100 * r['worst_regret']:.1f}% | {r['fit_s']:.2f} | "
+                   f"{r['predict_us']:.2f} |")
+    return "\n".join(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=default_data_path())
+    parser.add_argument("--out", default=os.path.join(HERE, "..", "docs", "selector.md"))
+    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--test-fraction", type=float, default=0.25)
+    parser.add_argument("--run-steps", type=float, default=None)
+    parser.add_argument("--no-cv", action="store_true", help="skip the cross-validation")
+    args = parser.parse_args(argv)
+
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)    # fit/predict times comparable from run to run
+    import sklearn
+
+    data = load_dataset(args.data)
+    X_raw = data["features"]
+    serial, parallel = costs(data, args.run_steps)
+    M = data["measurements"]
+    y = labels(serial, parallel)
+    train, test = split(len(X_raw), args.seed, args.test_fraction)
+    s_test, p_test = serial[test], parallel[test]
+    # every classifier sees the same inputs: model_inputs + the cost model's estimates,
+    # the cost model being fitted on the training split only
+    stacked = SelectorModel("none", {}, fit_cost_model(X_raw[train], M[train], args.run_steps))
+    Z = stacked.classifier_inputs(X_raw)
+
+    rows = []
+    for name, estimator in classifiers(0).items():
+        print(f"fitting {name}", file=sys.stderr)
+        rows.append(_fit_and_score(name, estimator, Z[train], y[train], Z[test], s_test,
+                                   p_test))
+    rows.sort(key=lambda r: (r["mean_regret"], -r["accuracy"]))
+
+    weighted = []
+    for name in EXPORTABLE:
+        for w in _weightings(name):
+            print(f"fitting {name} (exported{', regret-weighted' if w else ''})",
+                  file=sys.stderr)
+            weighted.append(_exported_row(
+                f"{name}{' (weighted)' if w else ''}", name, w, X_raw[train], M[train],
+                X_raw[test], s_test, p_test, args.run_steps))
+    cost_row, cost_model = _cost_model_row(X_raw[train], M[train], X_raw[test], s_test,
+                                           p_test, args.run_steps)
+    weighted.append(cost_row)
+    weighted.sort(key=lambda r: (r["mean_regret"], -r["accuracy"]))
+
+    baselines = []
+    for name, choice in (("always serial", np.zeros(len(test), bool)),
+                         ("always parallel", np.ones(len(test), bool))):
+        r = scores(choice, s_test, p_test)
+        r.update(name=name, fit_s=0.0, predict_us=0.0)
+        baselines.append(r)
+
+    cv = {}
+    if not args.no_cv:
+        for name in EXPORTABLE:
+            for w in _weightings(name):
+                print(f"cross-validating {name}{' (weighted)' if w else ''}", file=sys.stderr)
+                cv[(name, w)] = _cross_validated_regret(name, w, X_raw[train], M[train],
+                                                        args.run_steps)
+    chosen = min(cv, key=lambda k: (cv[k][0], -cv[k][1])) if cv else \
+        (DEFAULT_MODEL, DEFAULT_WEIGHTED)
+
+    # the shipped model, evaluated exactly as `python -m pyNN_neuro.calibrate --evaluate`
+    shipped = None
+    if os.path.exists(default_model_path()) and \
+            os.path.abspath(args.data) == os.path.abspath(default_data_path()):
+        from pyNN_neuro.selector import evaluate_model
+        shipped = evaluate_model(default_model_path())
+
+    # cost model quality and memory
+    s_pred, p_pred = cost_model.costs(X_raw[test])
+    err_s = np.abs(np.log(s_pred / s_test))
+    err_p = np.abs(np.log(p_pred / p_test))
+    sm, pm = memory_bytes(X_raw)
+    mem_ok = np.allclose(sm, data["measurements"][:, 4]) and \
+        np.allclose(pm, data["measurements"][:, 5])
+
+    meta = data["meta"]
+    machine = meta.get("machine", {})
+    origin = data["origin"]
+    by_origin = ", ".join(f"{100 * np.mean(y[origin == i]):.1f}% of the "
+                          f"{np.sum(origin == i)} {name}" for i, name in enumerate(ORIGINS)
+                          if np.any(origin == i))
+    # regret where the better paradigm costs at least 1 us per step (timing noise is
+    # largest, relative to the cost, on the smallest configurations)
+    big = np.minimum(s_test, p_test) >= 1e-6
+    lines = [
+        "# Paradigm selector: classifier comparison",
+        "",
+        "Generated by `python benchmarks/selector.py` (re-run it to refresh this page; it "
+        "needs scikit-learn). The data come from "
+        f"`{meta.get('command', '?')}` ({meta.get('date', '?')}, "
+        f"{meta.get('measure_seconds', '?')} s of measuring).",
+        "",
+        "## What is measured",
+        "",
+        f"{len(X_raw)} generated layer configurations (`pyNN_neuro/selector/measure.py`): "
+        "the first 40% drawn half broadly, half in ranges near the crossover; the rest "
+        "screened by a cost model fitted to those, keeping mostly configurations it puts "
+        "within a factor 3.3 of the crossover ('boundary'). Ranges: sizes 8-4096 x 8-4096, "
+        "connection probability 0.1-100% (fixed-probability, fixed-number-pre and "
+        "all-to-all connectors), presynaptic spike probability per step 1e-4 to 0.5, "
+        "windows of 1-256 steps, 1-6 distinct delays, a quarter recurrent (then K <= the "
+        "smallest delay). For each, the engine's own `StaticUnit` (serial) and "
+        "`ParallelUnit` (parallel) are built on stand-in groups and their `deliver()` is "
+        "timed over the same Bernoulli spike trains, BLAS and OpenMP pinned to one thread, "
+        "minimum of up to 5 passes, a pass being >= 256 steps and >= 24 windows that hold "
+        "a spike (within caps on its length). Build time (best of 2) and bytes of each unit "
+        "are recorded too.",
+        "",
+        "Cost of a paradigm = seconds of `deliver()` per simulated step"
+        + (f" + build seconds / {args.run_steps:g} steps" if args.run_steps else
+           " (build time not included; `calibrate --run-steps N` adds build time / N)")
+        + ". Label = the cheaper paradigm. Regret of a choice = cost(chosen) / "
+        "cost(better) - 1.",
+        "",
+        f"- parallel is faster in {100 * np.mean(y):.1f}% of all configurations "
+        f"({by_origin});",
+        f"- split: {len(train)} training / {len(test)} held-out configurations "
+        f"(random, seed {args.seed}); held-out rows are used for nothing but the scores below;",
+        f"- machine: {machine.get('cpu', '?')}, {machine.get('cpu_count', '?')} cores, "
+        f"{machine.get('platform', '?')}, Python {machine.get('python', '?')}, "
+        f"numpy {machine.get('numpy', '?')}, BLAS {machine.get('blas', '?')} "
+        f"(timings with 1 thread); scikit-learn {sklearn.__version__}.",
+        "",
+        "Features (all known before building either paradigm; "
+        "`pyNN_neuro.selector.projection_features`): " + ", ".join(f"`{n}`" for n in
+                                                                    FEATURE_NAMES) + ". "
+        "The classifiers see " + ", ".join(f"`{n}`" for n in CLASSIFIER_INPUT_NAMES) +
+        " (logarithms, the ratio of expected synaptic events to dense multiply-adds, and "
+        "the cost model's estimates: each classifier is stacked on the cost model below, "
+        "fitted on the training split only).",
+        "",
+        "## Twelve classifiers (settings in `pyNN_neuro.selector.train.classifiers`), "
+        "unweighted, held-out rows",
+        "",
+        _table(rows),
+        "",
+        "Baselines on the same held-out rows:",
+        "",
+        _table(baselines, "baseline"),
+        "",
+        "## Exportable models (as shipped: arrays evaluated with numpy), and the cost model",
+        "",
+        "Only these can be exported to plain arrays and evaluated without scikit-learn. "
+        "'(weighted)': sample weight = |log(serial cost / parallel cost)| (floor 0.05), so "
+        "that near-ties, where a mistake costs little, weigh little. "
+        "`gradient_boosting_regressor` is not a classifier: it predicts log(serial cost / "
+        "parallel cost) and picks parallel when that is positive, so it learns how much "
+        "each choice matters. The last row decides by the cost model alone.",
+        "",
+        _table(weighted, "model"),
+        "",
+    ]
+    if cv:
+        lines += [
+            "Five-fold cross-validation on the training split only, used to choose the "
+            "shipped model without looking at the held-out rows:",
+            "",
+            "| model | weighted | CV mean regret | CV accuracy |",
+            "|---|---|---:|---:|",
+        ] + [f"| {k[0]} | {'yes' if k[1] else 'no'} | {100 * v[0]:.2f}% | {100 * v[1]:.2f}% |"
+             for k, v in sorted(cv.items(), key=lambda kv: kv[1][0])] + [
+            "",
+            f"Lowest cross-validated mean regret: **{chosen[0]}"
+            f"{' (weighted)' if chosen[1] else ''}**"
+            + ("" if chosen == (DEFAULT_MODEL, DEFAULT_WEIGHTED) else
+               f" (but the package's DEFAULT_MODEL is {DEFAULT_MODEL}, weighted="
+               f"{DEFAULT_WEIGHTED}: update pyNN_neuro/selector/train.py and retrain)") + ".",
+            "",
+        ]
+    if shipped:
+        lines += [
+            "## The shipped model",
+            "",
+            f"`pyNN_neuro/selector/data/default_model.npz`: {shipped['model']}"
+            f"{' (regret-weighted)' if load_model(default_model_path()).meta.get('weighted') else ''}"
+            ", stacked on the cost model, exported to arrays and evaluated with numpy only "
+            "(trained by `python -m pyNN_neuro.calibrate --data "
+            "pyNN_neuro/selector/data/training_data.npz --model-out "
+            "pyNN_neuro/selector/data/default_model.npz`). "
+            "`python -m pyNN_neuro.calibrate --evaluate --json` on this machine:",
+            "",
+            "| held-out accuracy | mean regret | p95 regret | worst regret | n_train | n_test |",
+            "|---:|---:|---:|---:|---:|---:|",
+            f"| {100 * shipped['held_out_accuracy']:.2f}% | "
+            f"{100 * shipped['mean_regret']:.2f}% | {100 * shipped['p95_regret']:.1f}% | "
+            f"{100 * shipped['worst_regret']:.1f}% | {shipped['n_train']} | "
+            f"{shipped['n_test']} |",
+            "",
+            f"Held-out rows where the better paradigm needs >= 1 us per step "
+            f"({int(big.sum())} of {len(test)}): worst regret "
+            f"{100 * _shipped_worst(big, X_raw[test], s_test, p_test):.1f}%. "
+            + _shipped_regret_counts(X_raw[test], s_test, p_test),
+            "",
+            "Targets of issue 4: accuracy >= 95%, mean regret <= 2%, worst regret <= 10%: "
+            + ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in (
+                ("accuracy", shipped["held_out_accuracy"] >= 0.95),
+                ("mean regret", shipped["mean_regret"] <= 0.02),
+                ("worst regret", shipped["worst_regret"] <= 0.10))) + ".",
+            "",
+        ]
+        model = load_model(default_model_path())
+        lines += _crossover_examples(model)
+    lines += [
+        "## Using it",
+        "",
+        "```python",
+        "from pyNN_neuro.selector import projection_features, predict, estimate",
+        "features, names = projection_features(1024, 1024, connection_probability=0.1,",
+        "                                      rate_hz=50.0, dt=0.1, window=200, n_delays=1,",
+        "                                      plastic=False, recurrent=False)",
+        "paradigm, cost = predict(features)   # 'serial' | 'parallel', seconds per step each",
+        "estimate(features)                   # + build seconds and bytes of each paradigm",
+        "```",
+        "",
+        "`features_from_connections(pre_index, post_index, delay_steps, n_pre, n_post, ...)` "
+        "computes exact synapse counts, fan-ins and distinct delays from the network spec's "
+        "connection arrays (one `bincount` and one `unique`). `predict` loads "
+        "`$PYNN_NEURO_SELECTOR_MODEL`, else the model `python -m pyNN_neuro.calibrate` "
+        "wrote for this machine (`~/.pyNN_neuro/selector/model.npz`), else the shipped one; "
+        "it needs numpy only. `python -m pyNN_neuro.calibrate --evaluate --json` scores a "
+        "model on the held-out part of its own data.",
+        "",
+        "## Cost model",
+        "",
+        "`predict()` returns the selector's choice and, for reports, each paradigm's "
+        "delivery time per step from a non-negative linear model over work counts "
+        "(`pyNN_neuro.selector.model.cost_terms`: per-window calls, spikes, synaptic "
+        "events for serial; calls, zeroing, spikes, matrix reads, multiply-adds, ring adds "
+        "for parallel, weighted by the chance that a window has a spike). On the held-out "
+        f"rows its median error is a factor {np.exp(np.median(err_s)):.2f} (serial) and "
+        f"{np.exp(np.median(err_p)):.2f} (parallel); 90th percentile "
+        f"{np.exp(np.percentile(err_s, 90)):.2f} and {np.exp(np.percentile(err_p, 90)):.2f}. "
+        + _shipped_cost_error(shipped, X_raw[test], s_test, p_test) +
+        "Memory is exact from the counts (`memory_bytes`; "
+        + ("matches every measured unit" if mem_ok else "DOES NOT match the measured units")
+        + "). Fitted coefficients (seconds per unit of work): serial "
+        + ", ".join(f"{n} {c:.3g}" for n, c in zip(("calls", "spikes", "events",
+                                                     "events x log(n_post)"),
+                                                    cost_model.meta["serial_cost"]))
+        + "; parallel " + ", ".join(
+            f"{n} {c:.3g}" for n, c in zip(("calls", "calls x delays", "zeroing", "spikes",
+                                            "matrix reads", "multiply-adds", "ring adds"),
+                                           cost_model.meta["parallel_cost"])) + ".",
+        "",
+        "## Caveats",
+        "",
+        "- The timings are this machine's (2 shared cores, one BLAS thread). Another CPU "
+        "or BLAS moves the crossover: run `python -m pyNN_neuro.calibrate` there (2400 "
+        "configurations by default, about 8 minutes here; `--max-seconds` bounds it) and "
+        "`predict()` uses the calibrated model automatically.",
+        "- Worst regret: the few held-out mistakes above 10% are near the crossover (the "
+        "measured cost ratio of those configurations is 1.1-1.6) and reproducible: "
+        "re-measuring them with new connections and spikes gives the same ratio within "
+        "about 5%, so they are errors of the model, not of the timing. More boundary data "
+        "or features the model lacks (e.g. the largest delay, which sets the ring size) "
+        "might close them; the selector is not within the 10% target.",
+        "- Configurations are capped at 6 million dense weight entries (n_delays x n_pre x "
+        "n_post) and 2.5 million synapses to keep calibration short. The classifier sees "
+        "ratios (events per multiply-add), which carry over to larger layers, but trees do "
+        "not extrapolate: very large layers are predicted from the largest measured ones.",
+        "- Only static synapses are timed: plastic synapses are always serial (the "
+        "parallel paradigm does not support them), and so are projections whose dense "
+        "matrices would exceed the parallel unit's memory limit.",
+        "- The engine stores float64 weights only, so `weight_bytes` is 8 in all data.",
+        "- The costs are delivery only: the neuron update is the same in both paradigms.",
+        "",
+    ]
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines))
+    print(f"wrote {os.path.normpath(args.out)}", file=sys.stderr)
+    return 0
+
+
+def _shipped_cost_error(shipped, X_raw, serial, parallel):
+    if not shipped:
+        return ""
+    model = load_model(default_model_path())
+    if model.meta.get("target") != "log_cost_ratio":
+        return ""
+    s, p = model.costs(X_raw)
+    e_s, e_p = np.abs(np.log(s / serial)), np.abs(np.log(p / parallel))
+    return (" The shipped model predicts the cost ratio itself, and `predict` moves the cost "
+            "model's pair to that ratio (same geometric mean): median error then "
+            f"{np.exp(np.median(e_s)):.2f} (serial), {np.exp(np.median(e_p)):.2f} "
+            f"(parallel); 90th percentile {np.exp(np.percentile(e_s, 90)):.2f} and "
+            f"{np.exp(np.percentile(e_p, 90)):.2f}. ")
+
+
+def _shipped_regret_counts(X_raw, serial, parallel):
+    model = load_model(default_model_path())
+    chosen = np.where(model.prefers_parallel(X_raw), parallel, serial)
+    regret = chosen / np.minimum(serial, parallel) - 1.0
+    return (f"Held-out rows with regret above 10%: {int(np.sum(regret > 0.10))}; above 5%: "
+            f"{int(np.sum(regret > 0.05))}; above 1%: {int(np.sum(regret > 0.01))}.")
+
+
+def _shipped_worst(mask, X_raw, serial, parallel):
+    model = load_model(default_model_path())
+    r = scores(model.prefers_parallel(X_raw[mask]), serial[mask], parallel[mask])
+    return r["worst_regret"]
+
+
+def _crossover_examples(model):
+    from pyNN_neuro.selector import predict, projection_features
+    lines = ["Predictions for a 1024 x 1024 all-to-all projection, one delay "
+             "(the reference measurement put the crossover at 2-10% per step for K = 200):",
+             "",
+             "| spike probability per step | K = 1 | K = 10 | K = 200 |",
+             "|---:|---|---|---|"]
+    for p in (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.3):
+        cells = []
+        for K in (1, 10, 200):
+            f, _ = projection_features(1024, 1024, connection_probability=1.0,
+                                       spike_probability=p, dt=0.1, window=K)
+            paradigm, cost = predict(f, model)
+            cells.append(f"{paradigm} ({1e6 * cost['serial']:.0f} / "
+                         f"{1e6 * cost['parallel']:.0f} us)")
+        lines.append(f"| {p:g} | " + " | ".join(cells) + " |")
+    lines += ["", "(in brackets: the cost model's serial / parallel microseconds per step)",
+              ""]
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())

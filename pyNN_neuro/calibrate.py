@@ -1,0 +1,169 @@
+"""Calibrate the paradigm selector on this machine: ``python -m pyNN_neuro.calibrate``.
+
+Measures both delivery paradigms on generated layer configurations, then trains the
+selector's classifier and its cost model, and writes both (plain ``.npz`` files, no
+pickle) where ``pyNN_neuro.selector`` finds them (``~/.pyNN_neuro/selector/`` by default,
+or ``PYNN_NEURO_SELECTOR_DIR``). Timing is done with BLAS and OpenMP pinned to one
+thread, min-of-N (see ``pyNN_neuro.selector.measure``). Training needs scikit-learn
+(``pip install pyNN_neuro[selector]``); predicting with the result does not.
+
+Examples::
+
+    python -m pyNN_neuro.calibrate                       # 2400 configurations, ~10-15 min
+    python -m pyNN_neuro.calibrate --samples 500 --max-seconds 120
+    python -m pyNN_neuro.calibrate --data old.npz        # retrain only
+    python -m pyNN_neuro.calibrate --evaluate --json     # the current model, held-out data
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+_PIN_MARKER = "PYNN_NEURO_CALIBRATE_PINNED"
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                     "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def _threads_pinned_or_reexec(argv):
+    """Timings need one BLAS thread. With threadpoolctl we pin at run time; without it,
+    the thread counts must be in the environment before numpy loads its BLAS, so we run
+    ourselves again in a subprocess with them set. Returns an exit code if we re-ran."""
+    try:
+        import threadpoolctl  # noqa: F401
+        return None
+    except ImportError:
+        pass
+    if os.environ.get(_PIN_MARKER):
+        return None
+    env = dict(os.environ, **{name: "1" for name in _THREAD_VARIABLES}, **{_PIN_MARKER: "1"})
+    return subprocess.call([sys.executable, "-m", "pyNN_neuro.calibrate", *argv], env=env)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m pyNN_neuro.calibrate",
+        description="Measure the serial and parallel paradigms on this machine and train "
+                    "the paradigm selector.")
+    parser.add_argument("--samples", type=int, default=2400,
+                        help="layer configurations to measure (default 2400)")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="stop measuring after this many seconds (keeps what it has)")
+    parser.add_argument("--out", default=None,
+                        help="where to write the measurements (.npz; default "
+                             "<selector dir>/training_data.npz)")
+    parser.add_argument("--model-out", default=None,
+                        help="where to write the trained model (.npz; default "
+                             "<selector dir>/model.npz)")
+    parser.add_argument("--data", default=None,
+                        help="train from this existing measurement file instead of measuring")
+    parser.add_argument("--model", default=None,
+                        help="classifier to train (default: the shipped default's kind); "
+                             "one of the exportable names in pyNN_neuro.selector.train")
+    parser.add_argument("--run-steps", type=float, default=None,
+                        help="add each paradigm's build time divided by this many steps to "
+                             "its cost (default: delivery time per step only)")
+    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--test-fraction", type=float, default=0.25)
+    parser.add_argument("--no-train", action="store_true", help="measure only")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="evaluate a model on the held-out part of its training data "
+                             "(default: the model predict() uses); no measuring")
+    parser.add_argument("--model-file", default=None,
+                        help="with --evaluate: the model file to evaluate")
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser().parse_args(argv)
+    if args.evaluate:
+        from .selector import evaluate_model
+        report = evaluate_model(args.model_file)
+        if args.json:
+            print(json.dumps(report, indent=2, sort_keys=True))
+        else:
+            for key in sorted(report):
+                print(f"{key}: {report[key]}")
+        return 0
+
+    if args.samples < 1:
+        raise SystemExit(f"--samples must be >= 1, got {args.samples}")
+    if args.max_seconds is not None and args.max_seconds <= 0:
+        raise SystemExit(f"--max-seconds must be > 0, got {args.max_seconds}")
+    if args.data is None:
+        code = _threads_pinned_or_reexec(argv)
+        if code is not None:
+            return code
+
+    from .selector import user_dir
+    from .selector.dataset import load_dataset, save_dataset
+
+    directory = user_dir()
+    data_path = args.out or os.path.join(directory, "training_data.npz")
+    model_path = args.model_out or os.path.join(directory, "model.npz")
+
+    if args.data is not None:
+        data = load_dataset(args.data)
+        data_path = args.data
+    else:
+        # check that training will be possible before spending minutes measuring
+        if not args.no_train:
+            _require_sklearn()
+        from .selector.measure import generate, machine_description, pin_threads
+        os.makedirs(os.path.dirname(os.path.abspath(data_path)), exist_ok=True)
+        limiter = pin_threads()     # so that the description shows the timing threads
+        machine = machine_description()
+        if limiter is not None:
+            limiter.restore_original_limits()
+        meta = {"command": "python -m pyNN_neuro.calibrate " + " ".join(argv),
+                "machine": machine,
+                "date": time.strftime("%Y-%m-%d %H:%M:%S"), "seed": args.seed,
+                "timing": "BLAS and OpenMP pinned to 1 thread; deliver: min of up to 5 "
+                          "passes over >= 256 steps (or one window); build: best of 2"}
+        t0 = time.perf_counter()
+
+        def checkpoint(partial):
+            save_dataset(data_path, partial, dict(meta, partial=True))
+
+        data = generate(args.samples, seed=args.seed, max_seconds=args.max_seconds,
+                        progress=not args.quiet, checkpoint=checkpoint)
+        meta["measure_seconds"] = round(time.perf_counter() - t0, 1)
+        meta["n_samples"] = int(len(data["features"]))
+        save_dataset(data_path, data, meta)
+        data["meta"] = meta
+        if not args.quiet:
+            print(f"measured {meta['n_samples']} configurations in "
+                  f"{meta['measure_seconds']:.0f} s -> {data_path}", file=sys.stderr)
+    if args.no_train:
+        return 0
+
+    _require_sklearn()
+    from .selector.train import DEFAULT_MODEL, train_and_export
+    os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
+    report = train_and_export(data, model_path, kind=args.model or DEFAULT_MODEL,
+                              run_steps=args.run_steps, seed=args.seed,
+                              test_fraction=args.test_fraction, data_path=data_path)
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        print(f"model {report['model']} -> {model_path}")
+        for key in ("held_out_accuracy", "mean_regret", "worst_regret", "n_train", "n_test"):
+            print(f"  {key}: {report[key]}")
+    return 0
+
+
+def _require_sklearn():
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise SystemExit("training the selector needs scikit-learn: pip install "
+                         "'pyNN_neuro[selector]' (or pip install scikit-learn); "
+                         "predicting with a trained model does not") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

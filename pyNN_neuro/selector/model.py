@@ -1,0 +1,315 @@
+"""Selector models as plain arrays: exported from scikit-learn, evaluated with numpy.
+
+A trained scikit-learn estimator is turned into arrays (the nodes of its trees, or the
+coefficients of a linear model) and saved with ``numpy.savez`` next to a JSON
+description. Loading needs neither scikit-learn nor pickle, so a model trained with one
+version of either loads with any other. ``export`` checks that the arrays reproduce the
+estimator's own predictions before anything is written.
+
+Kinds of model (``kind`` in the JSON):
+
+- ``trees_mean_proba``: decision trees, random and extra-trees forests; predicts parallel
+  when the mean over trees of the leaf's fraction of "parallel" samples exceeds 1/2;
+- ``trees_sum``: gradient boosting, classifier (decision = log-odds of parallel) or
+  regressor of log(serial cost / parallel cost); decision = init + learning_rate x sum
+  of leaf values;
+- ``trees_vote``: AdaBoost (SAMME); decision = weighted vote, +1 parallel, -1 serial;
+- ``linear``: a logistic regression behind a standard scaler.
+
+In every kind a positive decision means "parallel".
+"""
+import json
+
+import numpy as np
+
+from .features import MODEL_INPUT_NAMES, model_inputs
+
+#: what the classifier sees: ``model_inputs`` plus the cost model's own estimates
+CLASSIFIER_INPUT_NAMES = MODEL_INPUT_NAMES + (
+    "log_cost_ratio_estimate",      # log(serial / parallel) from the cost model
+    "log_serial_cost_estimate", "log_parallel_cost_estimate")
+
+# cost-model terms, per simulated step (see cost_terms)
+SERIAL_TERMS = ("calls", "spikes", "events", "events_log_post")
+PARALLEL_TERMS = ("calls", "calls_x_delays", "zeroing", "spikes", "matrix_reads",
+                  "multiply_adds", "ring_adds")
+SERIAL_BUILD_TERMS = ("constant", "synapses", "synapses_log", "n_pre")
+PARALLEL_BUILD_TERMS = ("constant", "synapses", "synapses_log", "n_pre", "dense_elements",
+                        "delays", "synapses_x_delays")
+
+
+def _column(features, name):
+    from .features import FEATURE_NAMES
+    return np.atleast_2d(np.asarray(features, dtype=float))[:, FEATURE_NAMES.index(name)]
+
+
+def cost_terms(features):
+    """Work counts per simulated step that the delivery time is linear in, for each
+    paradigm: (serial terms, parallel terms), arrays (n x len(SERIAL_TERMS)) and
+    (n x len(PARALLEL_TERMS)). ``calls`` are per-window overheads (1/K per step); the
+    parallel paradigm skips windows without spikes, so its terms are weighted by the
+    probability that a window holds one."""
+    c = {name: _column(features, name) for name in
+         ("n_pre", "n_post", "n_synapses", "spike_probability", "window", "n_delays")}
+    K = c["window"]
+    spikes = c["n_pre"] * c["spike_probability"]
+    events = spikes * c["n_synapses"] / c["n_pre"]
+    p = np.clip(c["spike_probability"], 0.0, 1.0 - 1e-12)
+    nonempty = -np.expm1(c["n_pre"] * K * np.log1p(-p))
+    dense = c["n_pre"] * c["n_post"] * c["n_delays"]
+    serial = np.column_stack([1.0 / K, spikes, events, events * np.log(c["n_post"] + 1.0)])
+    parallel = np.column_stack([
+        nonempty / K, nonempty * c["n_delays"] / K, nonempty * c["n_pre"], spikes,
+        nonempty * dense / K, nonempty * dense, nonempty * c["n_post"] * c["n_delays"]])
+    return serial, parallel
+
+
+def build_terms(features):
+    """Counts the build time of each paradigm is linear in (see ``*_BUILD_TERMS``)."""
+    c = {name: _column(features, name) for name in
+         ("n_pre", "n_post", "n_synapses", "n_delays")}
+    nnz = c["n_synapses"]
+    one = np.ones_like(nnz)
+    serial = np.column_stack([one, nnz, nnz * np.log(nnz + 1.0), c["n_pre"]])
+    parallel = np.column_stack([one, nnz, nnz * np.log(nnz + 1.0), c["n_pre"],
+                                c["n_pre"] * c["n_post"] * c["n_delays"], c["n_delays"],
+                                nnz * c["n_delays"]])
+    return serial, parallel
+
+
+def memory_bytes(features):
+    """Bytes of the arrays each paradigm's delivery unit holds (exact for the engine's
+    ``StaticUnit`` and ``ParallelUnit`` with float64 weights, given the synapse count):
+    (serial, parallel). The parallel unit keeps the serial one's CSR arrays too."""
+    c = {name: _column(features, name) for name in
+         ("n_pre", "n_post", "n_synapses", "window", "n_delays")}
+    nnz = c["n_synapses"]
+    serial = nnz * 32 + (c["n_pre"] + 1) * 8
+    parallel = (serial + nnz * 8 + c["n_delays"] * 4 +
+                c["n_delays"] * c["n_pre"] * c["n_post"] * 8 + c["window"] * c["n_pre"] * 8)
+    return serial, parallel
+
+
+def fit_nonnegative(terms, target):
+    """Non-negative coefficients x minimising sum(log(terms @ x) - log(target))^2: costs
+    span six decades, so errors are weighed as factors, and no work makes a paradigm
+    faster. Fitted with x = exp(theta) by nonlinear least squares (needs scipy, as
+    training does)."""
+    from scipy.optimize import least_squares
+
+    scale = terms.max(axis=0)
+    scale = np.where(scale > 0, np.median(target) / np.where(scale > 0, scale, 1.0), 0.0)
+    A = terms * scale
+    log_target = np.log(target)
+
+    def residuals(theta):
+        with np.errstate(over="ignore"):    # a step may overshoot; the solver backs off
+            return np.log(A @ np.exp(theta) + 1e-300) - log_target
+
+    best = None
+    for start in (0.0, -3.0):
+        # Levenberg-Marquardt needs at least as many rows as terms (a tiny calibration
+        # may have fewer)
+        method = "lm" if len(target) >= terms.shape[1] else "trf"
+        result = least_squares(residuals, np.full(terms.shape[1], start), method=method)
+        if best is None or result.cost < best.cost:
+            best = result
+    return np.exp(best.x) * scale
+
+
+def _trees_from_estimators(estimators, leaf_value):
+    """Concatenate the node arrays of fitted sklearn trees; ``leaf_value(tree)`` gives the
+    per-node value to store."""
+    left, right, feature, threshold, value, offsets = [], [], [], [], [], []
+    offset = 0
+    for est in estimators:
+        t = est.tree_
+        offsets.append(offset)
+        is_leaf = t.children_left < 0
+        left.append(np.where(is_leaf, -1, t.children_left + offset))
+        right.append(np.where(is_leaf, -1, t.children_right + offset))
+        feature.append(np.where(is_leaf, 0, t.feature))
+        threshold.append(np.where(is_leaf, 0.0, t.threshold))
+        value.append(leaf_value(t))
+        offset += t.node_count
+    return {"left": np.concatenate(left).astype(np.int32),
+            "right": np.concatenate(right).astype(np.int32),
+            "feature": np.concatenate(feature).astype(np.int32),
+            "threshold": np.concatenate(threshold).astype(np.float64),
+            "value": np.concatenate(value).astype(np.float64),
+            "offsets": np.array(offsets, dtype=np.int64)}
+
+
+def _proba_parallel(tree):
+    v = tree.value[:, 0, :]
+    return v[:, 1] / v.sum(axis=1)
+
+
+def _vote(tree):
+    return np.where(tree.value[:, 0, 1] > tree.value[:, 0, 0], 1.0, -1.0)
+
+
+def export_classifier(estimator):
+    """Arrays and a kind for a fitted scikit-learn classifier (or a Pipeline ending in
+    one). Raises TypeError for estimators this module cannot evaluate."""
+    from sklearn.ensemble import (AdaBoostClassifier, ExtraTreesClassifier,
+                                  GradientBoostingClassifier, GradientBoostingRegressor,
+                                  RandomForestClassifier)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.tree import DecisionTreeClassifier
+
+    scaler = None
+    if isinstance(estimator, Pipeline):
+        steps = [s for _, s in estimator.steps]
+        if len(steps) == 2 and isinstance(steps[0], StandardScaler):
+            scaler, estimator = steps
+        elif len(steps) == 1:
+            estimator = steps[0]
+        else:
+            raise TypeError(f"cannot export the pipeline {estimator}")
+    if isinstance(estimator, GradientBoostingRegressor):
+        # trained on log(serial cost / parallel cost): positive means parallel
+        arrays = _trees_from_estimators(estimator.estimators_[:, 0],
+                                        lambda t: t.value[:, 0, 0])
+        return "trees_sum", arrays, {"learning_rate": float(estimator.learning_rate)}
+    if list(getattr(estimator, "classes_", [])) != [0, 1]:
+        raise TypeError("the classifier must be trained on labels 0 (serial), 1 (parallel)")
+    if scaler is not None and not isinstance(estimator, LogisticRegression):
+        raise TypeError("a scaler is exported only in front of a logistic regression")
+    if isinstance(estimator, DecisionTreeClassifier):
+        return "trees_mean_proba", _trees_from_estimators([estimator], _proba_parallel), {}
+    if isinstance(estimator, (RandomForestClassifier, ExtraTreesClassifier)):
+        return ("trees_mean_proba",
+                _trees_from_estimators(estimator.estimators_, _proba_parallel), {})
+    if isinstance(estimator, GradientBoostingClassifier):
+        arrays = _trees_from_estimators(estimator.estimators_[:, 0],
+                                        lambda t: t.value[:, 0, 0])
+        return "trees_sum", arrays, {"learning_rate": float(estimator.learning_rate)}
+    if isinstance(estimator, AdaBoostClassifier):
+        n = len(estimator.estimators_)
+        arrays = _trees_from_estimators(estimator.estimators_, _vote)
+        arrays["tree_weight"] = np.asarray(estimator.estimator_weights_[:n], dtype=float)
+        return "trees_vote", arrays, {}
+    if isinstance(estimator, LogisticRegression):
+        mean = scaler.mean_ if scaler is not None else np.zeros(estimator.coef_.shape[1])
+        scale = scaler.scale_ if scaler is not None else np.ones(estimator.coef_.shape[1])
+        return "linear", {"mean": mean, "scale": scale, "coef": estimator.coef_[0],
+                          "intercept": np.asarray(estimator.intercept_, dtype=float)}, {}
+    raise TypeError(f"cannot export a {type(estimator).__name__}")
+
+
+def _tree_outputs(X, arrays):
+    """Leaf value of every tree for every row: (n_rows x n_trees)."""
+    # scikit-learn compares float32 inputs with float64 thresholds
+    X = np.asarray(X, dtype=np.float32).astype(np.float64)
+    left, right = arrays["left"], arrays["right"]
+    feature, threshold = arrays["feature"], arrays["threshold"]
+    node = np.tile(arrays["offsets"], (X.shape[0], 1))
+    rows = np.arange(X.shape[0])[:, None]
+    while True:
+        inner = left[node] >= 0
+        if not inner.any():
+            break
+        go_left = X[rows, feature[node]] <= threshold[node]
+        node = np.where(inner, np.where(go_left, left[node], right[node]), node)
+    return arrays["value"][node]
+
+
+class SelectorModel:
+    """A loaded selector: the classifier (arrays) plus the cost model."""
+
+    def __init__(self, kind, arrays, meta):
+        self.kind = kind
+        self.arrays = arrays
+        self.meta = meta
+        self.name = meta.get("model", kind)
+
+    # persistence -------------------------------------------------------------------------
+
+    def save(self, path):
+        arrays = {f"classifier_{k}": v for k, v in self.arrays.items()}
+        np.savez_compressed(path, meta=np.array(json.dumps(dict(self.meta, kind=self.kind),
+                                                           sort_keys=True)), **arrays)
+
+    @classmethod
+    def load(cls, path):
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {k[len("classifier_"):]: z[k] for k in z.files
+                      if k.startswith("classifier_")}
+        meta["path"] = str(path)
+        return cls(meta["kind"], arrays, meta)
+
+    # prediction --------------------------------------------------------------------------
+
+    def classifier_inputs(self, features):
+        """``CLASSIFIER_INPUT_NAMES`` for raw feature rows: the classifier is stacked on
+        the cost model, whose estimated cost ratio is its most telling input."""
+        serial, parallel = self.delivery_costs(features)
+        serial = np.maximum(serial, 1e-15)
+        parallel = np.maximum(parallel, 1e-15)
+        return np.column_stack([model_inputs(features), np.log(serial / parallel),
+                                np.log(serial), np.log(parallel)])
+
+    def decision(self, features):
+        """The classifier's score per row; > 0 means parallel."""
+        X = self.classifier_inputs(features)
+        a = self.arrays
+        if self.kind == "trees_mean_proba":
+            return _tree_outputs(X, a).mean(axis=1) - 0.5
+        if self.kind == "trees_sum":
+            return float(a["init"]) + self.meta["learning_rate"] * _tree_outputs(X, a).sum(axis=1)
+        if self.kind == "trees_vote":
+            w = a["tree_weight"]
+            return _tree_outputs(X, a) @ w / w.sum()
+        if self.kind == "linear":
+            return ((X - a["mean"]) / a["scale"]) @ a["coef"] + float(a["intercept"][0])
+        raise ValueError(f"unknown selector model kind {self.kind!r}")
+
+    def prefers_parallel(self, features):
+        """Boolean per row: the classifier picks the parallel paradigm (before the hard
+        rules of ``pyNN_neuro.selector.predict``)."""
+        return self.decision(features) > 0
+
+    def delivery_costs(self, features):
+        """Predicted delivery seconds per simulated step, (serial, parallel)."""
+        s_terms, p_terms = cost_terms(features)
+        return (s_terms @ np.asarray(self.meta["serial_cost"]),
+                p_terms @ np.asarray(self.meta["parallel_cost"]))
+
+    def costs(self, features):
+        """Predicted seconds per simulated step, (serial, parallel): delivery, plus build
+        seconds / run_steps if the model was trained so. From the fitted cost model; when
+        the selector is a regressor of the log cost ratio, the pair is moved (keeping its
+        geometric mean) to that ratio, so that the costs always rank the paradigms as the
+        choice does."""
+        serial, parallel = self.delivery_costs(features)
+        if self.meta.get("target") == "log_cost_ratio" and self.arrays:
+            middle = np.sqrt(np.maximum(serial, 1e-15) * np.maximum(parallel, 1e-15))
+            half = 0.5 * self.decision(features)
+            serial, parallel = middle * np.exp(half), middle * np.exp(-half)
+        run_steps = self.meta.get("run_steps")
+        if run_steps:
+            sb, pb = self.build_seconds(features)
+            serial = serial + sb / run_steps
+            parallel = parallel + pb / run_steps
+        return serial, parallel
+
+    def build_seconds(self, features):
+        """Predicted seconds to build each paradigm's unit, (serial, parallel)."""
+        s_terms, p_terms = build_terms(features)
+        return (s_terms @ np.asarray(self.meta["serial_build"]),
+                p_terms @ np.asarray(self.meta["parallel_build"]))
+
+
+def check_export(model, estimator, X_raw):
+    """Fraction of rows where the exported model and the estimator disagree."""
+    ours = model.prefers_parallel(X_raw)
+    Z = model.classifier_inputs(X_raw)
+    if hasattr(estimator, "classes_"):
+        theirs = estimator.predict(Z).astype(bool)
+    else:
+        theirs = estimator.predict(Z) > 0
+    return float(np.mean(ours != theirs))

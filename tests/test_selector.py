@@ -1,0 +1,229 @@
+"""The paradigm selector: features, the shipped model (loaded without scikit-learn),
+obvious predictions, and a tiny calibration round trip."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pyNN_neuro.selector import (FEATURE_NAMES, default_model_path, evaluate_model,
+                                 features_from_connections, load_model, model_inputs,
+                                 predict, predict_many, projection_features)
+from pyNN_neuro.selector.measure import measure, pin_threads, unit_bytes
+from pyNN_neuro.selector.model import memory_bytes
+
+
+def _features(**kw):
+    base = dict(connection_probability=1.0, spike_probability=0.01, dt=0.1, window=1)
+    base.update(kw)
+    n_pre = base.pop("n_pre", 1024)
+    n_post = base.pop("n_post", 1024)
+    return projection_features(n_pre, n_post, **base)[0]
+
+
+# features ------------------------------------------------------------------------------
+
+def test_projection_features_values():
+    vector, names = projection_features(200, 100, connection_probability=0.1, rate_hz=20.0,
+                                        dt=0.5, window=8, n_delays=3, recurrent=True)
+    assert names == FEATURE_NAMES and vector.shape == (len(FEATURE_NAMES),)
+    f = dict(zip(names, vector))
+    assert f["n_synapses"] == pytest.approx(2000.0)
+    assert f["mean_fan_in"] == pytest.approx(20.0)
+    assert f["mean_fan_in"] <= f["max_fan_in"] <= 200
+    assert f["spike_probability"] == pytest.approx(0.01)     # 20 Hz x 0.5 ms
+    assert (f["window"], f["n_delays"], f["plastic"], f["recurrent"]) == (8, 3, 0, 1)
+    assert f["weight_bytes"] == 8
+
+
+def test_projection_features_rate_or_probability_and_counts():
+    a = projection_features(50, 50, n_synapses=250, spike_probability=0.002, dt=0.1)[0]
+    b = projection_features(50, 50, connection_probability=0.1, rate_hz=20.0, dt=0.1)[0]
+    np.testing.assert_allclose(a, b)
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(n_pre=0, n_post=5, connection_probability=0.1, rate_hz=1.0), "n_pre"),
+    (dict(n_pre=5, n_post=5, rate_hz=1.0), "connection_probability"),
+    (dict(n_pre=5, n_post=5, connection_probability=0.1), "rate_hz"),
+    (dict(n_pre=5, n_post=5, connection_probability=0.1, rate_hz=1.0, window=0), "window"),
+    (dict(n_pre=5, n_post=5, connection_probability=0.1, rate_hz=1.0, dt=0), "dt"),
+])
+def test_projection_features_errors_name_the_parameter(kwargs, word):
+    n_pre, n_post = kwargs.pop("n_pre"), kwargs.pop("n_post")
+    with pytest.raises(ValueError, match=word):
+        projection_features(n_pre, n_post, **kwargs)
+
+
+def test_features_from_connections():
+    pre = np.array([0, 0, 1, 2, 2, 2])
+    post = np.array([0, 1, 1, 0, 1, 2])
+    delay = np.array([1, 1, 2, 1, 3, 1])
+    f = dict(zip(FEATURE_NAMES, features_from_connections(pre, post, delay, 4, 3,
+                                                          rate_hz=10.0, dt=1.0)[0]))
+    assert f["n_synapses"] == 6 and f["max_fan_in"] == 3 and f["mean_fan_in"] == 2
+    assert f["n_delays"] == 3 and f["connection_probability"] == pytest.approx(0.5)
+
+
+def test_model_inputs_finite_even_at_zero_rate():
+    X = np.vstack([_features(spike_probability=0.0), _features(spike_probability=0.5)])
+    inputs = model_inputs(X)
+    assert inputs.shape[0] == 2 and np.isfinite(inputs).all()
+
+
+# the shipped model ---------------------------------------------------------------------
+
+def test_shipped_model_loads_without_sklearn_or_pickle():
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "import numpy as np\n"
+        "from pyNN_neuro.selector import load_model, predict, projection_features\n"
+        "m = load_model('default')\n"
+        "f = projection_features(64, 64, connection_probability=0.1, rate_hz=5, dt=0.1)[0]\n"
+        "print(predict(f, m)[0])\n"
+        "assert 'sklearn' not in [k for k, v in sys.modules.items() if v is not None]\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() in ("serial", "parallel")
+    with np.load(default_model_path(), allow_pickle=False) as z:    # no object arrays
+        assert all(z[k].dtype != object for k in z.files)
+
+
+def test_sparse_low_rate_is_serial():
+    paradigm, cost = predict(_features(connection_probability=0.01, rate_hz=2.0,
+                                       spike_probability=None, window=10), "default")
+    assert paradigm == "serial"
+    assert 0 < cost["serial"] < cost["parallel"]
+
+
+def test_dense_high_rate_large_window_is_parallel():
+    paradigm, cost = predict(_features(spike_probability=0.3, window=200), "default")
+    assert paradigm == "parallel"
+    assert 0 < cost["parallel"] < cost["serial"]
+
+
+@pytest.mark.parametrize("p", [1e-3, 0.05, 0.3, 0.5])
+def test_plastic_is_always_serial(p):
+    f = _features(spike_probability=p, window=200, plastic=True)
+    paradigm, cost = predict(f, "default")
+    assert paradigm == "serial" and cost["parallel"] == np.inf
+
+
+def test_parallel_never_chosen_beyond_the_dense_memory_limit():
+    f = _features(n_pre=40000, n_post=40000, spike_probability=0.4, window=200)
+    assert predict(f, "default")[0] == "serial"
+
+
+def test_predict_many_matches_predict():
+    X = np.vstack([_features(spike_probability=p, window=K)
+                   for p in (0.001, 0.02, 0.3) for K in (1, 50, 200)])
+    paradigms, serial, parallel = predict_many(X, "default")
+    for row, paradigm, s, q in zip(X, paradigms, serial, parallel):
+        one, cost = predict(row, "default")
+        assert one == paradigm
+        assert cost == {"serial": pytest.approx(s), "parallel": pytest.approx(q)}
+
+
+def test_shipped_model_evaluates_on_its_held_out_data():
+    report = evaluate_model(default_model_path())
+    for key in ("held_out_accuracy", "mean_regret", "worst_regret", "n_train", "n_test",
+                "model"):
+        assert key in report
+    assert report["n_train"] + report["n_test"] >= 2000
+    assert report["held_out_accuracy"] > 0.9
+
+
+def test_evaluate_json_command():
+    out = subprocess.run([sys.executable, "-m", "pyNN_neuro.calibrate", "--evaluate",
+                          "--json", "--model-file", default_model_path()],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert {"held_out_accuracy", "mean_regret", "worst_regret", "n_train", "n_test",
+            "model"} <= set(report)
+
+
+# measuring and a tiny calibration ------------------------------------------------------
+
+def _config(n_pre, n_post, p_spike, window, delays=(1,), seed=1):
+    return dict(n_pre=n_pre, n_post=n_post, connector="all_to_all", p_conn=1.0,
+                fan_in=n_pre, delays=list(delays), window=window, spike_probability=p_spike,
+                dt=0.1, recurrent=False, focus=False, seed=seed)
+
+
+def test_memory_formula_is_exact():
+    from pyNN_neuro.selector.measure import _PostGroup, _PreGroup, make_connections
+    from pyNN_neuro.engine.delivery import ParallelUnit, StaticUnit
+    config = _config(30, 20, 0.1, 7, delays=(1, 3))
+    config.update(connector="fixed_probability", p_conn=0.3)
+    pre_index, post_index, delay = make_connections(config, np.random.default_rng(0))
+    features = features_from_connections(pre_index, post_index, delay, 30, 20,
+                                         spike_probability=0.1, window=7)[0]
+    expected = memory_bytes(features)
+    for cls, bytes_ in zip((StaticUnit, ParallelUnit), expected):
+        unit = cls("t", _PreGroup(30, 0.1), _PostGroup(20, 0.1, 11), "excitatory",
+                   pre_index, post_index, np.ones(len(pre_index)), delay)
+        unit.allocate(7, 11)
+        assert unit_bytes(unit) == bytes_[0]
+
+
+def test_measure_returns_features_and_timings():
+    features, m = measure(_config(40, 30, 0.05, 10), repeats=2)
+    assert features.shape == (len(FEATURE_NAMES),) and m.shape == (6,)
+    assert (m[:4] > 0).all() and m[5] > m[4] > 0
+
+
+def test_tiny_calibration_round_trip(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    monkeypatch.setenv("PYNN_NEURO_SELECTOR_DIR", str(tmp_path))
+    from pyNN_neuro.calibrate import main
+    from pyNN_neuro.selector.dataset import load_dataset, save_dataset
+    from pyNN_neuro.selector.train import train_and_export
+
+    # the command line: measure a handful of random configurations, no training
+    data_file = tmp_path / "data.npz"
+    assert main(["--samples", "4", "--no-train", "--quiet", "--out", str(data_file)]) == 0
+    assert load_dataset(data_file)["features"].shape == (4, len(FEATURE_NAMES))
+
+    # train, export and reload on configurations chosen to hold both labels
+    configs = [_config(16, 16, 0.001, 1, seed=s) for s in range(4)] + \
+              [_config(256, 256, 0.5, 128, seed=s) for s in range(4)]
+    limiter = pin_threads()     # multi-threaded BLAS on 2 busy cores: erratic timings
+    try:
+        rows = [measure(c, repeats=5) for c in configs]
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
+    data = {"features": np.array([r[0] for r in rows]),
+            "measurements": np.array([r[1] for r in rows]),
+            "origin": np.zeros(len(rows), np.int8), "seed": np.array(0)}
+    assert (data["measurements"][:4, 0] < data["measurements"][:4, 1]).all()
+    assert (data["measurements"][4:, 1] < data["measurements"][4:, 0]).all()
+    save_dataset(tmp_path / "training_data.npz", data, {"command": "test"})
+    data = load_dataset(tmp_path / "training_data.npz")
+    model_file = str(tmp_path / "model.npz")
+    report = train_and_export(data, model_file, kind="decision_tree", test_fraction=0.25,
+                              data_path=str(tmp_path / "training_data.npz"))
+    assert report["n_train"] == 6 and report["n_test"] == 2
+    model = load_model(model_file)
+    assert list(predict_many(data["features"], model)[0]) == ["serial"] * 4 + ["parallel"] * 4
+    again = evaluate_model(model_file)
+    assert again["held_out_accuracy"] == report["held_out_accuracy"]
+
+
+@pytest.mark.parametrize("kind", ["gradient_boosting", "ada_boost", "random_forest",
+                                  "extra_trees", "decision_tree", "logistic_regression",
+                                  "gradient_boosting_regressor"])
+def test_exported_models_agree_with_sklearn(kind):
+    pytest.importorskip("sklearn")
+    from pyNN_neuro.selector.dataset import load_dataset
+    from pyNN_neuro.selector import default_data_path
+    from pyNN_neuro.selector.model import check_export
+    from pyNN_neuro.selector.train import fit_selector
+
+    data = load_dataset(default_data_path())
+    model, estimator = fit_selector(kind, data["features"][:600], data["measurements"][:600])
+    assert check_export(model, estimator, data["features"][600:1200]) < 0.005
