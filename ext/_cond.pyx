@@ -443,7 +443,9 @@ cdef class _ConductanceKernel:
         self._bind(params, state)
 
     def _bind(self, dict params, dict state):
-        raise NotImplementedError
+        # abstract: every concrete kernel class binds its own arrays
+        raise NotImplementedError(f"{type(self).__name__} is an abstract kernel base class; "
+                                  "use IFCondExp, IFCondAlpha, EIFCondExp, EIFCondAlpha or HHCondExp")
 
     cpdef void update(self, long step0, int K, bint record):
         """Advance every neuron by K steps, starting at global step step0."""
