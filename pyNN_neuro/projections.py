@@ -98,6 +98,9 @@ class Projection(common.Projection):
         self._values = {t["translated_name"]: np.zeros(0)
                         for t in self.synapse_type.translations.values()}
         self._paradigm = None
+        # extra delay steps per connection (connection order) added by tree/chain fan-in
+        # unrolling of the hardware mapping; set by the state before the build, else None
+        self._unroll_extra_steps = None
         connector.connect(self)
         self._consolidate()
         state = simulator.state
@@ -323,6 +326,8 @@ class Projection(common.Projection):
         for pre_base, post_base, pre_index, post_index, selection in self._pieces():
             values = {name: v[selection] for name, v in self._values.items()}
             steps = delay_steps(values.pop("delay"), simulator.state.dt).astype(np.intc)
+            if self._unroll_extra_steps is not None:
+                steps = steps + self._unroll_extra_steps[selection].astype(np.intc)
             unit = self.synapse_type._make_unit(
                 self.label, pre_base._make_group(), post_base, self.receptor_type,
                 pre_index, post_index, values, steps, paradigm=paradigm)

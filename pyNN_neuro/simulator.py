@@ -15,6 +15,7 @@ from pyNN.common.control import DEFAULT_MAX_DELAY
 from .engine import Simulation
 from .hardware import DEFAULT_PROFILE, get_profile
 from . import mapping as mapping_compiler
+from . import paradigms
 
 logger = logging.getLogger("pyNN_neuro")
 
@@ -217,6 +218,7 @@ class State(common.control.BaseState):
         elif self.engine is not None and self.engine.step > 0:
             self.mapping.update_counts([p._group.spike_count for p in self.populations],
                                        self.engine.step * self.dt, self.dt)
+        self.mapping.extra_report["projections"] = paradigms.projection_report(self)
         return self.mapping
 
     def reset(self):

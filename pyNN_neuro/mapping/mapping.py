@@ -53,6 +53,8 @@ class Mapping:
         self.routes = routes
         self.compile_seconds = dict(compile_seconds)
         self.peak_memory_mb = peak_memory_mb
+        # entries the backend adds to the report (e.g. the paradigm of every projection)
+        self.extra_report = {}
         self._compute_core_loads()
         self._compute_activity()
 
@@ -258,6 +260,7 @@ class Mapping:
             "compile_seconds": dict(self.compile_seconds),
             "peak_memory_mb": self.peak_memory_mb,
             "warnings": warnings,
+            **self.extra_report,
         }
 
     def to_json(self, path):
