@@ -12,7 +12,7 @@ from .hardware import DEFAULT_PROFILE, get_profile
 logger = logging.getLogger("pyNN_neuro")
 
 OUR_SETUP_KEYWORDS = {"threads", "rng_seed", "max_delay", "spike_precision", "hardware",
-                      "paradigm"}
+                      "paradigm", "mapper", "unroll"}
 PARADIGMS = ("serial", "parallel")
 
 # keywords of other backends' setup() (NEST, NEURON, Brian2, sPyNNaker, GeNN): accepted and
@@ -39,6 +39,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     ``get_mapping()`` maps the network onto, ``paradigm`` ("serial", default: event-driven
     delivery; "parallel": window-batched dense products; a projection's own ``paradigm``
     attribute overrides it).
+    ``mapper`` ("default", "slice" or "quality") and ``unroll`` ("exact", default: spikes
+    unchanged; "tree" or "chain": fan-in unrolling with partial sums one step per level,
+    which delays the affected synapses; the network is then mapped before the first run).
     Simulator-specific keywords of other backends (``verbosity``, ``spike_precision``, ...)
     are accepted and ignored.
     """
@@ -64,6 +67,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.clear()
     state.hardware = hardware
     state.paradigm = paradigm
+    state.configure_mapping(extra_params.get("mapper", "default"), extra_params.get("unroll", "exact"))
     state.dt = float(timestep)
     state.min_delay = min_delay
     state.max_delay = max_delay

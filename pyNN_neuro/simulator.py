@@ -15,7 +15,7 @@ from pyNN.common.control import DEFAULT_MAX_DELAY
 from .engine import Simulation
 from .hardware import DEFAULT_PROFILE, get_profile
 from . import mapping as mapping_compiler
-from . import paradigms
+from . import paradigms, unrolling
 
 logger = logging.getLogger("pyNN_neuro")
 
@@ -57,6 +57,8 @@ class State(common.control.BaseState):
         self.spike_precision = "on_grid"
         self.paradigm = "serial"
         self.hardware = get_profile(DEFAULT_PROFILE)
+        self.mapper = "default"
+        self.unroll = "exact"
         self.write_on_end = []
         self.clear()
 
@@ -116,6 +118,17 @@ class State(common.control.BaseState):
         """Connectivity or synapse values changed: the next mapping query recompiles."""
         self.mapping = None
 
+    def configure_mapping(self, mapper, unroll):
+        """Mapper and fan-in unrolling mode of ``get_mapping()`` (``setup()`` keywords)."""
+        if mapper not in mapping_compiler.MAPPERS:
+            raise errors.InvalidParameterValueError(
+                f"setup(): mapper must be one of {tuple(mapping_compiler.MAPPERS)}, got {mapper!r}")
+        if unroll not in mapping_compiler.UNROLL_MODES:
+            raise errors.InvalidParameterValueError(
+                f"setup(): unroll must be one of {mapping_compiler.UNROLL_MODES}, got {unroll!r}")
+        self.mapper, self.unroll = mapper, unroll
+        self.network_changed()
+
     def clear(self):
         """Forget the whole network (``setup()`` again)."""
         self.recorders = set([])
@@ -136,7 +149,10 @@ class State(common.control.BaseState):
     # build and run -----------------------------------------------------------------------------
 
     def build(self):
-        """Turn the network into engine groups and delivery units."""
+        """Turn the network into engine groups and delivery units. With tree/chain
+        unrolling the network is mapped first: the synapses on deeper units of an unrolled
+        neuron act later by the depth of their unit (one step per partial-sum hop)."""
+        self._apply_unrolling()
         previous = self.engine
         engine = Simulation(self.dt)
         for population in self.populations:
@@ -186,16 +202,38 @@ class State(common.control.BaseState):
 
     # mapping onto the hardware profile ----------------------------------------------------------
 
+    def _apply_unrolling(self):
+        if self.unroll == "exact":
+            for prj in self.projections:
+                if prj._unroll_extra_steps is not None:
+                    prj._units = None
+                prj._unroll_extra_steps = None
+            return
+        mapping = self.get_mapping(refresh=False)
+        added = mapping.legal.syn_added_steps
+        start = 0
+        for prj, selection in self._spec_pieces:
+            if prj._unroll_extra_steps is None or len(prj._unroll_extra_steps) != len(prj):
+                prj._unroll_extra_steps = np.zeros(len(prj), dtype=np.intc)
+            stop = start + len(selection)
+            if not np.array_equal(prj._unroll_extra_steps[selection], added[start:stop]):
+                prj._sync_from_units()
+                prj._units = None            # rebuild its units with the new delays
+                prj._unroll_extra_steps[selection] = added[start:stop]
+            start = stop
+
     def network_spec(self):
         """The network as the mapping compiler sees it (pure arrays), with the spike counts
         of the run so far when there has been one."""
         index = {id(p): i for i, p in enumerate(self.populations)}
         populations = [(p.label, p.size, not p.celltype.injectable) for p in self.populations]
         projections = []
+        self._spec_pieces = []
         for prj in self.projections:
             weights = prj._values_of("weight")
             delays = prj._values_of("delay")
             for pre, post, pre_index, post_index, selection in prj._pieces():
+                self._spec_pieces.append((prj, selection))
                 projections.append(dict(
                     label=prj.label or f"projection{len(projections)}",
                     pre=index[id(pre)], post=index[id(post)],
@@ -209,16 +247,22 @@ class State(common.control.BaseState):
         return mapping_compiler.network_spec(populations, projections, spike_counts=counts,
                                              duration_ms=duration, dt_ms=self.dt)
 
-    def get_mapping(self):
+    def get_mapping(self, refresh=True):
         """The network mapped onto ``self.hardware``: compiled on first request after any
-        change of connectivity, its counted figures refreshed from the latest run."""
+        change of connectivity, its counted figures refreshed from the latest run (and, for
+        tree/chain unrolling, the deviation of its spikes from an exact-mode run)."""
         if self.mapping is None:
             spec = self.network_spec()
-            self.mapping = mapping_compiler.compile(spec, self.hardware)
-        elif self.engine is not None and self.engine.step > 0:
+            self.mapping = mapping_compiler.compile(spec, self.hardware, mapper=self.mapper,
+                                                    unroll=self.unroll)
+        elif refresh and self.engine is not None and self.engine.step > 0:
             self.mapping.update_counts([p._group.spike_count for p in self.populations],
                                        self.engine.step * self.dt, self.dt)
-        self.mapping.extra_report["projections"] = paradigms.projection_report(self)
+        if refresh:
+            if self.unroll != "exact" and self.engine is not None and self.engine.step > 0 \
+                    and not self.needs_rebuild:
+                self.mapping.spike_deviation = unrolling.spike_deviation(self)
+            self.mapping.extra_report["projections"] = paradigms.projection_report(self)
         return self.mapping
 
     def reset(self):

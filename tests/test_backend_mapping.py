@@ -81,3 +81,75 @@ def test_changing_the_network_recompiles():
     assert second is not first
     assert sum(second.report()["neurons_per_core"]) == 400
     sim.end()
+
+
+def _wide_network(unroll, delays=None):
+    """150 inputs per neuron: more than DYNAP-SE's 64 rows, so every neuron is unrolled."""
+    sim.setup(timestep=0.1, hardware="dynapse", unroll=unroll)
+    source = sim.Population(200, sim.SpikeSourcePoisson(rate=40.0), label="input")
+    cells = sim.Population(40, sim.IF_curr_exp(tau_syn_E=2.0), label="cells")
+    prj = sim.Projection(source, cells, sim.FixedNumberPreConnector(150, rng=sim.NumpyRNG(5)),
+                         sim.StaticSynapse(weight=0.6, delay=1.0))
+    if delays is not None:
+        prj.set(delay=delays)
+    cells.record("spikes")
+    return prj, cells
+
+
+def _trains(cells):
+    return [np.asarray(t) for t in cells.get_data().segments[0].spiketrains]
+
+
+@pytest.mark.parametrize("unroll, depth", [("tree", 1), ("chain", 2)])
+def test_unrolling_delays_the_synapses_on_deeper_units(unroll, depth):
+    prj, cells = _wide_network(unroll)
+    sim.run(300.0)
+    mapping = sim.get_mapping()
+    report = mapping.report()
+    assert report["unroll"] == unroll and report["max_unroll_depth"] == depth
+    assert report["added_latency_ms"] == pytest.approx(depth * 0.1)
+    unrolled = _trains(cells)
+    # the same spikes as an exact run whose delays include each synapse's added steps
+    added = mapping.legal.syn_added_steps            # connection order: one projection piece
+    assert added.max() == depth and (added == 0).any()
+    delays = prj.get("delay", format="list", with_address=False)
+    sim.end()
+    i, j = prj._pre_index, prj._post_index
+    matrix = np.full((200, 40), np.nan)
+    matrix[i, j] = np.asarray(delays) + 0.1 * added
+    _, cells = _wide_network("exact", delays=matrix)
+    sim.run(300.0)
+    shifted = _trains(cells)
+    for a, b in zip(unrolled, shifted):
+        np.testing.assert_array_equal(a, b)
+    sim.end()
+
+
+def test_unrolling_report_states_the_deviation_from_an_exact_run():
+    _, cells = _wide_network("chain")
+    sim.run(300.0)
+    before = _trains(cells)
+    deviation = sim.get_mapping().report()["spike_deviation"]
+    assert deviation["compared"] and deviation["steps"] == 3000
+    assert deviation["spikes_unrolled"] == sum(len(t) for t in before)
+    assert deviation["identical_trains_fraction"] < 1.0
+    assert 0.0 < deviation["mean_spike_shift_ms"] <= deviation["max_spike_shift_ms"]
+    # the comparison runs elsewhere: the user's recording and clock are untouched
+    assert sim.get_current_time() == pytest.approx(300.0)
+    for a, b in zip(before, _trains(cells)):
+        np.testing.assert_array_equal(a, b)
+    sim.run(100.0)                                    # and the run goes on
+    assert len(_trains(cells)) == 40
+    sim.end()
+    _, cells = _wide_network("exact")
+    sim.run(300.0)
+    assert sum(len(t) for t in _trains(cells)) == deviation["spikes_exact"]
+    assert sim.get_mapping().report()["spike_deviation"] is None
+    sim.end()
+
+
+def test_bad_mapper_or_unroll_keywords():
+    with pytest.raises(Exception, match="unroll must be one of"):
+        sim.setup(unroll="spiral")
+    with pytest.raises(Exception, match="mapper must be one of"):
+        sim.setup(mapper="magic")

@@ -88,9 +88,20 @@ def _check(mapping, violations):
         violations.append(f"{int(wrong_neuron.sum())} synapses placed on a unit of another neuron "
                           f"(synapses {_first(wrong_neuron)})")
 
-    # per unit: distinct sources within the fan-in limit ---------------------------------------
+    # partial-sum links (tree/chain): a tree per neuron, each synapse delayed by its depth ----
+    link_child = np.asarray(getattr(legal, "link_child", np.zeros(0, np.int64)), dtype=np.int64)
+    link_parent = np.asarray(getattr(legal, "link_parent", np.zeros(0, np.int64)), dtype=np.int64)
+    depth = _check_links(legal, unit_neuron, unit_rank, link_child, link_parent, violations)
+    if depth is None:
+        return
+    added = np.asarray(getattr(legal, "syn_added_steps", np.zeros(len(syn_unit), np.int64)))
+    if len(added) != len(syn_unit) or not np.array_equal(added, depth[syn_unit]):
+        violations.append("synapses' added latency differs from the depth of their unit")
+
+    # per unit: distinct sources (and partial-sum inputs) within the fan-in limit -------------
     unit_sources = _distinct_pairs(syn_unit, pre)
-    fan_in = np.bincount(unit_sources[0], minlength=len(unit_core))
+    fan_in = np.bincount(unit_sources[0], minlength=len(unit_core)) \
+        + np.bincount(link_parent, minlength=len(unit_core))
     over = fan_in > profile.fan_in_limit
     if over.any():
         violations.append(f"{int(over.sum())} units have more than {profile.fan_in_limit} distinct "
@@ -100,7 +111,8 @@ def _check(mapping, violations):
     syn_core = unit_core[syn_unit]
     core_units = np.bincount(unit_core, minlength=n_cores)
     core_synapses = np.bincount(syn_core, minlength=n_cores)
-    core_axons = np.bincount(_distinct_pairs(syn_core, pre)[0], minlength=n_cores)
+    core_axons = np.bincount(_distinct_pairs(syn_core, pre)[0], minlength=n_cores) \
+        + np.bincount(unit_core[link_parent], minlength=n_cores)
     for name, values, limit in (("neurons", core_units, profile.neurons_per_core),
                                 ("axons", core_axons, profile.axons_per_core),
                                 ("synapses", core_synapses, profile.synapses_per_core)):
@@ -140,10 +152,14 @@ def _check(mapping, violations):
         violations.append("core mesh coordinates do not match the chips and slots")
 
     # routes: every (source, target core) path enumerated router by router --------------------
-    source_pairs = _distinct_pairs(pre, syn_core)
-    src, target = source_pairs
-    root_of = np.full(n_neurons, -1, dtype=np.int64)
+    # links are sources numbered n_neurons + link, sent from the child's core to the parent's
+    n_links = len(link_child)
+    link_id = n_neurons + np.arange(n_links, dtype=np.int64)
+    src, target = _distinct_pairs(np.concatenate([pre, link_id]),
+                                  np.concatenate([syn_core, unit_core[link_parent]]))
+    root_of = np.full(n_neurons + n_links, -1, dtype=np.int64)
     root_of[unit_neuron[unit_rank == 0]] = np.flatnonzero(unit_rank == 0)
+    root_of[link_id] = link_child
     src_core = np.where(root_of[src] >= 0, unit_core[np.maximum(root_of[src], 0)], -1)
     sx = np.where(src_core >= 0, x[np.maximum(src_core, 0)], 0)
     sy = np.where(src_core >= 0, y[np.maximum(src_core, 0)], 0)
@@ -157,7 +173,8 @@ def _check(mapping, violations):
                               f"(max {int(output_axons.max())}, cores {_first(over)})")
     if list(mapping.report()["output_axons_per_core"]) != output_axons.tolist():
         violations.append("reported output_axons_per_core differs from the recomputed one")
-    _check_hypergraph_cut(mapping, spec, src, target, src_core, violations)
+    _check_hypergraph_cut(mapping, spec, src, target, src_core, violations,
+                          (pre, syn_unit, link_child, link_parent, depth))
     path_routers = int((np.abs(tx - sx) + np.abs(ty - sy) + 1).sum())
     if profile.routing_entries_per_router is None and path_routers > ENUMERATION_BUDGET:
         return  # no table limit to check, and enumerating every path would take long
@@ -171,15 +188,70 @@ def _check(mapping, violations):
         violations.append("reported router entries differ from the enumerated routes")
 
 
-def _check_hypergraph_cut(mapping, spec, src, target, src_core, violations):
+def _check_links(legal, unit_neuron, unit_rank, link_child, link_parent, violations):
+    """Every non-root unit sends exactly one link to a unit of its own neuron, and following
+    links from any unit reaches the root. Returns each unit's depth (None when broken)."""
+    n_units = len(unit_neuron)
+    if len(link_child) != len(link_parent) or (len(link_child) and (
+            min(link_child.min(), link_parent.min()) < 0
+            or max(link_child.max(), link_parent.max()) >= n_units)):
+        violations.append("partial-sum links refer to units that do not exist")
+        return None
+    parent = np.full(n_units, -1, dtype=np.int64)
+    parent[link_child] = link_parent
+    if len(link_child):
+        outgoing = np.bincount(link_child, minlength=n_units)
+        if (outgoing > 1).any():
+            violations.append("a unit sends more than one partial-sum link")
+            return None
+        if (unit_neuron[link_child] != unit_neuron[link_parent]).any():
+            violations.append("a partial-sum link joins units of different neurons")
+            return None
+        if (outgoing[unit_rank == 0] > 0).any():
+            violations.append("a root unit sends a partial-sum link")
+            return None
+        orphan = (unit_rank > 0) & (outgoing == 0)
+        if orphan.any():
+            violations.append(f"{int(orphan.sum())} non-root units send no partial-sum link "
+                              f"(units {_first(orphan)})")
+            return None
+    elif getattr(legal, "unroll", "exact") != "exact" and (unit_rank > 0).any():
+        violations.append("unrolled units without partial-sum links in tree/chain mode")
+        return None
+    depth = np.zeros(n_units, dtype=np.int64)
+    current = np.arange(n_units)
+    for _ in range(n_units + 1):
+        moving = parent[current] >= 0
+        if not moving.any():
+            return depth
+        depth[moving] += 1
+        current = np.where(moving, parent[current], current)
+    violations.append("partial-sum links form a cycle")
+    return None
+
+
+def _check_hypergraph_cut(mapping, spec, src, target, src_core, violations, links):
     """KM1 = sum over sources of weight x (cores touched - 1), the source's own core
-    counted as touched; weights as the mapping's activity (spikes, expected spikes, 1)."""
+    counted as touched; weights as the mapping's activity (spikes, expected spikes, 1).
+    A partial-sum link weighs its subtree's input spikes, at most one per step."""
+    steps = spec.duration_ms / spec.dt_ms
     if spec.spike_counts is not None:
         per_neuron = np.asarray(spec.spike_counts, dtype=float)
     elif spec.rates_hz is not None:
         per_neuron = np.asarray(spec.rates_hz, dtype=float) * spec.duration_ms / 1000.0
     else:
         per_neuron = np.ones(spec.n_neurons)
+        steps = 1.0
+    pre, syn_unit, link_child, link_parent, depth = links
+    if len(link_child):
+        unit_input = np.zeros(len(depth))
+        units, sources = _distinct_pairs(syn_unit, pre)
+        np.add.at(unit_input, units, per_neuron[sources])
+        values = np.zeros(len(link_child))
+        for link in np.argsort(-depth[link_child], kind="stable"):   # deepest links first
+            values[link] = min(unit_input[link_child[link]], steps)
+            unit_input[link_parent[link]] += values[link]
+        per_neuron = np.concatenate([per_neuron, values])
     if not len(src):
         expected = 0.0
     else:

@@ -18,7 +18,7 @@ import numpy as np
 from ..hardware import get_profile
 from .checker import check
 from .errors import MappingError
-from .hypergraph import source_weights
+from .hypergraph import _link_cap, source_weights
 from .legalise import legalise
 from .mapping import Mapping
 from .partition import default_partition, quality_partition
@@ -39,7 +39,9 @@ def compile_network(spec, profile=None, mapper="default", unroll="exact", verify
     ``mapper``: ``"slice"`` (contiguous per-population slices, as sPyNNaker), ``"default"``
     (hypergraph partition minimising NoC spike copies; uses pymetis when installed) or
     ``"quality"`` (Mt-KaHyPar; ``MappingError`` when it is not installed).
-    ``unroll``: ``"exact"`` (partial sums in the same step; no spike changes).
+    ``unroll``: ``"exact"`` (partial sums in the same step; no spike changes), ``"tree"``
+    (a balanced tree of units, each level one step of latency) or ``"chain"`` (SpiNeMap's
+    sequential chain); see :mod:`.legalise`.
     ``placement``: ``"row_major"``, ``"greedy"`` or ``"anneal"`` (see :mod:`.placement`);
     ``None`` means ``row_major`` for ``slice`` and ``anneal`` for the other mappers.
     ``seed``: seeds the partitioner and the annealing (same seed, same mapping).
@@ -69,6 +71,7 @@ def compile_network(spec, profile=None, mapper="default", unroll="exact", verify
     try:
         with _timer(seconds, "legalise"):
             legal = legalise(spec, profile, unroll)
+            link_weights = legal.per_source(source_weights(spec), cap=_link_cap(spec, None))
         caps = None
         for _ in range(MAX_OUTPUT_AXON_ROUNDS):
             with _timer(seconds, "partition"):
@@ -81,7 +84,7 @@ def compile_network(spec, profile=None, mapper="default", unroll="exact", verify
                 if placement == "row_major":
                     where = place_in_order(n_cores, profile)
                 else:
-                    where = place_on_mesh(n_cores, profile, legal, unit_core, source_weights(spec),
+                    where = place_on_mesh(n_cores, profile, legal, unit_core, link_weights,
                                           mode=placement, seed=seed)
             with _timer(seconds, "route"):
                 routes = route_xy(spec, legal, unit_core, where)

@@ -58,14 +58,27 @@ def source_weights(spec):
     return np.ones(spec.n_neurons)
 
 
+def _link_cap(spec, weights):
+    """Largest weight a partial-sum link can carry: one message per step (spikes of the
+    run, or a rate of 1 / dt), or 1 for unit route weights."""
+    if spec.spike_counts is not None:
+        return max(1.0, spec.duration_ms / spec.dt_ms)
+    if spec.rates_hz is not None:
+        return 1000.0 / spec.dt_ms
+    return 1.0
+
+
 def build_hypergraph(spec, legal, weights=None):
     """The hypergraph of ``legal``'s units (see the module docstring)."""
     n_units = legal.n_units
     if weights is None:
         weights = source_weights(spec)
+    weights = np.asarray(weights, dtype=float)
+    if len(weights) < legal.n_sources:   # partial-sum links: at most one message per step
+        weights = legal.per_source(weights, cap=_link_cap(spec, weights))
     base = max(n_units, 1)
     read_key = legal.pair_src * base + legal.pair_unit           # distinct already
-    has_target = np.zeros(spec.n_neurons, dtype=bool)
+    has_target = np.zeros(legal.n_sources, dtype=bool)
     has_target[legal.pair_src] = True
     roots = np.flatnonzero(has_target & (legal.root_unit >= 0))
     root_key = roots * base + legal.root_unit[roots]

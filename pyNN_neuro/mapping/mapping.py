@@ -53,6 +53,8 @@ class Mapping:
         self.routes = routes
         self.compile_seconds = dict(compile_seconds)
         self.peak_memory_mb = peak_memory_mb
+        # tree/chain: how the run's spikes differ from an exact-mode run (set by the backend)
+        self.spike_deviation = None
         # entries the backend adds to the report (e.g. the paradigm of every projection)
         self.extra_report = {}
         self._compute_core_loads()
@@ -64,16 +66,21 @@ class Mapping:
         legal, n_cores = self.legal, self.n_cores
         self.core_units = np.bincount(self.unit_core, minlength=n_cores).astype(np.int64)
         self.core_synapses = np.bincount(self.unit_core[legal.syn_unit], minlength=n_cores).astype(np.int64)
-        core_key = sorted_unique(self.unit_core[legal.pair_unit] * max(self.spec.n_neurons, 1) + legal.pair_src)
-        self.core_axons = np.bincount(core_key // max(self.spec.n_neurons, 1), minlength=n_cores).astype(np.int64)
+        base = max(legal.n_sources, 1)
+        core_key = sorted_unique(self.unit_core[legal.pair_unit] * base + legal.pair_src)
+        self.core_axons = np.bincount(core_key // base, minlength=n_cores).astype(np.int64)
         routes = self.routes
         on_core = routes.source_core >= 0
         self.core_output_axons = np.bincount(routes.source_core[on_core], weights=routes.n_targets[on_core],
                                              minlength=n_cores).astype(np.int64)
         self.core_population = np.full(n_cores, -1, dtype=np.int64)
         self.core_population[self.unit_core] = legal.unit_population
-        root = legal.root_unit[legal.unit_neuron]
-        self.partial_sum_routes = int(np.count_nonzero(self.unit_core != self.unit_core[root]))
+        if legal.n_links:   # tree/chain: each link to another core is a routed message
+            self.partial_sum_routes = int(np.count_nonzero(
+                self.unit_core[legal.link_child] != self.unit_core[legal.link_parent]))
+        else:
+            root = legal.root_unit[legal.unit_neuron]
+            self.partial_sum_routes = int(np.count_nonzero(self.unit_core != self.unit_core[root]))
 
     # activity-dependent figures ------------------------------------------------------------
 
@@ -109,7 +116,13 @@ class Mapping:
         else:
             activity, per_neuron = "static", None
         self.activity = activity
-        weight = np.ones(len(routes.source)) if per_neuron is None else per_neuron[routes.source]
+        steps = int(round(spec.duration_ms / spec.dt_ms))
+        legal = self.legal
+        if per_neuron is None:
+            weight = np.ones(len(routes.source))
+        else:
+            per_neuron = legal.per_source(per_neuron, cap=steps)
+            weight = per_neuron[routes.source]
         self._links = link_loads(routes, weight, self.placement.mesh_rows, self.placement.mesh_cols)
 
         total_weight = float(weight.sum())
@@ -128,16 +141,18 @@ class Mapping:
                                      "static": "source trees"}[activity]
         figures["inter_chip_hops"] = self._inter_chip_hops(loads) if activity != "static" else None
 
-        steps = int(round(spec.duration_ms / spec.dt_ms))
         n_neurons = int(np.count_nonzero(~spec.is_source_neuron))
         figures["steps"] = steps
         figures["neuron_updates"] = n_neurons * steps
         if per_neuron is None:
-            for name in ("spikes_sent", "input_spikes", "synaptic_events", "noc_spike_copies", "hops_total"):
+            for name in ("spikes_sent", "input_spikes", "partial_sum_messages", "synaptic_events",
+                         "noc_spike_copies", "hops_total"):
                 figures[name] = None
         else:
-            figures["spikes_sent"] = float(per_neuron[~spec.is_source_neuron].sum())
-            figures["input_spikes"] = float(per_neuron[spec.is_source_neuron].sum())
+            n = spec.n_neurons
+            figures["partial_sum_messages"] = float(per_neuron[n:].sum())
+            figures["spikes_sent"] = float(per_neuron[:n][~spec.is_source_neuron].sum())
+            figures["input_spikes"] = float(per_neuron[:n][spec.is_source_neuron].sum())
             figures["synaptic_events"] = float(np.dot(weight, routes.fan_out_synapses))
             figures["noc_spike_copies"] = float(np.dot(weight, routes.copies))
             figures["hops_total"] = float(np.dot(weight, routes.tree_hops))
@@ -157,7 +172,9 @@ class Mapping:
         parts = {
             "synaptic": (figures["synaptic_events"], profile.energy_synaptic_event_pj),
             "neuron": (figures["neuron_updates"], profile.energy_neuron_update_pj),
-            "spike": (figures["spikes_sent"], profile.energy_spike_pj),
+            "spike": (None if figures["spikes_sent"] is None
+                      else figures["spikes_sent"] + figures["partial_sum_messages"],
+                      profile.energy_spike_pj),
             "hop": (figures["hops_total"], profile.energy_hop_pj),
         }
         energy = {name: (None if count is None or cost is None else float(count) * cost)
@@ -193,7 +210,7 @@ class Mapping:
             warnings.append(f"{over_target} neurons reach more than {target_limit} core(s), the "
                             f"per-neuron limit of {profile.name}; splitter neurons are not "
                             f"modelled yet, so this mapping needs them on real hardware")
-        if self.partial_sum_routes:
+        if self.partial_sum_routes and not legal.n_links:
             warnings.append(f"{self.partial_sum_routes} partial-sum units sit on another core "
                             f"than their neuron; their partial-sum traffic is not in the energy")
         missing = [k for k, v in f["energy_pj"].items() if v is None and k != "total"]
@@ -217,8 +234,13 @@ class Mapping:
             "unrolled_neurons": int(np.count_nonzero(unrolled)),
             "unrolled_units": int(legal.units_per_neuron[unrolled].sum()),
             "max_units_per_neuron": int(legal.units_per_neuron.max()) if len(legal.units_per_neuron) else 0,
-            "max_unroll_depth": 1 if unrolled.any() else 0,
-            "added_latency_steps": 0,
+            "max_unroll_depth": (legal.max_depth if legal.n_links else 1) if unrolled.any() else 0,
+            "added_latency_steps": legal.max_depth,
+            "added_latency_ms": legal.max_depth * spec.dt_ms,
+            "delayed_synapses": int(np.count_nonzero(legal.syn_added_steps)),
+            "mean_added_latency_steps": float(legal.syn_added_steps.mean()) if len(legal.syn_added_steps) else 0.0,
+            "partial_sum_links": legal.n_links,
+            "spike_deviation": self.spike_deviation,
             "partial_sum_routes": self.partial_sum_routes,
             "max_fan_in": int(legal.fan_in.max()) if len(legal.fan_in) else 0,
             "placement": self.placement_mode,
@@ -241,6 +263,7 @@ class Mapping:
             "steps": f["steps"],
             "spikes_sent": f["spikes_sent"],
             "input_spikes": f["input_spikes"],
+            "partial_sum_messages": f["partial_sum_messages"],
             "synaptic_events": f["synaptic_events"],
             "neuron_updates": f["neuron_updates"],
             "noc_spike_copies": f["noc_spike_copies"],
@@ -295,6 +318,19 @@ class Mapping:
             ("cores / chips", f"{r['cores_used']} of {r['cores_available']} / {r['chips_used']}"),
             ("neurons / units / synapses", f"{r['neurons']:,} / {r['units']:,} / {r['synapses']:,}"),
             ("unrolled neurons (units)", f"{r['unrolled_neurons']:,} ({r['unrolled_units']:,})"),
+        ]
+        if r["partial_sum_links"]:
+            rows.append(("added latency", f"up to {r['added_latency_steps']} steps "
+                                          f"({r['added_latency_ms']:g} ms) on "
+                                          f"{r['delayed_synapses']:,} synapses"))
+        deviation = r["spike_deviation"]
+        if deviation is not None:
+            rows.append(("spikes vs exact mode", (
+                f"{deviation['spikes_unrolled']:,} vs {deviation['spikes_exact']:,}, "
+                f"{deviation['identical_trains_fraction']:.1%} of trains identical, mean shift "
+                f"{deviation['mean_spike_shift_ms']:.3g} ms") if deviation.get("compared")
+                else deviation.get("reason", "not compared")))
+        rows += [
             ("neurons per core min/mean/max", f"{spread(r['neurons_per_core'])}  (limit {p.neurons_per_core})"),
             ("axons per core min/mean/max", f"{spread(r['axons_per_core'])}  (limit {p.axons_per_core})"),
             ("synapses per core min/mean/max", f"{spread(r['synapses_per_core'])}  (limit {p.synapses_per_core})"),

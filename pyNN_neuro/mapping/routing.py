@@ -6,8 +6,9 @@ each target. The multicast tree of s is the union of these paths: along its row 
 [min(y_s, y_t), max(y_s, y_t)] over the targets in that column. Its link count (the hops
 one spike costs) is the row span plus the sum of the column spans.
 
-Sources are neurons (their spikes leave the core of their root unit) and host-injected
-spike sources (they enter at the input port, router (0, 0)). A source's targets are the
+Sources are neurons (their spikes leave the core of their root unit), host-injected
+spike sources (they enter at the input port, router (0, 0)) and, in tree/chain unrolling,
+partial-sum links (ids from ``n_neurons`` on; they leave the core of their child unit). A source's targets are the
 distinct cores holding at least one of its synapses.
 
 Router entries are counted without key/mask compression: one entry per source whose tree
@@ -109,7 +110,7 @@ def route_xy(spec, legal, unit_core, placement):
     tree_hops = (row_xmax - row_xmin) + np.bincount(
         column_source, weights=column_ymax - column_ymin, minlength=len(source)).astype(np.int64)
 
-    fan_out = np.bincount(legal.syn_pre, minlength=spec.n_neurons)[source].astype(np.int64)
+    fan_out = np.bincount(legal.syn_pre, minlength=legal.n_sources)[source].astype(np.int64)
     routes = Routes(source=source, source_core=source_core, source_x=source_x, source_y=source_y,
                     target_ptr=target_ptr, target_core=edge_core, n_targets=n_targets.astype(np.int64),
                     copies=copies, tree_hops=tree_hops, path_hops_sum=path_hops_sum,
