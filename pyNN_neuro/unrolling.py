@@ -59,7 +59,7 @@ def _shadow_run(state, unroll, steps):
         for population in state.populations:
             population._group.recording.record_spikes(np.arange(population.size))
         if steps > 0:
-            engine.run(steps)
+            engine.run(steps, progress=False)
         result = []
         for population in state.populations:
             if not population.celltype.injectable:

@@ -196,3 +196,14 @@ def test_missing_dependency_is_an_import_error(tmp_path):
             % str(tmp_path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "ImportError" in out.stdout, out.stdout + out.stderr
+
+
+def test_long_runs_print_progress(sim, capsys, monkeypatch):
+    from pyNN_neuro.engine import simulation
+    monkeypatch.setattr(simulation, "PROGRESS_INTERVAL_S", 0.0)
+    sim.setup(timestep=0.1)
+    sim.Population(10, sim.IF_curr_exp())
+    sim.run(100.0)
+    err = capsys.readouterr().err
+    assert "pyNN_neuro: simulated" in err and "100.0 ms (100% of this run" in err
+    sim.end()

@@ -525,3 +525,16 @@ def test_checker_catches_broken_partial_sum_trees():
     assert any("cycle" in v or "more than one" in v for v in corrupted(mapping, cycle))
     assert any("different neurons" in v for v in corrupted(mapping, across_neurons))
     assert corrupted(mapping, moved_parent)
+
+
+def test_compile_reports_its_phases(capsys):
+    spec = source_network(20, 30)
+    phases = []
+    compile(spec, "loihi", progress=lambda phase, seconds: phases.append(phase))
+    assert phases[:4] == ["legalise", "partition", "place", "route"] and phases[-1] == "check"
+    compile(spec, "loihi", progress=True)
+    err = capsys.readouterr().err
+    assert "pyNN_neuro: mapping 600 synapses onto loihi" in err
+    assert "partition done" in err and "mapping finished" in err
+    compile(spec, "loihi")                   # short compiles stay quiet by default
+    assert capsys.readouterr().err == ""

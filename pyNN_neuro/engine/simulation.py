@@ -27,6 +27,7 @@ logger = logging.getLogger("pyNN_neuro")
 
 DEFAULT_MAX_WINDOW = 256
 WINDOW_ELEMENT_BUDGET = 4_000_000   # bound on window_max x neurons, for buffer memory
+PROGRESS_INTERVAL_S = 5.0           # a run longer than this prints a progress line this often
 
 
 def strongly_connected_components(n_nodes, edges):
@@ -170,7 +171,7 @@ class Simulation:
             g.recording.reserve(self.step, end)
             g.recording.sample_now(self.step)
         t_wall = time.perf_counter()
-        next_report = t_wall + 5.0
+        next_report = t_wall + PROGRESS_INTERVAL_S
         report = progress and n_steps > 0
         with _DeferredInterrupt() as interrupt:
             while self.step < end:
@@ -187,12 +188,12 @@ class Simulation:
                 if interrupt.requested:
                     # Ctrl-C lands between windows: the state stays consistent
                     raise KeyboardInterrupt(f"run interrupted at t = {self.step * self.dt} ms")
-            if report and time.perf_counter() > next_report:
-                next_report = time.perf_counter() + 5.0
-                done = 1.0 - (end - self.step) / n_steps
-                print(f"pyNN_neuro: simulated {self.step * self.dt:.1f} ms "
-                      f"({100 * done:.0f}% of this run, {time.perf_counter() - t_wall:.1f} s)",
-                      file=sys.stderr, flush=True)
+                if report and time.perf_counter() > next_report:
+                    next_report = time.perf_counter() + PROGRESS_INTERVAL_S
+                    done = 1.0 - (end - self.step) / n_steps
+                    print(f"pyNN_neuro: simulated {self.step * self.dt:.1f} ms "
+                          f"({100 * done:.0f}% of this run, {time.perf_counter() - t_wall:.1f} s)",
+                          file=sys.stderr, flush=True)
 
     def _advance(self, step0, K):
         for groups, leaving in self.order:

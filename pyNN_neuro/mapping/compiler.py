@@ -10,6 +10,7 @@ refinement); see :mod:`.partition`. For ``slice``, when the profile limits a cor
 axons (Loihi), partition/place/route repeat with smaller slices for the populations whose
 cores overflow; the other mappers keep output axons legal themselves.
 """
+import sys
 import time
 import tracemalloc
 
@@ -29,10 +30,11 @@ from .slice_mapper import slice_partition
 MAPPERS = {"slice": slice_partition, "default": default_partition, "quality": quality_partition}
 PLANNED_MAPPERS = ("metis",)
 MAX_OUTPUT_AXON_ROUNDS = 64
+PROGRESS_AFTER_S = 2.0     # a compile running longer than this reports its phases on stderr
 
 
 def compile_network(spec, profile=None, mapper="default", unroll="exact", verify=True,
-                    placement=None, seed=0):
+                    placement=None, seed=0, progress=None):
     """Map ``spec`` (a :class:`NetworkSpec`) onto ``profile`` (a name, a
     :class:`HardwareProfile`, or ``None`` for the default profile).
 
@@ -46,6 +48,9 @@ def compile_network(spec, profile=None, mapper="default", unroll="exact", verify
     ``None`` means ``row_major`` for ``slice`` and ``anneal`` for the other mappers.
     ``seed``: seeds the partitioner and the annealing (same seed, same mapping).
     ``verify``: run :func:`check` on the result and raise ``MappingError`` on a violation.
+    ``progress``: ``None`` (default) prints each finished phase to stderr once the compile
+    has run for ``PROGRESS_AFTER_S`` seconds; ``True`` always, ``False`` never; or a
+    callable ``progress(phase, seconds_so_far)``.
     Raises ``MappingError`` when the network does not fit, saying what and by how much.
     """
     profile = get_profile(profile)
@@ -61,7 +66,7 @@ def compile_network(spec, profile=None, mapper="default", unroll="exact", verify
         raise ValueError(f"placement = {placement!r} is not a placement; choose one of "
                          f"{', '.join(PLACEMENTS)}")
     partition = MAPPERS[mapper]
-    seconds = {}
+    seconds = _Phases(progress, f"{spec.n_synapses:,} synapses onto {profile.name} ({mapper})")
     started_tracing = not tracemalloc.is_tracing()
     if started_tracing:
         tracemalloc.start()
@@ -113,6 +118,7 @@ def compile_network(spec, profile=None, mapper="default", unroll="exact", verify
         if started_tracing:
             tracemalloc.stop()
     seconds["total"] = time.perf_counter() - start  # includes the check when verify is on
+    seconds.finished()
     mapping.compile_seconds = dict(seconds)
     mapping.peak_memory_mb = peak / 2**20
     return mapping
@@ -159,6 +165,33 @@ def _output_axon_caps(spec, legal, profile, unit_core, n_cores, routes, slice_si
     return caps
 
 
+class _Phases(dict):
+    """Seconds per phase, reporting finished phases when the compile is a long one."""
+
+    def __init__(self, progress, what):
+        super().__init__()
+        self.progress, self.what = progress, what
+        self.start = time.perf_counter()
+        self.announced = False
+
+    def done(self, phase):
+        elapsed = time.perf_counter() - self.start
+        if callable(self.progress):
+            self.progress(phase, elapsed)
+            return
+        if self.progress is False or (self.progress is None and elapsed < PROGRESS_AFTER_S):
+            return
+        if not self.announced:
+            print(f"pyNN_neuro: mapping {self.what}", file=sys.stderr, flush=True)
+            self.announced = True
+        print(f"pyNN_neuro: mapping: {phase} done ({self[phase]:.1f} s; {elapsed:.1f} s so far)",
+              file=sys.stderr, flush=True)
+
+    def finished(self):
+        if self.announced:
+            print(f"pyNN_neuro: mapping finished in {self['total']:.1f} s", file=sys.stderr, flush=True)
+
+
 class _timer:
     def __init__(self, seconds, phase):
         self.seconds, self.phase = seconds, phase
@@ -168,3 +201,5 @@ class _timer:
 
     def __exit__(self, *exc):
         self.seconds[self.phase] = self.seconds.get(self.phase, 0.0) + time.perf_counter() - self.start
+        if exc[0] is None and isinstance(self.seconds, _Phases):
+            self.seconds.done(self.phase)
