@@ -29,7 +29,7 @@ from pyNN.space import Space  # noqa: F401
 from pyNN.random import NumpyRNG, GSLRNG, RandomDistribution  # noqa: F401
 from pyNN.parameters import Sequence  # noqa: F401
 from .connectors import *  # noqa: F401,F403
-from .connectors import OneToOneConnector  # noqa: F401
+from .connectors import FixedNumberPreConnector, OneToOneConnector  # noqa: F401
 from pyNN.recording import *  # noqa: F401,F403
 from pyNN.standardmodels import StandardCellType
 

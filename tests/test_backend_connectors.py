@@ -233,3 +233,75 @@ def test_vogels_abbott_size_builds_fast(sim):
     n = len(e) + len(i)
     assert abs(n - 320_000) < 5 * np.sqrt(320_000)
     assert elapsed < 5.0, f"building the VA network took {elapsed:.1f} s"
+
+
+def _pairs(prj):
+    return np.array([(i, j) for i, j, _ in prj.get("weight", format="list")], dtype=int).reshape(-1, 2)
+
+
+def test_fixed_number_pre_with_replacement_draws_exactly_as_pyNN(sim):
+    from pyNN import connectors as generic
+    a = sim.Population(30, sim.IF_curr_exp())
+    b = sim.Population(20, sim.IF_curr_exp())
+    ours = sim.Projection(a, b, sim.FixedNumberPreConnector(12, with_replacement=True,
+                                                            rng=sim.NumpyRNG(seed=8)),
+                          sim.StaticSynapse(weight=0.1))
+    pyNN_s = sim.Projection(a, b, generic.FixedNumberPreConnector(12, with_replacement=True,
+                                                                  rng=sim.NumpyRNG(seed=8)),
+                            sim.StaticSynapse(weight=0.1))
+    np.testing.assert_array_equal(_pairs(ours), _pairs(pyNN_s))
+
+
+@pytest.mark.parametrize("n", [5, 45, 130])
+def test_fixed_number_pre_without_replacement(sim, n):
+    p = sim.Population(50, sim.IF_curr_exp())
+    prj = sim.Projection(p, p, sim.FixedNumberPreConnector(n, allow_self_connections=False,
+                                                           rng=sim.NumpyRNG(seed=2)),
+                         sim.StaticSynapse(weight=0.1, delay=1.0))
+    pairs = _pairs(prj)
+    assert np.all(np.bincount(pairs[:, 1], minlength=50) == n)
+    assert not np.any(pairs[:, 0] == pairs[:, 1])
+    for j in range(50):
+        sources = pairs[pairs[:, 1] == j, 0]
+        counts = np.bincount(sources, minlength=50)
+        # every allowed source n // 49 times, the remainder once more: no other repeats
+        assert counts.max() - counts[counts > 0].min() <= 1 if n >= 49 else counts.max() == 1
+
+
+def test_fixed_number_pre_chooses_uniformly_and_deterministically(sim):
+    a = sim.Population(100, sim.SpikeSourcePoisson(rate=1.0))
+    b = sim.Population(2000, sim.IF_curr_exp())
+    weights = sim.RandomDistribution("uniform", low=0.1, high=0.2, rng=sim.NumpyRNG(seed=4))
+
+    def draw(seed):
+        return sim.Projection(a, b, sim.FixedNumberPreConnector(10, rng=sim.NumpyRNG(seed=seed)),
+                              sim.StaticSynapse(weight=weights, delay=1.0))
+    prj = draw(1)
+    pairs = _pairs(prj)
+    counts = np.bincount(pairs[:, 0], minlength=100)          # 200 expected per source
+    chi2 = float(((counts - 200.0) ** 2 / 200.0).sum())
+    assert chi2 < 160, chi2                                   # 99 dof: p ~ 1e-4
+    w = np.array(prj.get("weight", format="list", with_address=False))
+    assert 0.1 <= w.min() and w.max() < 0.2 and len(np.unique(w)) > 19000
+    np.testing.assert_array_equal(pairs, _pairs(draw(1)))
+    assert not np.array_equal(pairs, _pairs(draw(2)))
+
+
+def test_fixed_number_pre_with_array_weights_takes_pyNN_path(sim):
+    a = sim.Population(6, sim.IF_curr_exp())
+    b = sim.Population(4, sim.IF_curr_exp())
+    w = np.arange(24, dtype=float).reshape(6, 4) / 100 + 0.01
+    prj = sim.Projection(a, b, sim.FixedNumberPreConnector(3, rng=sim.NumpyRNG(seed=1)),
+                         sim.StaticSynapse(weight=w))
+    for i, j, value in prj.get("weight", format="list"):
+        assert value == pytest.approx(w[int(i), int(j)])
+
+
+def test_scaling_size_fixed_number_pre_builds_fast(sim):
+    cells = sim.Population(20000, sim.IF_curr_exp())
+    t0 = time.perf_counter()
+    prj = sim.Projection(cells, cells, sim.FixedNumberPreConnector(100, rng=sim.NumpyRNG(seed=1)),
+                         sim.StaticSynapse(weight=0.1, delay=1.0))
+    elapsed = time.perf_counter() - t0
+    assert len(prj) == 2_000_000
+    assert elapsed < 5.0, f"20 000 cells x fan-in 100 took {elapsed:.1f} s (PyNN's path: ~15 s)"
