@@ -538,3 +538,50 @@ def test_compile_reports_its_phases(capsys):
     assert "partition done" in err and "mapping finished" in err
     compile(spec, "loihi")                   # short compiles stay quiet by default
     assert capsys.readouterr().err == ""
+
+
+def test_aligned_blocks_cover_intervals_exactly():
+    from pyNN_neuro.mapping.tables import aligned_blocks
+    start, size, which = aligned_blocks([0, 3, 5], [7, 10, 5])
+    assert list(zip(start.tolist(), size.tolist(), which.tolist())) == [
+        (0, 8, 0), (3, 1, 1), (4, 4, 1), (8, 2, 1), (10, 1, 1), (5, 1, 2)]
+
+
+def test_routing_tables_compress_and_fall_back_to_routes_per_core():
+    spec = random_network(300, 100, p=0.05, seed=7, spike_counts=np.full(400, 3.0),
+                          duration_ms=100.0)
+    small_cores = dataclasses.replace(PROFILES["spinnaker2"], neurons_per_core=16)
+    roomy = dataclasses.replace(small_cores, name="roomy-tables", routing_entries_per_router=10_000)
+    per_source = compile(spec, roomy, mapper="slice")
+    report = per_source.report()
+    assert report["routing"] == "per source" and report["router_entries_compressed"]
+    # default routing and key/mask blocks need fewer entries than one per passing source
+    assert report["router_entries_max"] < report["router_entries_max_uncompressed"]
+    assert check(per_source) == []
+    limit = report["router_entries_max"] - 1
+    tight = dataclasses.replace(small_cores, name="tight-tables", routing_entries_per_router=limit)
+    per_core = compile(spec, tight, mapper="slice")
+    tight_report = per_core.report()
+    assert tight_report["routing"] == "per key block (core)"
+    assert tight_report["router_entries_max"] <= limit
+    assert check(per_core) == []
+    # the same partition: the cut is unchanged, but cores receive spikes they drop
+    assert tight_report["hypergraph_cut"] == report["hypergraph_cut"]
+    assert tight_report["noc_spike_copies"] > report["noc_spike_copies"]
+
+    def wrong_outputs(m):
+        m.tables.outputs[0] ^= 1
+
+    def lost_entry(m):
+        m.tables.size[:] = 1
+    assert any("wrong outputs" in v for v in corrupted(per_source, wrong_outputs))
+    assert any("no routing entry" in v for v in corrupted(per_source, lost_entry))
+
+
+def test_routing_tables_that_cannot_fit_name_the_router():
+    spec = random_network(300, 100, p=0.05, seed=7)
+    none_left = dataclasses.replace(PROFILES["spinnaker2"], neurons_per_core=16, name="two-entries",
+                                    routing_entries_per_router=2)
+    with pytest.raises(MappingError, match=r"router \(\d+, \d+\) needs \d+ routing entries after "
+                                           r"key/mask compression .*over by"):
+        compile(spec, none_left, mapper="slice")

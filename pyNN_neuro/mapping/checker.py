@@ -14,6 +14,8 @@ from .errors import MappingError
 # routers listed when checking routing entries of a profile without a table limit; above
 # it the enumeration is skipped (the limits themselves are always checked)
 ENUMERATION_BUDGET = 20_000_000
+# routers of packet paths looked up in the routing tables; above it a sample of sources
+TABLE_WALK_BUDGET = 4_000_000
 
 
 def check(mapping, raise_on_violation=False):
@@ -163,6 +165,13 @@ def _check(mapping, violations):
     src_core = np.where(root_of[src] >= 0, unit_core[np.maximum(root_of[src], 0)], -1)
     sx = np.where(src_core >= 0, x[np.maximum(src_core, 0)], 0)
     sy = np.where(src_core >= 0, y[np.maximum(src_core, 0)], 0)
+    _check_hypergraph_cut(mapping, spec, src, target, src_core, violations,
+                          (pre, syn_unit, link_child, link_parent, depth))
+    if getattr(mapping.routes, "by_core", False):
+        # every source of a key block goes to all of the block's targets
+        src, target, src_core = _block_routes(src, target, src_core, spec, n_cores)
+        sx = np.where(src_core >= 0, x[np.maximum(src_core, 0)], 0)
+        sy = np.where(src_core >= 0, y[np.maximum(src_core, 0)], 0)
     tx, ty = x[target], y[target]
     output_axons = np.bincount(src_core[src_core >= 0], minlength=n_cores)
     if profile.output_axons_per_core is not None:
@@ -173,19 +182,133 @@ def _check(mapping, violations):
                               f"(max {int(output_axons.max())}, cores {_first(over)})")
     if list(mapping.report()["output_axons_per_core"]) != output_axons.tolist():
         violations.append("reported output_axons_per_core differs from the recomputed one")
-    _check_hypergraph_cut(mapping, spec, src, target, src_core, violations,
-                          (pre, syn_unit, link_child, link_parent, depth))
-    path_routers = int((np.abs(tx - sx) + np.abs(ty - sy) + 1).sum())
-    if profile.routing_entries_per_router is None and path_routers > ENUMERATION_BUDGET:
+    path_length = np.abs(tx - sx) + np.abs(ty - sy) + 1
+    path_routers = int(path_length.sum())
+    limit = profile.routing_entries_per_router
+    if path_routers <= ENUMERATION_BUDGET:
+        entries = _router_entries_by_enumeration(src, sx, sy, tx, ty, placement.mesh_cols,
+                                                 placement.mesh_rows)
+        if not np.array_equal(entries, np.asarray(mapping.routes.router_entries)):
+            violations.append("reported router entries differ from the enumerated routes")
+    elif limit is None:
         return  # no table limit to check, and enumerating every path would take long
-    entries = _router_entries_by_enumeration(src, sx, sy, tx, ty, placement.mesh_cols, placement.mesh_rows)
-    if profile.routing_entries_per_router is not None and entries.size:
-        over = entries > profile.routing_entries_per_router
+    else:
+        entries = np.asarray(mapping.routes.router_entries)
+    if limit is None:
+        return
+    tables = getattr(mapping, "tables", None)
+    if tables is not None:
+        # look the packets of every source up in the tables; above the budget, of every
+        # k-th source only (all of their paths), so that the walk stays bounded
+        keep = np.ones(len(src), dtype=bool)
+        if path_routers > TABLE_WALK_BUDGET:
+            stride = -(-path_routers // TABLE_WALK_BUDGET)
+            keep = np.unique(src, return_inverse=True)[1] % stride == 0
+        keys = _source_keys(spec, unit_core, root_of, n_cores)
+        _verify_tables(tables, src[keep], sx[keep], sy[keep], tx[keep], ty[keep],
+                       slot[target[keep]] % profile.cores_per_router, keys, placement.mesh_cols,
+                       violations)
+        entries = np.bincount(tables.router, minlength=placement.mesh_rows * placement.mesh_cols
+                              ).reshape(placement.mesh_rows, placement.mesh_cols)
+        if not np.array_equal(entries, tables.entries):
+            violations.append("reported compressed entries per router differ from the tables")
+    if entries.size:
+        over = entries > limit
         if over.any():
-            violations.append(f"{int(over.sum())} routers need more than "
-                              f"{profile.routing_entries_per_router} entries (max {int(entries.max())})")
-    if not np.array_equal(entries, np.asarray(mapping.routes.router_entries)):
-        violations.append("reported router entries differ from the enumerated routes")
+            violations.append(f"{int(over.sum())} routers need more than {limit} entries "
+                              f"(max {int(entries.max())})")
+
+
+def _block_routes(src, target, src_core, spec, n_cores):
+    """(source, target core) pairs when each key block's sources share the block's targets."""
+    population = spec.population_of(np.minimum(src, spec.n_neurons - 1))
+    block = np.where(src_core >= 0, src_core, n_cores + population)
+    block_target = _distinct_pairs(block, target)
+    sources, first = np.unique(src, return_index=True)
+    source_block = block[first]
+    source_core = src_core[first]
+    start = np.searchsorted(block_target[0], source_block)
+    count = np.searchsorted(block_target[0], source_block, side="right") - start
+    take = np.repeat(start, count) + (np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count))
+    return np.repeat(sources, count), block_target[1][take], np.repeat(source_core, count)
+
+
+def _source_keys(spec, unit_core, root_of, n_cores):
+    """Per source id: (key block, index): the core and the unit's rank among the core's
+    units in unit order, or n_cores + population and the index in it for host input."""
+    n_units = len(unit_core)
+    order = np.lexsort((np.arange(n_units), unit_core))
+    sorted_core = unit_core[order]
+    group_start = np.concatenate([[0], np.flatnonzero(sorted_core[1:] != sorted_core[:-1]) + 1]) \
+        if n_units else np.zeros(0, dtype=np.int64)
+    run_length = np.diff(np.append(group_start, n_units))
+    rank = np.zeros(n_units, dtype=np.int64)
+    rank[order] = np.arange(n_units) - np.repeat(group_start, run_length)
+    ids = np.arange(len(root_of))
+    host = root_of < 0
+    population = spec.population_of(np.minimum(ids, spec.n_neurons - 1))
+    block = n_cores + population
+    index = ids - spec.offsets[population]
+    block[~host] = unit_core[root_of[~host]]
+    index[~host] = rank[root_of[~host]]
+    return block, index
+
+
+def _verify_tables(tables, src, sx, sy, tx, ty, target_slot, keys, cols, violations):
+    """Walk every XY path router by router and look each packet up in the tables: where
+    its key matches an entry, the entry's outputs must be exactly the ones the source needs
+    there; where none matches, the packet must be going straight through (default route)."""
+    # every router of every path, the direction it leaves in (bit), and where it came from
+    x_steps, y_steps = np.abs(tx - sx), np.abs(ty - sy)
+    length = x_steps + y_steps + 1
+    pair = np.repeat(np.arange(len(src)), length)
+    step = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
+    xs = x_steps[pair]
+    along_x = step < xs
+    x_dir = np.sign(tx - sx)[pair]
+    y_dir = np.sign(ty - sy)[pair]
+    px = np.where(step <= xs, sx[pair] + x_dir * np.minimum(step, xs), tx[pair])
+    py = np.where(step <= xs, sy[pair], sy[pair] + y_dir * (step - xs))
+    last = step == length[pair] - 1
+    leave = np.where(last, np.left_shift(1, 4 + target_slot[pair]),
+                     np.where(along_x, np.where(x_dir > 0, 1, 2),
+                              np.where(y_dir > 0, 4, 8)))
+    # the link a packet arrives on continues in the direction of the previous step
+    prev_along_x = (step - 1) < xs
+    came = np.where(step == 0, 0, np.where(prev_along_x, np.where(x_dir > 0, 1, 2),
+                                           np.where(y_dir > 0, 4, 8)))
+    router = py * cols + px
+    source = src[pair]
+    order = np.lexsort((router, source))
+    source, router, leave, came = source[order], router[order], leave[order], came[order]
+    new = np.ones(len(source), dtype=bool)
+    new[1:] = (source[1:] != source[:-1]) | (router[1:] != router[:-1])
+    group = np.cumsum(new) - 1
+    needed = np.zeros(int(new.sum()), dtype=np.int64)
+    np.bitwise_or.at(needed, group, leave)
+    arrival = came[new]
+    g_source, g_router = source[new], router[new]
+    block, index = keys[0][g_source], keys[1][g_source]
+    # look every (source, router) up: the entry of the same router and block starting at or
+    # before the index
+    span = int(max(index.max(initial=0), (tables.start + tables.size).max(initial=0))) + 1
+    n_blocks = int(max(block.max(initial=0), tables.block.max(initial=0))) + 1
+    entry_key = (tables.router * n_blocks + tables.block) * span + tables.start
+    order = np.argsort(entry_key, kind="stable")
+    entry_key = entry_key[order]
+    query = (g_router * n_blocks + block) * span + index
+    found = np.searchsorted(entry_key, query, side="right") - 1
+    valid = found >= 0
+    e = order[np.maximum(found, 0)]
+    hit = valid & (tables.router[e] == g_router) & (tables.block[e] == block) \
+        & (index < tables.start[e] + tables.size[e])
+    wrong = hit & (tables.outputs[e] != needed)
+    if wrong.any():
+        violations.append(f"{int(wrong.sum())} packets would leave a router by the wrong outputs")
+    missing = ~hit & ((arrival == 0) | (needed != arrival))
+    if missing.any():
+        violations.append(f"{int(missing.sum())} packets find no routing entry where they do not "
+                          f"go straight on")
 
 
 def _check_links(legal, unit_neuron, unit_rank, link_child, link_parent, violations):

@@ -26,6 +26,7 @@ from .partition import default_partition, quality_partition
 from .placement import PLACEMENTS, place_in_order, place_on_mesh
 from .routing import route_xy
 from .slice_mapper import slice_partition
+from .tables import routing_tables
 
 MAPPERS = {"slice": slice_partition, "default": default_partition, "quality": quality_partition}
 PLANNED_MAPPERS = ("metis",)
@@ -102,10 +103,19 @@ def compile_network(spec, profile=None, mapper="default", unroll="exact", verify
             raise MappingError(f"could not bring every core's output axons within "
                                f"output_axons_per_core = {profile.output_axons_per_core} of "
                                f"profile {profile.name!r} in {MAX_OUTPUT_AXON_ROUNDS} rounds")
-        _check_router_entries(profile, routes)
+        tables = None
+        if profile.routing_entries_per_router is not None:
+            with _timer(seconds, "tables"):
+                tables = routing_tables(spec, legal, unit_core, where, profile, routes)
+                if tables.entries.max(initial=0) > profile.routing_entries_per_router:
+                    # too many entries per source: route each core's sources together
+                    routes = route_xy(spec, legal, unit_core, where, by_core=True)
+                    tables = routing_tables(spec, legal, unit_core, where, profile, routes)
+        _check_router_entries(profile, routes, tables)
         with _timer(seconds, "figures"):
             mapping = Mapping(spec, profile, mapper, legal, unit_core, n_cores, slice_sizes,
                               where, routes, seconds, None, placement_mode=placement)
+            mapping.tables = tables
         # the peak of the compile itself; the checker's own memory is not the mapper's
         _, peak = tracemalloc.get_traced_memory()
         if verify:
@@ -124,17 +134,18 @@ def compile_network(spec, profile=None, mapper="default", unroll="exact", verify
     return mapping
 
 
-def _check_router_entries(profile, routes):
+def _check_router_entries(profile, routes, tables):
     limit = profile.routing_entries_per_router
-    if limit is None or not routes.router_entries.size or routes.router_entries.max() <= limit:
+    if limit is None or tables is None or not tables.entries.size or tables.entries.max() <= limit:
         return
-    entries = routes.router_entries
+    entries = tables.entries
     y, x = np.unravel_index(int(np.argmax(entries)), entries.shape)
     raise MappingError(
-        f"router ({x}, {y}) needs {int(entries.max())} routing entries (one per source neuron "
-        f"whose spikes pass through it), more than routing_entries_per_router = {limit} of "
-        f"profile {profile.name!r} (over by {int(entries.max()) - limit}; "
-        f"{int((entries > limit).sum())} routers over); key/mask compression is not implemented yet")
+        f"router ({x}, {y}) needs {int(entries.max())} routing entries after key/mask "
+        f"compression and default routing ({int(tables.uncompressed[y, x])} sources pass "
+        f"through it), more than routing_entries_per_router = {limit} of profile "
+        f"{profile.name!r} (over by {int(entries.max()) - limit}; "
+        f"{int((entries > limit).sum())} routers over)")
 
 
 def _output_axon_caps(spec, legal, profile, unit_core, n_cores, routes, slice_sizes):

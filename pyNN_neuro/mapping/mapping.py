@@ -53,6 +53,7 @@ class Mapping:
         self.routes = routes
         self.compile_seconds = dict(compile_seconds)
         self.peak_memory_mb = peak_memory_mb
+        self.tables = None      # routing tables, for profiles whose routers keep them
         # tree/chain: how the run's spikes differ from an exact-mode run (set by the backend)
         self.spike_deviation = None
         # entries the backend adds to the report (e.g. the paradigm of every projection)
@@ -159,7 +160,7 @@ class Mapping:
         # KM1: lambda - 1 equals the copies for a neuron; a host source's first delivery
         # is not a cut (its hyperedge has no root pin)
         from_host = routes.source_core < 0
-        figures["hypergraph_cut"] = float(np.dot(weight, routes.copies) - weight[from_host].sum())
+        figures["hypergraph_cut"] = float(np.dot(weight, routes.needed_copies) - weight[from_host].sum())
         figures["energy_pj"] = self._energy(figures)
         latency = profile.hop_latency_ns
         figures["mean_latency_ns"] = None if latency is None or figures["mean_hops"] is None \
@@ -253,7 +254,11 @@ class Mapping:
             "crossbar_utilization": _ratio(used_synapses, n_cores * profile.axons_per_core * profile.neurons_per_core),
             "row_utilization": _ratio(int(self.core_axons.sum()), n_cores * profile.axons_per_core),
             "column_utilization": _ratio(int(self.core_units.sum()), n_cores * profile.neurons_per_core),
-            "router_entries_max": int(self.routes.router_entries.max()) if self.routes.router_entries.size else 0,
+            "router_entries_max": int(self.tables.entries.max()) if self.tables is not None and self.tables.entries.size
+            else (int(self.routes.router_entries.max()) if self.routes.router_entries.size else 0),
+            "router_entries_max_uncompressed": int(self.routes.router_entries.max()) if self.routes.router_entries.size else 0,
+            "router_entries_compressed": self.tables is not None,
+            "routing": "per key block (core)" if self.routes.by_core else "per source",
             "router_entries_limit": profile.routing_entries_per_router,
             "targets_per_source_max": int(self.routes.n_targets.max()) if len(self.routes.n_targets) else 0,
             "neurons_over_target_core_limit": over_target,

@@ -11,9 +11,10 @@ spike sources (they enter at the input port, router (0, 0)) and, in tree/chain u
 partial-sum links (ids from ``n_neurons`` on; they leave the core of their child unit). A source's targets are the
 distinct cores holding at least one of its synapses.
 
-Router entries are counted without key/mask compression: one entry per source whose tree
-passes through the router (an upper bound of what a table-based router such as SpiNNaker's
-needs after PACMAN-style compression).
+``Routes.router_entries`` counts, per router, the sources whose tree passes through it
+(the table size without compression). For profiles whose routers keep tables, the
+compiler builds the compressed tables (:mod:`.tables`: default routing, key/mask blocks)
+and, if they still overflow, routes every core's sources together (``by_core``).
 """
 from dataclasses import dataclass
 
@@ -53,26 +54,47 @@ class Routes:
     column_ymin: np.ndarray
     column_ymax: np.ndarray
     router_entries: np.ndarray  # (mesh_rows, mesh_cols)
+    needed_copies: np.ndarray   # copies to the source's own targets (= copies unless by_core)
+    by_core: bool = False
 
 
-def route_xy(spec, legal, unit_core, placement):
-    """XY multicast trees from every source to its target cores."""
+def route_xy(spec, legal, unit_core, placement, by_core=False):
+    """XY multicast trees from every source to its target cores. ``by_core``: every source
+    of a key block (a core, or a host population) is sent to the union of the block's
+    targets, as SpiNNaker's PACMAN routes per vertex: fewer routing entries, more copies
+    (a core drops a spike it has no synapse for)."""
     n_cores = len(placement.core_x)
+    base = max(n_cores, 1)
     core_of_pair = unit_core[legal.pair_unit]
-    key = sorted_unique(legal.pair_src * max(n_cores, 1) + core_of_pair)
-    edge_src = key // max(n_cores, 1)
-    edge_core = key % max(n_cores, 1)
+    key = sorted_unique(legal.pair_src * base + core_of_pair)
+    edge_src = key // base
+    edge_core = key % base
     if len(edge_src):
         first_edge = np.flatnonzero(np.concatenate([[True], edge_src[1:] != edge_src[:-1]]))
     else:
         first_edge = np.zeros(0, dtype=np.int64)
     source = edge_src[first_edge]
     n_targets = np.diff(np.concatenate([first_edge, [len(edge_src)]]))
+    # copies each source needs (its own targets): the hypergraph cut, whatever the routing
+    own_core = _emitter_core(legal, unit_core, source)
+    needed_copies = np.bincount(np.repeat(np.arange(len(source)), n_targets),
+                                weights=(edge_core != np.repeat(own_core, n_targets)),
+                                minlength=len(source)).astype(np.int64)
+    if by_core and len(source):
+        block = np.where(own_core >= 0, own_core, n_cores + spec.population_of(np.minimum(source, spec.n_neurons - 1)))
+        block_key = sorted_unique(np.repeat(block, n_targets) * base + edge_core)
+        b_block, b_core = block_key // base, block_key % base
+        b_first = np.searchsorted(b_block, block)
+        n_targets = np.searchsorted(b_block, block, side="right") - b_first
+        take = np.repeat(b_first, n_targets) + (np.arange(int(n_targets.sum()))
+                                                 - np.repeat(np.cumsum(n_targets) - n_targets, n_targets))
+        edge_core = b_core[take]
+        edge_src = np.repeat(source, n_targets)
+        first_edge = np.concatenate([[0], np.cumsum(n_targets)[:-1]])
     target_ptr = np.concatenate([first_edge, [len(edge_src)]]).astype(np.int64)
     source_index = np.repeat(np.arange(len(source)), n_targets)
 
-    root = legal.root_unit[source]
-    source_core = np.where(root >= 0, unit_core[np.maximum(root, 0)], -1)
+    source_core = own_core
     on_core = source_core >= 0
     source_x = np.zeros(len(source), dtype=np.int64)
     source_y = np.zeros(len(source), dtype=np.int64)
@@ -117,9 +139,16 @@ def route_xy(spec, legal, unit_core, placement):
                     path_hops_max=path_hops_max, fan_out_synapses=fan_out, row_xmin=row_xmin,
                     row_xmax=row_xmax, column_source=column_source, column_x=column_x,
                     column_ymin=column_ymin, column_ymax=column_ymax,
-                    router_entries=np.zeros((placement.mesh_rows, placement.mesh_cols), np.int64))
+                    router_entries=np.zeros((placement.mesh_rows, placement.mesh_cols), np.int64),
+                    needed_copies=needed_copies, by_core=bool(by_core))
     routes.router_entries = _router_entries(routes, placement.mesh_rows, placement.mesh_cols)
     return routes
+
+
+def _emitter_core(legal, unit_core, source):
+    """Core sending each source's spikes (its root or child unit), -1 for host input."""
+    root = legal.root_unit[source]
+    return np.where(root >= 0, unit_core[np.maximum(root, 0)], -1)
 
 
 def _router_entries(routes, rows, cols):
