@@ -6,14 +6,14 @@ from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TI
 from pyNN import errors
 from pyNN.recording import get_io
 
-from . import simulator
+from . import paradigms, simulator
 from .hardware import DEFAULT_PROFILE, get_profile
 
 logger = logging.getLogger("pyNN_neuro")
 
 OUR_SETUP_KEYWORDS = {"threads", "rng_seed", "max_delay", "spike_precision", "hardware",
                       "paradigm", "mapper", "unroll"}
-PARADIGMS = ("serial", "parallel")
+PARADIGMS = paradigms.SETTINGS
 
 # keywords of other backends' setup() (NEST, NEURON, Brian2, sPyNNaker, GeNN): accepted and
 # ignored, so that their scripts run unchanged
@@ -36,9 +36,13 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     the exact times it was given; delivery is on the dt grid either way), ``hardware``
     (a profile name such as "loihi", "truenorth", "spinnaker2", "dynapse", or a
     ``pyNN_neuro.hardware.HardwareProfile``; default "loihi"): the chip that
-    ``get_mapping()`` maps the network onto, ``paradigm`` ("serial", default: event-driven
-    delivery; "parallel": window-batched dense products; a projection's own ``paradigm``
-    attribute overrides it).
+    ``get_mapping()`` maps the network onto, ``paradigm`` ("auto", default unless
+    ``$PYNN_NEURO_PARADIGM`` says otherwise: each projection gets the paradigm the
+    selector predicts to be faster, decided before anything is built; "serial":
+    event-driven delivery everywhere; "parallel": window-batched dense products wherever
+    the synapse type and memory allow, serial elsewhere; a projection's own ``paradigm``
+    attribute overrides it; spikes are bit-identical whatever the choice, see
+    ``pyNN_neuro.paradigms``).
     ``mapper`` ("default", "slice" or "quality") and ``unroll`` ("exact", default: spikes
     unchanged; "tree" or "chain": fan-in unrolling with partial sums one step per level,
     which delays the affected synapses; the network is then mapped before the first run).
@@ -59,12 +63,14 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
                        ", ".join(sorted(unknown)))
     common.setup(timestep, min_delay, **extra_params)
     hardware = get_profile(extra_params.get("hardware") or DEFAULT_PROFILE)
-    paradigm = extra_params.get("paradigm", "serial")
+    paradigm = extra_params.get("paradigm") or paradigms.default_setting()
     if paradigm not in PARADIGMS:
+        where = "" if "paradigm" in extra_params else f" (from ${paradigms.SETTING_VARIABLE})"
         raise errors.InvalidParameterValueError(
-            f"setup(): paradigm must be one of {PARADIGMS}, got {paradigm!r}")
+            f"setup(): paradigm must be one of {PARADIGMS}, got {paradigm!r}{where}")
     state = simulator.state
     state.clear()
+    paradigms.forget()
     state.hardware = hardware
     state.paradigm = paradigm
     state.configure_mapping(extra_params.get("mapper", "default"), extra_params.get("unroll", "exact"))

@@ -15,7 +15,7 @@ from pyNN.core import is_listlike
 from pyNN.space import Space
 from pyNN.standardmodels.base import check_weights
 
-from . import simulator
+from . import paradigms, simulator
 from .simulator import delay_steps, steps_to_ms
 from .standardmodels.synapses import StaticSynapse
 
@@ -98,6 +98,7 @@ class Projection(common.Projection):
         self._values = {t["translated_name"]: np.zeros(0)
                         for t in self.synapse_type.translations.values()}
         self._paradigm = None
+        self._paradigm_decision = None     # how the units were chosen (mapping report)
         # extra delay steps per connection (connection order) added by tree/chain fan-in
         # unrolling of the hardware mapping; set by the state before the build, else None
         self._unroll_extra_steps = None
@@ -205,6 +206,8 @@ class Projection(common.Projection):
         self._values[native_name] = values
         self.synapse_type._check_values(self._values, self)
         simulator.state.network_changed()
+        if native_name in ("weight", "delay"):
+            paradigms.connections_changed()
         if self._units is None:
             return
         if native_name == "delay":
@@ -214,6 +217,9 @@ class Projection(common.Projection):
             return
         for unit, selection in self._units:
             unit.set(native_name, self._values[native_name][selection])
+        if native_name == "weight":
+            # the new weights may need a coarser grid on their receptor (exact sums)
+            paradigms.regrid_all(simulator.state)
 
     def _set_attributes(self, parameter_space):
         parameter_space.evaluate(simplify=False)
@@ -274,13 +280,15 @@ class Projection(common.Projection):
         if self._units is not None and self.synapse_type.plastic:
             self._values_of("weight")
 
-    PARADIGMS = ("serial", "parallel")
+    PARADIGMS = paradigms.SETTINGS
 
     @property
     def paradigm(self):
         """How this projection's spikes are delivered: "serial" (event-driven: each spike
-        walks its synapses) or "parallel" (window-batched dense products). ``None`` (the
-        default) follows ``setup(paradigm=...)``. Changing it after a run rebuilds."""
+        walks its synapses), "parallel" (window-batched dense products) or "auto" (the
+        selector predicts the faster before building; see ``pyNN_neuro.paradigms``).
+        ``None`` (the default) follows ``setup(paradigm=...)``. Changing it after a run
+        rebuilds."""
         return self._paradigm
 
     @paradigm.setter
@@ -289,7 +297,7 @@ class Projection(common.Projection):
             raise errors.InvalidParameterValueError(
                 f"projection '{self.label}': paradigm must be one of {self.PARADIGMS} or None, "
                 f"got {value!r}")
-        if value is not None:
+        if value not in (None, "auto"):
             self.synapse_type._check_paradigm(value, self.label)
         if value != self._paradigm and self._units is not None:
             self._sync_from_units()
@@ -298,9 +306,12 @@ class Projection(common.Projection):
         self._paradigm = value
 
     def _effective_paradigm(self):
-        paradigm = self._paradigm or simulator.state.paradigm
-        self.synapse_type._check_paradigm(paradigm, self.label)
-        return paradigm
+        """The paradigm to build, and remember why (for the mapping report)."""
+        state = simulator.state
+        decision = paradigms.decide(state, self)
+        self.synapse_type._check_paradigm(decision.paradigm, self.label)
+        self._paradigm_decision = decision
+        return decision.paradigm
 
     def _pieces(self):
         """The connections split by (presynaptic, postsynaptic) base population: tuples
@@ -318,8 +329,12 @@ class Projection(common.Projection):
                            post_base_index[self._post_index[selection]], selection)
 
     def _make_units(self):
-        """Delivery units, one per (presynaptic, postsynaptic) base population pair."""
+        """Delivery units, one per (presynaptic, postsynaptic) base population pair, in
+        the paradigm decided for this projection, their weights on their receptor's grid
+        (``pyNN_neuro.paradigms.ring_quanta``)."""
+        state = simulator.state
         if self._units is not None:
+            paradigms.put_on_grid(state, self)
             return [unit for unit, _ in self._units]
         self._units = []
         paradigm = self._effective_paradigm()
@@ -331,5 +346,7 @@ class Projection(common.Projection):
             unit = self.synapse_type._make_unit(
                 self.label, pre_base._make_group(), post_base, self.receptor_type,
                 pre_index, post_index, values, steps, paradigm=paradigm)
+            unit.ring = (id(post_base), self.receptor_type)
             self._units.append((unit, selection))
+        paradigms.put_on_grid(state, self)
         return [unit for unit, _ in self._units]

@@ -3,6 +3,16 @@
 A unit is built from connection arrays in the order the backend keeps them (its
 "connection order"); ``order`` maps CSR position -> connection position so that attribute
 reads and writes from the PyNN layer go straight to the arrays the kernels use.
+
+Exact sums. Units with fixed weights keep them on a grid: multiples of a power of two
+``quantum`` chosen per receptor ring (``set_quantum``) so that every sum a ring slot can
+receive is a multiple of the quantum below 2**53 quanta. Every addition is then exact, so
+the serial paradigm (one addition per synaptic event), the parallel one (a BLAS product
+per window, summed in whatever order BLAS likes, multapses pre-summed) and any mix of the
+two leave bit-identical values in the rings: same spikes whatever the paradigm. Rounding a
+weight to the grid moves it by at most half a quantum, about 2**-47 of the largest input
+the receptor can receive in one step (``pyNN_neuro.paradigms.ring_quanta``), far below the
+rounding error of a floating-point sum of the same inputs.
 """
 import numpy as np
 
@@ -19,9 +29,20 @@ def csr_order(pre_index, post_index, n_pre):
     return order, indptr
 
 
+def on_grid(values, quantum):
+    """``values`` rounded to the nearest multiples of ``quantum`` (a power of two, so the
+    division and the product are exact); unchanged when ``quantum`` is None."""
+    values = np.asarray(values, dtype=float)
+    if quantum is None:
+        return values
+    return np.round(values / quantum) * quantum
+
+
 class StaticUnit:
     plastic = False
     needs_post_spikes = False
+    #: whether the weights stay fixed during a run, so that they can live on a grid
+    fixed_weights = True
 
     def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps):
         self.label = label
@@ -33,6 +54,15 @@ class StaticUnit:
         self.weight = np.ascontiguousarray(np.asarray(weight, dtype=float)[self.order])
         self.delay = np.ascontiguousarray(np.asarray(delay_steps)[self.order], dtype=np.intc)
         self.initial_weight = self.weight.copy()
+        self.quantum = None
+
+    def set_quantum(self, quantum, weight_in_connection_order):
+        """Put the weights on the grid of multiples of ``quantum`` (a power of two, or None
+        for none), rounding the exact values given in connection order."""
+        if not self.fixed_weights:
+            return
+        self.quantum = quantum
+        self.set("weight", weight_in_connection_order)
 
     @property
     def size(self):
@@ -72,7 +102,10 @@ class StaticUnit:
 
     def set(self, name, values_in_connection_order):
         array = self._array(name)
-        array[:] = np.asarray(values_in_connection_order)[self.order]
+        values = np.asarray(values_in_connection_order)[self.order]
+        if name == "weight" and self.fixed_weights:
+            values = on_grid(values, self.quantum)
+        array[:] = values
         if name == "weight":
             self.initial_weight[:] = self.weight
 
@@ -86,6 +119,7 @@ class TsodyksMarkramUnit(StaticUnit):
     """Short-term plasticity; parameters U, tau_rec, tau_facil per synapse, tau_psc from the
     postsynaptic receptor."""
     plastic = True
+    fixed_weights = False
     parameter_names = ("U", "tau_rec", "tau_facil", "tau_psc")
 
     def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps,
@@ -133,6 +167,7 @@ class STDPUnit(StaticUnit):
     The whole delay is dendritic (PyNN's default ``dendritic_delay_fraction = 1``).
     """
     plastic = True
+    fixed_weights = False
     needs_post_spikes = True
 
     def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps,
@@ -236,8 +271,10 @@ class ParallelUnit(StaticUnit):
     lands in the ring slot of step step0 + k + d. Cost ~ K x n_pre x n_post / BLAS speed,
     whatever the rate: it pays for dense layers at high rates (P1, P3 in papers.md).
 
-    The sums are the same as the serial paradigm's up to the order of floating-point
-    additions, so a spike can only differ where that order flips an exact threshold tie.
+    The sums are those of the serial paradigm in another order; with the weights on their
+    ring's grid (``set_quantum``) every addition is exact, so the order does not matter
+    and both paradigms give bit-identical input. The matrices are made at ``allocate``,
+    after the grid is known.
     """
 
     MAX_MATRIX_BYTES = 2 * 1024 ** 3
@@ -245,14 +282,19 @@ class ParallelUnit(StaticUnit):
     def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps):
         super().__init__(label, pre, post, receptor, pre_index, post_index, weight, delay_steps)
         self.delays = np.unique(self.delay)
-        size = len(self.delays) * pre.size * post.size * 8
+        size = self.matrix_bytes(len(self.delays), pre.size, post.size)
         if size > self.MAX_MATRIX_BYTES:
             raise MemoryError(
                 f"projection '{label}': the parallel paradigm needs {len(self.delays)} dense "
                 f"{pre.size} x {post.size} weight matrices ({size / 1024 ** 3:.1f} GiB, limit "
                 f"{self.MAX_MATRIX_BYTES / 1024 ** 3:.0f} GiB); use the serial paradigm")
         self._pre_of_synapse = np.repeat(np.arange(pre.size), np.diff(self.indptr))
-        self._build_matrices()
+        self.matrices = None
+
+    @staticmethod
+    def matrix_bytes(n_delays, n_pre, n_post):
+        """Bytes of the dense weight matrices of a projection (float64, one per delay)."""
+        return int(n_delays) * int(n_pre) * int(n_post) * 8
 
     def _build_matrices(self):
         self.matrices = []
@@ -264,6 +306,8 @@ class ParallelUnit(StaticUnit):
             self.matrices.append(matrix)
 
     def allocate(self, window_max, ring_length):
+        if self.matrices is None:
+            self._build_matrices()
         self.spike_matrix = np.zeros((window_max, self.pre.size))
 
     def deliver(self, step0, K):
@@ -282,5 +326,5 @@ class ParallelUnit(StaticUnit):
 
     def set(self, name, values_in_connection_order):
         super().set(name, values_in_connection_order)
-        if name == "weight":
+        if name == "weight" and self.matrices is not None:
             self._build_matrices()
