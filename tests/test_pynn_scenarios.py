@@ -39,6 +39,13 @@ Environment (all optional):
 ``PYNN_SCENARIO_TIMEOUT``          seconds per scenario, used when pytest-timeout is installed
                                    (default 300); without it, a hung scenario dumps its stack
 ``PYNN_SCENARIOS_TOTAL_TIMEOUT``   seconds for the whole scenario run (default 1800)
+``PYNN_SCENARIO_PARADIGMS``        comma-separated paradigms the suite is run in, each in its own
+                                   subprocess with ``PYNN_NEURO_PARADIGM`` set, so that every
+                                   ``setup()`` defaults to it (default ``auto,parallel``: the
+                                   default choice, and the window-batched paradigm wherever the
+                                   synapse type allows; ``serial`` is what ``auto`` picks on
+                                   nearly every scenario). Only for ``PYNN_TARGET=pyNN_neuro``.
+                                   Test ids carry the paradigm: ``test_scenario[test_reset-parallel]``.
 """
 
 import ast
@@ -78,6 +85,11 @@ PER_SCENARIO_TIMEOUT_S = int(os.environ.get("PYNN_SCENARIO_TIMEOUT", "300"))
 TOTAL_TIMEOUT_S = int(os.environ.get("PYNN_SCENARIOS_TOTAL_TIMEOUT", "1800"))
 WALL_TIME_BUDGET_S = 300
 OFFLINE_OK = os.environ.get("PYNN_SCENARIOS_OFFLINE_OK", "") == "1"
+PARADIGM_VARIABLE = "PYNN_NEURO_PARADIGM"  # read by pyNN_neuro.setup() (pyNN_neuro.paradigms)
+SCENARIO_PARADIGMS = (tuple(p.strip() for p in os.environ.get("PYNN_SCENARIO_PARADIGMS",
+                                                               "auto,parallel").split(",")
+                            if p.strip())
+                      if TARGET == "pyNN_neuro" else ("",))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,6 +323,7 @@ class ScenarioRun:
     exitstatus: int = None
     timed_out: bool = False
     wall_time: float = 0.0
+    paradigm: str = ""  # PYNN_NEURO_PARADIGM of the run ("" for another target)
 
     def result(self, scenario):
         return self.results.get((scenario.file, scenario.name))
@@ -407,9 +420,11 @@ def _selected_names(session):
     return names or None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", params=SCENARIO_PARADIGMS, ids=lambda p: p or TARGET)
 def scenario_run(request, tmp_path_factory):
-    """Run PyNN's scenarios once against ``$PYNN_TARGET`` in a pytest subprocess."""
+    """Run PyNN's scenarios once against ``$PYNN_TARGET`` in a pytest subprocess (once per
+    paradigm in ``SCENARIO_PARADIGMS`` for pyNN_neuro)."""
+    paradigm = request.param
     if PROFILE not in ("any", "nest", "neuron", "brian2", "all"):
         pytest.fail(f"PYNN_PROFILE={PROFILE!r}: expected any, nest, neuron, brian2 or all",
                     pytrace=False)
@@ -433,7 +448,8 @@ def scenario_run(request, tmp_path_factory):
         pytest.fail(problem, pytrace=False)
 
     scenarios = find_scenarios(source)
-    run_dir = tmp_path_factory.mktemp("pynn_scenarios")
+    run_dir = tmp_path_factory.mktemp(f"pynn_scenarios_{paradigm}" if paradigm
+                                      else "pynn_scenarios")
     tests_root = run_dir / "test"
     shutil.copytree(source, tests_root)
     shutil.copyfile(CONFTEST, tests_root / "system" / "scenarios" / "conftest.py")
@@ -471,10 +487,15 @@ def scenario_run(request, tmp_path_factory):
         PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",  # only the plugins asked for above
         PYTHONDONTWRITEBYTECODE="1",
     )
+    if paradigm:
+        env[PARADIGM_VARIABLE] = paradigm
+    else:
+        env.pop(PARADIGM_VARIABLE, None)
     if extra_path:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [extra_path, env.get("PYTHONPATH")]))
 
-    run = ScenarioRun(TARGET, target_path, run_dir, log_path, expected, scenarios)
+    run = ScenarioRun(TARGET, target_path, run_dir, log_path, expected, scenarios,
+                      paradigm=paradigm)
     start = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as log:
         log.write(" ".join(command) + "\n\n")
@@ -486,7 +507,8 @@ def scenario_run(request, tmp_path_factory):
             run.timed_out = True
     run.wall_time = time.monotonic() - start
     _read_report(run, report_path)
-    request.config.pluginmanager.register(_SummaryPrinter(run), "pynn-scenarios-summary")
+    request.config.pluginmanager.register(_SummaryPrinter(run),
+                                          f"pynn-scenarios-summary-{paradigm}")
     return run
 
 
@@ -494,11 +516,15 @@ def scenario_run(request, tmp_path_factory):
 # Reporting
 
 
+def _run_name(run):
+    return f"{run.target} (paradigm {run.paradigm})" if run.paradigm else run.target
+
+
 def format_summary(run):
     counts = run.counts()
     in_scope = run.in_scope()
     lines = [
-        f"PyNN {PYNN_VERSION} scenarios on {run.target} ({run.target_path}), profile {PROFILE!r}",
+        f"PyNN {PYNN_VERSION} scenarios on {_run_name(run)} ({run.target_path}), profile {PROFILE!r}",
         "  " + ", ".join(f"{counts.get(k, 0)} {k}" for k in
                          ("passed", "xpassed", "xfailed", "failed", "error", "skipped", "not run"))
         + f"  | {len(run.results)} collected, {len(in_scope)} in scope"
@@ -541,7 +567,7 @@ class _SummaryPrinter:
         self.run = run
 
     def pytest_terminal_summary(self, terminalreporter):
-        terminalreporter.section(f"PyNN scenarios on {self.run.target}")
+        terminalreporter.section(f"PyNN scenarios on {_run_name(self.run)}")
         for line in format_summary(self.run).splitlines():
             terminalreporter.write_line(line)
 
@@ -613,4 +639,4 @@ def test_scenario_summary(scenario_run):
         problems.append(f"{passed} scenarios passed, fewer than the threshold {threshold}")
     if problems:
         pytest.fail("\n\n".join(problems)
-                    + f"\n\n(table: section 'PyNN scenarios on {run.target}' below)", pytrace=False)
+                    + f"\n\n(table: section 'PyNN scenarios on {_run_name(run)}' below)", pytrace=False)
