@@ -8,8 +8,9 @@ that expose exactly what the units read (``size``, ``dt``, ``n_spikes``, ``spike
 ``spike_i``, ``ring``, ``receptor_names``). Recorded per paradigm:
 
 - ``deliver``: seconds of ``deliver()`` per simulated step, the minimum over repetitions of
-  a pass over the same windows (timings on a shared 2-core machine are noisy; the minimum
-  is the least disturbed run). A pass has at least 256 steps and 24 windows holding a
+  a pass over the same windows, the two paradigms' passes alternating (timings on a shared
+  2-core machine are noisy; the minimum is the least disturbed run, and alternating makes
+  a disturbance hit both paradigms alike). A pass has at least 256 steps and 24 windows holding a
   spike, within caps on its length;
 - ``build``: seconds to construct and ``allocate`` the unit (best of two when cheap);
 - ``memory``: bytes of the arrays the unit holds.
@@ -36,6 +37,9 @@ MAX_EVENTS_PER_PASS = 60_000_000    # spikes x fan-out over the timed steps
 MIN_NONEMPTY_WINDOWS = 24
 MAX_STEPS = 16384
 MAX_RASTER = 40_000_000             # steps x n_pre Bernoulli draws
+#: timing passes per paradigm: at least MIN_PASSES, up to REPEATS within the budget
+MIN_PASSES = 3
+REPEATS = 9
 
 
 def pin_threads():
@@ -170,27 +174,37 @@ def unit_bytes(unit):
     return total
 
 
-def _time_deliver(unit, pre, windows, window, repeats, budget_s):
-    """Seconds per simulated step: minimum over repetitions of one pass over ``windows``."""
-    best = math.inf
-    n_steps = window * len(windows)
-    done = 0
+def _pass_seconds(unit, pre, windows, window):
+    """Wall time of one pass of ``unit.deliver`` over ``windows``."""
+    t0 = time.perf_counter()
+    for w, (k, i, n) in enumerate(windows):
+        pre.spike_k, pre.spike_i, pre.n_spikes = k, i, n
+        unit.deliver(w * window, window)
+    return time.perf_counter() - t0
+
+
+def _time_interleaved(units, windows, window, repeats, budget_s):
+    """Seconds per simulated step of each unit (a dict name -> (unit, pre group)): the
+    minimum over passes, the paradigms' passes alternating (A B B A A B ...) so that a
+    disturbance of the machine (the other core busy, a frequency change) falls on both
+    alike instead of on whichever was timed second. At least ``MIN_PASSES`` passes each,
+    then more, up to ``repeats``, while the time spent stays under ``budget_s``."""
+    names = list(units)
+    best = {name: math.inf for name in names}
     spent = 0.0
-    while done < repeats:
-        t0 = time.perf_counter()
-        for w, (k, i, n) in enumerate(windows):
-            pre.spike_k, pre.spike_i, pre.n_spikes = k, i, n
-            unit.deliver(w * window, window)
-        elapsed = time.perf_counter() - t0
-        best = min(best, elapsed)
-        spent += elapsed
-        done += 1
-        if done >= 2 and spent > budget_s:
+    for r in range(repeats):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            unit, pre = units[name]
+            elapsed = _pass_seconds(unit, pre, windows, window)
+            best[name] = min(best[name], elapsed)
+            spent += elapsed
+        if r + 1 >= MIN_PASSES and spent > budget_s:
             break
-    return best / n_steps
+    n_steps = window * len(windows)
+    return {name: value / n_steps for name, value in best.items()}
 
 
-def measure(config, repeats=5, budget_s=0.06, min_steps=256):
+def measure(config, repeats=REPEATS, budget_s=0.15, min_steps=256):
     """Build both paradigms for ``config`` and time them. Returns (features, measurements),
     two float arrays in ``FEATURE_NAMES`` and ``MEASURE_NAMES`` order."""
     from ..engine.delivery import ParallelUnit, StaticUnit
@@ -213,11 +227,11 @@ def measure(config, repeats=5, budget_s=0.06, min_steps=256):
     windows = make_spikes(n_pre, config["spike_probability"], K, n_windows, rng)
     ring_length = K + max(config["delays"]) + 1
 
-    results = {}
+    units, build, size = {}, {}, {}
     for name, cls in (("serial", StaticUnit), ("parallel", ParallelUnit)):
         pre = _PreGroup(n_pre, config["dt"])
         post = _PostGroup(n_post, config["dt"], ring_length)
-        build = math.inf
+        build[name] = math.inf
         for attempt in range(2):
             gc.collect()
             t0 = time.perf_counter()
@@ -225,19 +239,21 @@ def measure(config, repeats=5, budget_s=0.06, min_steps=256):
                        delay)
             unit.allocate(K, ring_length)
             elapsed = time.perf_counter() - t0
-            build = min(build, elapsed)
+            build[name] = min(build[name], elapsed)
             if elapsed > 0.05:
                 break
-        deliver = _time_deliver(unit, pre, windows, K, repeats, budget_s)
-        results[name] = (deliver, build, unit_bytes(unit))
-        del unit
+        units[name] = (unit, pre)
+        size[name] = unit_bytes(unit)
+    deliver = _time_interleaved(units, windows, K, repeats, budget_s)
+    del units
     features, _ = projection_features(
         n_pre, n_post, n_synapses=float(pre_index.size), mean_fan_in=float(fan_in.mean()),
         max_fan_in=float(fan_in.max()), spike_probability=config["spike_probability"],
         dt=config["dt"], window=K, n_delays=len(np.unique(delay)), plastic=False,
         recurrent=config["recurrent"])
-    s, p = results["serial"], results["parallel"]
-    return features, np.array([s[0], p[0], s[1], p[1], s[2], p[2]], dtype=float)
+    return features, np.array([deliver["serial"], deliver["parallel"], build["serial"],
+                               build["parallel"], size["serial"], size["parallel"]],
+                              dtype=float)
 
 
 def machine_description():
@@ -334,7 +350,7 @@ def _boundary_filter(features, measurements):
 ORIGINS = ("broad", "focus", "boundary")
 
 
-def generate(n_samples, seed=12345, max_seconds=None, progress=True, repeats=5,
+def generate(n_samples, seed=12345, max_seconds=None, progress=True, repeats=REPEATS,
              checkpoint=None, checkpoint_every=250, pilot_fraction=0.4,
              boundary_band=1.2, off_band_acceptance=0.1):
     """Measure ``n_samples`` random configurations (fewer if ``max_seconds`` runs out).
