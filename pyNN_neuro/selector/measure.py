@@ -40,6 +40,8 @@ MAX_RASTER = 40_000_000             # steps x n_pre Bernoulli draws
 #: timing passes per paradigm: at least MIN_PASSES, up to REPEATS within the budget
 MIN_PASSES = 3
 REPEATS = 9
+#: shortest timed sample (s): cheap passes are repeated within one sample
+MIN_SAMPLE_S = 0.002
 
 
 def pin_threads():
@@ -174,29 +176,39 @@ def unit_bytes(unit):
     return total
 
 
-def _pass_seconds(unit, pre, windows, window):
-    """Wall time of one pass of ``unit.deliver`` over ``windows``."""
+def _pass_seconds(unit, pre, windows, window, repetitions=1):
+    """Wall time of ``repetitions`` passes of ``unit.deliver`` over ``windows``."""
     t0 = time.perf_counter()
-    for w, (k, i, n) in enumerate(windows):
-        pre.spike_k, pre.spike_i, pre.n_spikes = k, i, n
-        unit.deliver(w * window, window)
+    for _ in range(repetitions):
+        for w, (k, i, n) in enumerate(windows):
+            pre.spike_k, pre.spike_i, pre.n_spikes = k, i, n
+            unit.deliver(w * window, window)
     return time.perf_counter() - t0
 
 
 def _time_interleaved(units, windows, window, repeats, budget_s):
-    """Seconds per simulated step of each unit (a dict name -> (unit, pre group)): the
-    minimum over passes, the paradigms' passes alternating (A B B A A B ...) so that a
-    disturbance of the machine (the other core busy, a frequency change) falls on both
-    alike instead of on whichever was timed second. At least ``MIN_PASSES`` passes each,
-    then more, up to ``repeats``, while the time spent stays under ``budget_s``."""
+    """Seconds per simulated step of each unit (a dict name -> (unit, pre group)).
+
+    One untimed pass each first (caches, page faults of fresh arrays), which also says how
+    many passes make a timed sample of at least ``MIN_SAMPLE_S`` (a sample of a fraction
+    of a millisecond is at the mercy of a single interrupt). Then the minimum over
+    samples, the paradigms' samples alternating (A B B A A B ...) so that a disturbance of
+    the machine (the other core busy, a frequency change) falls on both alike instead of
+    on whichever was timed second: at least ``MIN_PASSES`` samples each, then more, up
+    to ``repeats``, while the time spent stays under ``budget_s``."""
     names = list(units)
+    repetitions = {}
+    for name in names:
+        unit, pre = units[name]
+        warm = _pass_seconds(unit, pre, windows, window)
+        repetitions[name] = max(1, math.ceil(MIN_SAMPLE_S / max(warm, 1e-9)))
     best = {name: math.inf for name in names}
     spent = 0.0
     for r in range(repeats):
         for name in (names if r % 2 == 0 else names[::-1]):
             unit, pre = units[name]
-            elapsed = _pass_seconds(unit, pre, windows, window)
-            best[name] = min(best[name], elapsed)
+            elapsed = _pass_seconds(unit, pre, windows, window, repetitions[name])
+            best[name] = min(best[name], elapsed / repetitions[name])
             spent += elapsed
         if r + 1 >= MIN_PASSES and spent > budget_s:
             break
