@@ -1,0 +1,470 @@
+"""Mapping benchmark (issue 3): the mappers on five networks, and compile-time scaling.
+
+Networks (built directly as NetworkSpec arrays, seeded; rates are expected per-population
+rates, so every traffic and energy figure is *estimated* over 1 s):
+
+- ``va``: Vogels-Abbott, 4000 cells (3200 E / 800 I), connection probability 0.02.
+- ``brunel100`` / ``brunel1000``: Brunel-like, 12 500 cells (10 000 E / 2500 I), fixed
+  number of presynaptic cells per neuron (fan-in 100 or 1000, 80% from E, 20% from I).
+- ``conv``: 4 layers of 64 x 64 cells, each cell of layer l drives the 5 x 5 patch around
+  its position in layer l + 1.
+- ``grid2d``: 10^5 cells on a 316 x 316 grid, Gaussian distance-dependent connection
+  probability (about 100 synapses per cell).
+
+For each network x mapper (slice, default, quality when mtkahypar is installed) x profile
+it prints cores, hypergraph cut (KM1), spike-hops (``hops_total``), total energy, compile
+time (median of ``--repeats``) and peak memory, and the ratios default / slice (hops) and
+default / quality (energy) that issue 3's "Done when" names, with a lower bound on the
+spike-hops where a target is out of reach for every mapper. Then compile time of the
+default mapper over about 10^5, 10^6 and 10^7 synapses, with the fitted log-log exponent
+and the peak memory per synapse.
+
+    python benchmarks/mapping.py                       # everything (about 20 minutes)
+    python benchmarks/mapping.py --quick               # small networks, no 10^7 point
+    python benchmarks/mapping.py --network conv --profile loihi --mapper default
+    python benchmarks/mapping.py --json mapping_results.json
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from pyNN_neuro.hardware import get_profile
+from pyNN_neuro.mapping import compile, network_spec
+
+DURATION_MS = 1000.0
+DT_MS = 0.1
+
+
+# networks -----------------------------------------------------------------------------------
+
+def _spec(populations, projections, rates):
+    """A spec with per-population expected rates (Hz) over DURATION_MS."""
+    sizes = [size for _, size in populations]
+    return network_spec(populations, projections,
+                        rates_hz=[np.full(size, rate, dtype=float) for size, rate in zip(sizes, rates)],
+                        duration_ms=DURATION_MS, dt_ms=DT_MS)
+
+
+def _random_pairs(rng, n_pre, n_post, p):
+    """Distinct (pre, post) pairs, each present with probability p (PyNN's
+    FixedProbabilityConnector): a binomial count of distinct flat indices."""
+    total = n_pre * n_post
+    m = rng.binomial(total, p)
+    flat = np.unique(rng.integers(0, total, int(m * 1.05) + 16))
+    flat = rng.permutation(flat)[:m]
+    return flat // n_post, flat % n_post
+
+
+def vogels_abbott(seed=0, scale=1.0):
+    """4000 cells (80/20 E/I), p = 0.02 between and within both populations; rates of the
+    COBA benchmark's self-sustained state (about 15 Hz)."""
+    rng = np.random.default_rng(seed)
+    n_exc, n_inh = int(3200 * scale), int(800 * scale)
+    sizes = (n_exc, n_inh)
+    projections = []
+    for a in range(2):
+        for b in range(2):
+            pre, post = _random_pairs(rng, sizes[a], sizes[b], 0.02)
+            projections.append(dict(pre=a, post=b, pre_index=pre, post_index=post))
+    return _spec([("exc", n_exc), ("inh", n_inh)], projections, (15.0, 15.0))
+
+
+def brunel(fan_in=100, seed=0, scale=1.0):
+    """12 500 cells (10 000 E / 2500 I), each with ``fan_in`` presynaptic cells (80% E, 20%
+    I) drawn with replacement (NEST's fixed_indegree allows multapses); rates of the
+    asynchronous irregular state (E 20 Hz, I 30 Hz)."""
+    rng = np.random.default_rng(seed)
+    n_exc, n_inh = int(10000 * scale), int(2500 * scale)
+    n = n_exc + n_inh
+    c_exc, c_inh = int(0.8 * fan_in), fan_in - int(0.8 * fan_in)
+    projections = []
+    for a, (size, c) in enumerate(((n_exc, c_exc), (n_inh, c_inh))):
+        for b, (first, stop) in enumerate(((0, n_exc), (n_exc, n))):
+            post = np.repeat(np.arange(stop - first), c)
+            pre = rng.integers(0, size, len(post))
+            projections.append(dict(pre=a, post=b, pre_index=pre, post_index=post))
+    return _spec([("exc", n_exc), ("inh", n_inh)], projections, (20.0, 30.0))
+
+
+def conv_stack(side=64, layers=4, field=5, seed=0):
+    """``layers`` layers of side x side cells; each cell of layer l drives the field x field
+    patch around its position in layer l + 1. Rates fall with depth (20, 15, 10, 5 Hz)."""
+    y, x = np.divmod(np.arange(side * side), side)
+    r = field // 2
+    pre, post = [], []
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            ok = (y + dy >= 0) & (y + dy < side) & (x + dx >= 0) & (x + dx < side)
+            pre.append(np.flatnonzero(ok))
+            post.append(((y + dy) * side + x + dx)[ok])
+    pre, post = np.concatenate(pre), np.concatenate(post)
+    projections = [dict(pre=l, post=l + 1, pre_index=pre, post_index=post) for l in range(layers - 1)]
+    rates = [max(5.0, 20.0 - 5.0 * l) for l in range(layers)]
+    return _spec([(f"layer{l}", side * side) for l in range(layers)], projections, rates)
+
+
+def grid2d(n=100_000, synapses_per_cell=100, sigma=5.0, seed=0):
+    """n cells on a square grid (side round(sqrt(n))), row-major ids; a cell at distance d
+    (grid units) is connected with probability p0 exp(-d^2 / (2 sigma^2)), p0 chosen for
+    ``synapses_per_cell`` on average away from the edges; no self-connections. 10 Hz."""
+    rng = np.random.default_rng(seed)
+    side = int(round(math.sqrt(n)))
+    n = side * side
+    p0 = min(1.0, synapses_per_cell / (2 * math.pi * sigma ** 2))
+    reach = int(math.ceil(3 * sigma))
+    y, x = np.divmod(np.arange(n), side)
+    pre, post = [], []
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            if dx == 0 and dy == 0:
+                continue
+            p = p0 * math.exp(-(dx * dx + dy * dy) / (2 * sigma ** 2))
+            if p < 1e-4:
+                continue
+            ok = (y + dy >= 0) & (y + dy < side) & (x + dx >= 0) & (x + dx < side)
+            source = np.flatnonzero(ok)
+            source = source[rng.random(len(source)) < p]
+            pre.append(source)
+            post.append(source + dy * side + dx)
+    return _spec([("cells", n)], [dict(pre=0, post=0, pre_index=np.concatenate(pre),
+                                       post_index=np.concatenate(post))], (10.0,))
+
+
+NETWORKS = {
+    "va": ("Vogels-Abbott 4k, p=0.02", vogels_abbott, "random"),
+    "brunel100": ("Brunel 12.5k, fan-in 100", lambda seed=0: brunel(100, seed), "random"),
+    "brunel1000": ("Brunel 12.5k, fan-in 1000", lambda seed=0: brunel(1000, seed), "random"),
+    "conv": ("conv 4 x 64x64, 5x5", conv_stack, "structured"),
+    "grid2d": ("Grid2D 10^5, Gaussian", grid2d, "structured"),
+}
+
+
+def build_network(name, quick=False, seed=0):
+    """The network ``name``; ``quick`` shrinks it (about 5x fewer synapses) for a fast run."""
+    if not quick:
+        return NETWORKS[name][1](seed=seed)
+    small = {
+        "va": lambda: vogels_abbott(seed, scale=0.5),
+        "brunel100": lambda: brunel(100, seed, scale=0.2),
+        "brunel1000": lambda: brunel(1000, seed, scale=0.2),
+        "conv": lambda: conv_stack(side=32, seed=seed),
+        "grid2d": lambda: grid2d(n=20_000, seed=seed),
+    }
+    return small[name]()
+
+
+# the scaling families: the network at about 10^5, 10^6 and 10^7 synapses ------------------
+
+SCALING = {
+    # Brunel-like, fan-in 100: n = 1000, 10^4, 10^5 cells
+    "random": (lambda n, seed=0: brunel(100, seed, scale=n / 12_500), (1_000, 10_000, 100_000)),
+    # Grid2D, about 96 synapses per cell: n = 1024, 10^4, 10^5 cells
+    "grid2d": (lambda n, seed=0: grid2d(n=n, seed=seed), (1_024, 10_000, 100_000)),
+}
+# the targets of issue 3's "Done when"
+TARGET_HOPS = {"structured": 0.6, "random": 0.9}
+TARGET_ENERGY_VS_QUALITY = 1.05
+TARGET_SECONDS = {10**6: 10.0, 10**7: 120.0}
+TARGET_EXPONENT = 1.2
+TARGET_BYTES_PER_SYNAPSE = 200.0
+
+
+def quality_available():
+    try:
+        import mtkahypar  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def measure(spec, profile, mapper, repeats):
+    """Compile ``repeats`` times; the figures of the last mapping (they are deterministic)
+    and the median compile time (check included, as ``compile()`` runs it)."""
+    seconds, check_seconds, peaks = [], [], []
+    for _ in range(repeats):
+        mapping = compile(spec, profile, mapper=mapper, progress=False)
+        seconds.append(mapping.compile_seconds["total"])
+        check_seconds.append(mapping.compile_seconds.get("check", 0.0))
+        peaks.append(mapping.peak_memory_mb)
+    report = mapping.report()
+    energy = report["energy_pj"]
+    noc = None if energy["spike"] is None or energy["hop"] is None else energy["spike"] + energy["hop"]
+    return {
+        "cores": report["cores_used"],
+        "chips": report["chips_used"],
+        "hypergraph_cut": report["hypergraph_cut"],
+        "hops_total": report["hops_total"],
+        "noc_spike_copies": report["noc_spike_copies"],
+        "energy_total_pj": energy["total"],
+        "energy_noc_pj": noc,
+        "compile_seconds": statistics.median(seconds),
+        "compile_seconds_all": [round(s, 3) for s in seconds],
+        "check_seconds": statistics.median(check_seconds),
+        "phases": {k: round(v, 3) for k, v in mapping.compile_seconds.items()},
+        "peak_memory_mb": max(peaks),
+        "bytes_per_synapse": max(peaks) * 2**20 / max(spec.n_synapses, 1),
+    }
+
+
+def ratio(a, b):
+    return None if a is None or b is None or not b else a / b
+
+
+def run_networks(args):
+    rows = []
+    mappers = [m for m in args.mapper if m != "quality" or quality_available()]
+    for name in args.network:
+        title, _, kind = NETWORKS[name]
+        spec = build_network(name, args.quick, args.seed)
+        for profile in args.profile:
+            results = {}
+            for mapper in mappers:
+                if mapper == "quality" and "slice" in results and \
+                        results["slice"]["cores"] > args.quality_max_cores:
+                    print(f"  {name} / {profile} / quality: skipped ({results['slice']['cores']} "
+                          f"cores > --quality-max-cores {args.quality_max_cores})", file=sys.stderr)
+                    continue
+                try:
+                    results[mapper] = measure(spec, profile, mapper, args.repeats)
+                except Exception as err:  # noqa: BLE001  a network that does not fit is a result
+                    results[mapper] = {"error": f"{type(err).__name__}: {err}"}
+                print(f"  {name} / {profile} / {mapper}: "
+                      + (results[mapper].get("error") or
+                         f"{results[mapper]['cores']} cores, {results[mapper]['compile_seconds']:.2f} s"),
+                      file=sys.stderr, flush=True)
+            default, slice_, quality = (results.get(m, {}) for m in ("default", "slice", "quality"))
+            rows.append({
+                "network": name, "title": title, "kind": kind, "profile": profile,
+                "neurons": spec.n_neurons, "synapses": spec.n_synapses, "mappers": results,
+                "hops_default_vs_slice": ratio(default.get("hops_total"), slice_.get("hops_total")),
+                "hops_target": TARGET_HOPS[kind],
+                "energy_default_vs_quality": ratio(default.get("energy_total_pj"),
+                                                   quality.get("energy_total_pj")),
+                "noc_energy_default_vs_quality": ratio(default.get("energy_noc_pj"),
+                                                       quality.get("energy_noc_pj")),
+            })
+    return rows
+
+
+# compile-time scaling: every point in a fresh process, so that its peak memory is its own ---
+
+def scaling_point(family, n, seed):
+    """Compile one scaling network with the default mapper; figures as a dict."""
+    import resource
+    spec = SCALING[family][0](n, seed)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    mapping = compile(spec, get_profile("loihi"), mapper="default", progress=False)
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"family": family, "neurons": spec.n_neurons, "synapses": spec.n_synapses,
+            "cores": mapping.n_cores, "compile_seconds": mapping.compile_seconds["total"],
+            "phases": {k: round(v, 3) for k, v in mapping.compile_seconds.items()},
+            "traced_peak_bytes": mapping.peak_memory_mb * 2**20,
+            "rss_growth_bytes": max(0, rss_after - rss_before)}
+
+
+def run_scaling(args):
+    import subprocess
+    out = {}
+    for family in args.scaling:
+        sizes = SCALING[family][1][:2] if args.quick else SCALING[family][1]
+        points = []
+        for n in sizes:
+            runs = []
+            for _ in range(args.repeats):
+                result = subprocess.run(
+                    [sys.executable, os.path.abspath(__file__), "--scaling-point", family, str(n),
+                     "--seed", str(args.seed)], capture_output=True, text=True, check=True)
+                runs.append(json.loads(result.stdout.strip().splitlines()[-1]))
+            seconds = [r["compile_seconds"] for r in runs]
+            point = dict(runs[0])
+            point["compile_seconds"] = statistics.median(seconds)
+            point["compile_seconds_all"] = [round(s, 3) for s in seconds]
+            point["traced_peak_bytes"] = max(r["traced_peak_bytes"] for r in runs)
+            point["rss_growth_bytes"] = max(r["rss_growth_bytes"] for r in runs)
+            point["traced_bytes_per_synapse"] = point["traced_peak_bytes"] / point["synapses"]
+            point["rss_bytes_per_synapse"] = point["rss_growth_bytes"] / point["synapses"]
+            points.append(point)
+            print(f"  scaling {family} {point['synapses']:,} synapses: "
+                  f"{point['compile_seconds']:.2f} s", file=sys.stderr, flush=True)
+        log_s = np.log([p["synapses"] for p in points])
+        log_t = np.log([p["compile_seconds"] for p in points])
+        out[family] = {
+            "points": points,
+            "exponent": float(np.polyfit(log_s, log_t, 1)[0]) if len(points) > 1 else None,
+            "exponent_last_decade": float((log_t[-1] - log_t[-2]) / (log_s[-1] - log_s[-2]))
+            if len(points) > 1 else None,
+        }
+    return out
+
+
+# output ---------------------------------------------------------------------------------------
+
+def machine():
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    for package in ("pymetis", "mtkahypar"):
+        try:
+            from importlib.metadata import version
+            versions[package] = version(package)
+        except Exception:  # noqa: BLE001  not installed
+            versions[package] = None
+    memory_gb = None
+    try:
+        memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "memory_gb": round(memory_gb, 1) if memory_gb else None,
+            "platform": platform.platform(), "load_average_at_start": list(os.getloadavg()),
+            "versions": versions}
+
+
+def _number(value, digits=3):
+    if value is None:
+        return "-"
+    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 1000:
+        return f"{int(value):,}"
+    return f"{value:.{digits}g}"
+
+
+def _verdict(value, target):
+    if value is None:
+        return "not measured"
+    return "met" if value <= target else "NOT met"
+
+
+def tables(results):
+    """The result tables as Markdown lines (printed and written to the doc alike)."""
+    lines = ["| network | profile | mapper | cores | KM1 cut | spike-hops | energy (uJ) | "
+             "NoC energy (uJ) | compile (s) | check (s) | peak MB | B/synapse |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in results["networks"]:
+        for mapper, r in row["mappers"].items():
+            label = f"{row['network']} | {row['profile']} | {mapper}"
+            if "error" in r:
+                lines.append(f"| {label} | {r['error']} |||||||||")
+                continue
+            uj = (lambda pj: None if pj is None else pj / 1e6)
+            lines.append(
+                f"| {label} | {r['cores']:,} | {_number(r['hypergraph_cut'])} | "
+                f"{_number(r['hops_total'])} | {_number(uj(r['energy_total_pj']), 6)} | "
+                f"{_number(uj(r['energy_noc_pj']))} | {r['compile_seconds']:.2f} | "
+                f"{r['check_seconds']:.2f} | {r['peak_memory_mb']:.0f} | {r['bytes_per_synapse']:.0f} |")
+    lines += ["", "| network | profile | hops default / slice | target | energy default / quality "
+              "(NoC part) | target |", "|---|---|---:|---|---:|---|"]
+    for row in results["networks"]:
+        hops = row["hops_default_vs_slice"]
+        energy = row["energy_default_vs_quality"]
+        lines.append(
+            f"| {row['network']} | {row['profile']} | {_number(hops)} | <= {row['hops_target']} "
+            f"({_verdict(hops, row['hops_target'])}) | {_number(energy, 4)} "
+            f"({_number(row['noc_energy_default_vs_quality'])}) | <= {TARGET_ENERGY_VS_QUALITY} "
+            f"({_verdict(energy, TARGET_ENERGY_VS_QUALITY)}) |")
+    if results.get("scaling"):
+        lines += ["", "| family | synapses | cores | compile (s, median) | runs (s) | traced peak "
+                  "B/synapse | RSS growth B/synapse |", "|---|---:|---:|---:|---|---:|---:|"]
+        for family, data in results["scaling"].items():
+            for p in data["points"]:
+                lines.append(
+                    f"| {family} | {p['synapses']:,} | {p['cores']:,} | {p['compile_seconds']:.2f} | "
+                    f"{', '.join(f'{s:.2f}' for s in p['compile_seconds_all'])} | "
+                    f"{p['traced_bytes_per_synapse']:.0f} | {p['rss_bytes_per_synapse']:.0f} |")
+        lines += ["", "| family | fitted exponent (all points) | exponent of the last decade |",
+                  "|---|---:|---:|"]
+        for family, data in results["scaling"].items():
+            lines.append(f"| {family} | {_number(data['exponent'])} | "
+                         f"{_number(data['exponent_last_decade'])} |")
+    return lines
+
+
+def write_doc(path, results, notes=""):
+    m = results["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+    text = [
+        "# Mapping compiler: measurements (issue 3)",
+        "",
+        "Generated by `benchmarks/mapping.py`; every number below comes from this command:",
+        "",
+        "```bash",
+        results["command"],
+        "```",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, {m['platform']}; "
+        f"{versions}. Load average at the start: "
+        f"{', '.join(f'{x:.1f}' for x in m['load_average_at_start'])} (the machine is shared, so "
+        f"times are noisy: each is the median of {results['repeats']} compiles).",
+        "",
+        "Traffic and energy are *estimated* from each population's expected rate over 1 s "
+        "(`rates_hz`, see the network docstrings in the script). Spike-hops = expected spikes x "
+        "links of their XY multicast tree; KM1 cut = expected NoC spike copies; energy = the "
+        "profile's model (synaptic events, neuron updates, spikes sent, hops), NoC part = "
+        "spikes sent + hops. Compile time includes the independent checker, which `compile()` "
+        "runs; peak memory is the tracemalloc peak of the compile (numpy arrays; the checker "
+        "and the C++ partitioners' own memory are not in it), B/synapse = that peak / synapses.",
+        "",
+    ]
+    text += tables(results)
+    if notes:
+        text += ["", notes]
+    with open(path, "w") as f:
+        f.write("\n".join(text) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller networks (about 5x fewer synapses), no 10^7 scaling point")
+    parser.add_argument("--network", action="append", choices=sorted(NETWORKS),
+                        help="network(s) to run (repeatable; default: all)")
+    parser.add_argument("--profile", action="append",
+                        help="hardware profile(s) (repeatable; default: loihi and truenorth)")
+    parser.add_argument("--mapper", action="append", choices=("slice", "default", "quality"),
+                        help="mapper(s) (repeatable; default: all, quality when mtkahypar imports)")
+    parser.add_argument("--repeats", type=int, default=3, help="compiles per figure (median)")
+    parser.add_argument("--quality-max-cores", type=int, default=600,
+                        help="skip the quality mapper when slice needs more cores than this "
+                             "(Mt-KaHyPar takes minutes per thousand cores on 2 threads)")
+    parser.add_argument("--scaling", action="append", choices=sorted(SCALING),
+                        help="scaling family (repeatable; default: all)")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the compile-time scaling")
+    parser.add_argument("--scaling-only", action="store_true", help="only the compile-time scaling")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", help="write all results to this JSON file")
+    parser.add_argument("--doc", help="write the Markdown page (docs/mapping.md) here")
+    parser.add_argument("--scaling-point", nargs=2, metavar=("FAMILY", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.scaling_point:
+        print(json.dumps(scaling_point(args.scaling_point[0], int(args.scaling_point[1]), args.seed)))
+        return 0
+    args.network = args.network or list(NETWORKS)
+    args.profile = args.profile or ["loihi", "truenorth"]
+    args.mapper = args.mapper or ["slice", "default", "quality"]
+    args.scaling = args.scaling or list(SCALING)
+    results = {"command": "python benchmarks/mapping.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+               "machine": machine(), "repeats": args.repeats, "quick": args.quick}
+    start = time.perf_counter()
+    results["networks"] = [] if args.scaling_only else run_networks(args)
+    results["scaling"] = {} if args.no_scaling else run_scaling(args)
+    results["wall_seconds"] = time.perf_counter() - start
+    print("\n".join(tables(results)))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    if args.doc:
+        write_doc(args.doc, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
