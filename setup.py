@@ -39,7 +39,12 @@ class BuildExt(build_ext):
         if not openmp:
             print("pyNN_neuro: the C compiler does not support OpenMP; kernels run single-threaded")
         for ext in self.extensions:
-            ext.extra_compile_args = ["-O3"] + (["-fopenmp"] if openmp else [])
+            # -ffp-contract=off: no fused multiply-adds, whatever the target, so a kernel
+            # rounds the same on every machine and build. -fno-trapping-math: the kernels
+            # never test floating-point exception flags, so the compiler may evaluate both
+            # sides of a select and vectorise branch-free loops; values are unchanged.
+            ext.extra_compile_args = (["-O3", "-ffp-contract=off", "-fno-trapping-math"]
+                                      + (["-fopenmp"] if openmp else []))
             ext.extra_link_args = ["-fopenmp"] if openmp else []
         super().build_extensions()
 

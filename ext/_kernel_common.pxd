@@ -125,6 +125,62 @@ cdef inline double drive_to_v(double tau_syn, double tau_m, double cm,
 
 
 # ---------------------------------------------------------------------------------------
+# Neuron blocks and ring slots
+#
+# The vectorised kernels advance NEURON_BLOCK neurons at a time, step by step through the
+# window, keeping the block's state in local arrays: every inner loop is then a branch-free
+# loop over neurons whose stores go to memory nothing else can point to, which the compiler
+# turns into SIMD code. Threads take whole blocks, so a neuron's arithmetic never depends on
+# the thread count. The ring slot of step s is s mod L; a window computes it once and then
+# advances it by one per step (``next_slot``) instead of dividing per neuron and step.
+# ---------------------------------------------------------------------------------------
+
+cdef enum:
+    NEURON_BLOCK = 256
+
+
+cdef inline Py_ssize_t block_size(Py_ssize_t first, Py_ssize_t n) noexcept nogil:
+    """Number of neurons in the block starting at ``first`` (NEURON_BLOCK, or what is left)."""
+    return NEURON_BLOCK if n - first > NEURON_BLOCK else n - first
+
+
+cdef inline Py_ssize_t next_slot(Py_ssize_t slot, Py_ssize_t ring_length) noexcept nogil:
+    """The ring slot after ``slot`` (0 <= slot < ring_length)."""
+    slot += 1
+    return 0 if slot == ring_length else slot
+
+
+cdef inline void take_input(double* ring_row, double* arrived, Py_ssize_t m) noexcept nogil:
+    """Move the m weights of a ring row into ``arrived`` and clear the row."""
+    cdef Py_ssize_t b
+    for b in range(m):
+        arrived[b] = ring_row[b]
+    for b in range(m):
+        ring_row[b] = 0.0
+
+
+cdef inline void copy_values(const double* source, double* target, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t b
+    for b in range(m):
+        target[b] = source[b]
+
+
+cdef inline void load_steps(const double* source, double* target, Py_ssize_t m) noexcept nogil:
+    """Copy step counters kept as doubles, truncated to whole steps."""
+    cdef Py_ssize_t b
+    for b in range(m):
+        target[b] = <double><Py_ssize_t>source[b]
+
+
+cdef inline void copy_flags(const double* source, unsigned char* target,
+                            Py_ssize_t m) noexcept nogil:
+    """target[b] = 1 where source[b] != 0 (spike flags kept as doubles in the vector loop)."""
+    cdef Py_ssize_t b
+    for b in range(m):
+        target[b] = source[b] != 0.0
+
+
+# ---------------------------------------------------------------------------------------
 # Refractoriness
 # ---------------------------------------------------------------------------------------
 

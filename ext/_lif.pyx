@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # distutils: extra_compile_args = -fopenmp
 # distutils: extra_link_args = -fopenmp
 """Neuron kernels for the current-based PyNN standard cells.
@@ -73,16 +73,24 @@ the injected current in nA during each step of the window (it acts on that same 
 like NEST's I_e; a NEST current generator would reach the neuron one step later);
 ``spiked`` (K_max, n) uint8 receives 1 where a neuron fires; ``rec``
 (len(state_names), K_max, n) receives the state at the end of each step when ``record``
-is true (it may be empty otherwise). ``update`` runs neuron-major under ``prange``; each
-neuron's arithmetic is independent of the others, so the result is bit-identical for any
-number of threads and any split of a run into windows.
+is true (it may be empty otherwise).
+
+Execution. ``update`` hands blocks of NEURON_BLOCK neurons to the threads (``prange``);
+inside a block the window is walked step by step, each step being one branch-free loop
+over the block's neurons (refractoriness and reset are selects, not branches), which the
+compiler turns into SIMD code. Each neuron's arithmetic is independent of the others and
+identical to a scalar loop (no fused multiply-add, no reassociation), so the result is
+bit-identical for any number of threads, any vector width and any split of a run into
+windows.
 """
 import numpy as np
 
 from cython.parallel cimport prange
 from libc.math cimport exp, expm1
 
-from _kernel_common cimport EULER_E, current_to_v, drive_to_v, nest_refractory_steps
+from _kernel_common cimport (EULER_E, NEURON_BLOCK, block_size, copy_flags, copy_values,
+                             current_to_v, drive_to_v, load_steps, nest_refractory_steps,
+                             next_slot, take_input)
 from pyNN_neuro.engine._checks import (check_window, checked_arrays, non_negative,
                                        positive)
 
@@ -120,10 +128,67 @@ def _checked_arrays(cls, params, state, dt, ring, i_ext, spiked, rec, num_thread
 
 
 # ---------------------------------------------------------------------------------------
+# What the four kernels share
+# ---------------------------------------------------------------------------------------
+
+cdef class _BlockKernel:
+    """The engine's buffers, the window check and the driver that hands blocks of
+    NEURON_BLOCK neurons to the threads. A subclass binds its state and parameters in
+    ``__init__`` (after ``_bind_buffers``) and implements ``_advance_block``."""
+
+    cdef readonly double dt
+    cdef readonly int num_threads
+    cdef readonly Py_ssize_t n
+    cdef readonly Py_ssize_t k_max
+    cdef double[:, :, ::1] ring
+    cdef const double[:, ::1] i_ext
+    cdef unsigned char[:, ::1] spiked
+    cdef double[:, :, ::1] rec
+
+    def _bind_buffers(self, params, state, double dt, ring, i_ext, spiked, rec,
+                      int num_threads):
+        """Check and keep the engine's buffers; return the checked (params, state)."""
+        n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
+            type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
+        self.dt = dt
+        self.num_threads = num_threads
+        self.n = n
+        self.k_max = k_max
+        self.ring = ring
+        self.i_ext = i_ext
+        self.spiked = spiked
+        self.rec = rec
+        return params, state
+
+    cpdef void update(self, long step0, int K, bint record):
+        """Advance every neuron by K steps, the first being global step step0."""
+        check_window(step0, K, self.k_max, record, self.rec.shape[0] > 0,
+                     len(self.state_names), self.n, k_min=1)
+        cdef Py_ssize_t n_blocks = (self.n + NEURON_BLOCK - 1) // NEURON_BLOCK
+        cdef Py_ssize_t first_slot = step0 % self.ring.shape[1]
+        cdef Py_ssize_t block
+        for block in prange(n_blocks, nogil=True, num_threads=self.num_threads,
+                            schedule='static'):
+            self._advance_block(block * NEURON_BLOCK, first_slot, K, record)
+
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        """Neurons first .. first + NEURON_BLOCK - 1 (or up to n) over K steps, the first
+        of which reads ring slot ``slot``: step-major over the block, each step a
+        branch-free loop over its neurons that the compiler vectorises."""
+        pass
+
+
+cdef inline double _lif_fire(double v_relative, double theta) noexcept nogil:
+    """1.0 when the membrane (relative to rest) reached the threshold, else 0.0."""
+    return 1.0 if v_relative >= theta else 0.0
+
+
+# ---------------------------------------------------------------------------------------
 # IF_curr_exp
 # ---------------------------------------------------------------------------------------
 
-cdef class IFCurrExp:
+cdef class IFCurrExp(_BlockKernel):
     """Leaky integrate-and-fire neuron with exponential post-synaptic currents.
 
     PyNN ``IF_curr_exp``; NEST ``iaf_psc_exp``.
@@ -161,38 +226,23 @@ cdef class IFCurrExp:
                    'i_offset', 'v_reset', 'v_thresh')
     receptor_names = RECEPTOR_NAMES
 
-    cdef readonly double dt
-    cdef readonly int num_threads
-    cdef readonly Py_ssize_t n
-    cdef readonly Py_ssize_t k_max
     cdef double[::1] v, isyn_exc, isyn_inh, refractory_steps
     cdef const double[::1] v_rest, i_offset
     cdef double[::1] theta, v_reset_relative
     cdef double[::1] p22, p20, p11_exc, p11_inh, p21_exc, p21_inh
-    cdef Py_ssize_t[::1] refractory_counts
-    cdef double[:, :, ::1] ring
-    cdef const double[:, ::1] i_ext
-    cdef unsigned char[:, ::1] spiked
-    cdef double[:, :, ::1] rec
+    cdef double[::1] refractory_counts
 
     def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
                  int num_threads=1):
-        n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
-            type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
+        params, state = self._bind_buffers(params, state, dt, ring, i_ext, spiked, rec,
+                                           num_threads)
         positive(params, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'))
         non_negative(params, ('tau_refrac',))
-        self.dt = dt
-        self.num_threads = num_threads
-        self.n = n
-        self.k_max = k_max
+        cdef Py_ssize_t n = self.n
         self.v = state['v']
         self.isyn_exc = state['isyn_exc']
         self.isyn_inh = state['isyn_inh']
         self.refractory_steps = state['refractory_steps']
-        self.ring = ring
-        self.i_ext = i_ext
-        self.spiked = spiked
-        self.rec = rec
         self.v_rest = params['v_rest']
         self.i_offset = params['i_offset']
 
@@ -204,7 +254,7 @@ cdef class IFCurrExp:
         self.p11_inh = np.empty(n)
         self.p21_exc = np.empty(n)
         self.p21_inh = np.empty(n)
-        self.refractory_counts = np.empty(n, dtype=np.intp)
+        self.refractory_counts = np.empty(n)
         cdef const double[::1] cm = params['cm']
         cdef const double[::1] tau_m = params['tau_m']
         cdef const double[::1] tau_syn_e = params['tau_syn_E']
@@ -224,69 +274,74 @@ cdef class IFCurrExp:
             self.p20[i] = tau_m[i] / cm[i] * (1.0 - self.p22[i])
             self.refractory_counts[i] = refractory_count(tau_refrac[i], dt)
 
-    cpdef void update(self, long step0, int K, bint record):
-        """Advance every neuron by K steps, the first being global step step0."""
-        check_window(step0, K, self.k_max, record, self.rec.shape[0] > 0,
-                     len(self.state_names), self.n, k_min=1)
-        cdef double[::1] v = self.v, isyn_exc = self.isyn_exc, isyn_inh = self.isyn_inh
-        cdef double[::1] refractory_steps = self.refractory_steps
-        cdef const double[::1] v_rest = self.v_rest, i_offset = self.i_offset
-        cdef double[::1] theta = self.theta, v_reset_relative = self.v_reset_relative
-        cdef double[::1] p22 = self.p22, p20 = self.p20
-        cdef double[::1] p11_exc = self.p11_exc, p11_inh = self.p11_inh
-        cdef double[::1] p21_exc = self.p21_exc, p21_inh = self.p21_inh
-        cdef Py_ssize_t[::1] refractory_counts = self.refractory_counts
-        cdef double[:, :, ::1] ring = self.ring
-        cdef const double[:, ::1] i_ext = self.i_ext
-        cdef unsigned char[:, ::1] spiked = self.spiked
-        cdef double[:, :, ::1] rec = self.rec
-        cdef Py_ssize_t ring_length = ring.shape[1]
-        cdef int num_threads = self.num_threads
-        cdef Py_ssize_t n = self.n
-        cdef Py_ssize_t i, k, slot, refractory
-        cdef double v_now, v_relative, current_exc, current_inh
-
-        for i in prange(n, nogil=True, num_threads=num_threads, schedule='static'):
-            v_now = v[i]
-            current_exc = isyn_exc[i]
-            current_inh = isyn_inh[i]
-            refractory = <Py_ssize_t>refractory_steps[i]
-            for k in range(K):
-                slot = (step0 + k) % ring_length
-                v_relative = v_now - v_rest[i]
-                if refractory == 0:
-                    v_relative = (v_relative * p22[i] + current_exc * p21_exc[i]
-                                  + current_inh * p21_inh[i] + (i_offset[i] + i_ext[k, i]) * p20[i])
-                else:
-                    refractory = refractory - 1
-                current_exc = current_exc * p11_exc[i]
-                current_inh = current_inh * p11_inh[i]
-                current_exc = current_exc + ring[0, slot, i]
-                current_inh = current_inh + ring[1, slot, i]
-                ring[0, slot, i] = 0.0
-                ring[1, slot, i] = 0.0
-                if v_relative >= theta[i]:
-                    refractory = refractory_counts[i]
-                    v_relative = v_reset_relative[i]
-                    spiked[k, i] = 1
-                else:
-                    spiked[k, i] = 0
-                v_now = v_rest[i] + v_relative
-                if record:
-                    rec[0, k, i] = v_now
-                    rec[1, k, i] = current_exc
-                    rec[2, k, i] = current_inh
-            v[i] = v_now
-            isyn_exc[i] = current_exc
-            isyn_inh[i] = current_inh
-            refractory_steps[i] = <double>refractory
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        cdef Py_ssize_t m = block_size(first, self.n)
+        cdef Py_ssize_t ring_length = self.ring.shape[1]
+        cdef double v_now[NEURON_BLOCK]
+        cdef double current_exc[NEURON_BLOCK]
+        cdef double current_inh[NEURON_BLOCK]
+        cdef double refractory[NEURON_BLOCK]
+        cdef double arrived_exc[NEURON_BLOCK]
+        cdef double arrived_inh[NEURON_BLOCK]
+        cdef double fired[NEURON_BLOCK]
+        cdef double restart[NEURON_BLOCK]
+        cdef double reset_to[NEURON_BLOCK]
+        cdef const double* v_rest = &self.v_rest[first]
+        cdef const double* i_offset = &self.i_offset[first]
+        cdef const double* theta = &self.theta[first]
+        cdef const double* p22 = &self.p22[first]
+        cdef const double* p20 = &self.p20[first]
+        cdef const double* p11_exc = &self.p11_exc[first]
+        cdef const double* p11_inh = &self.p11_inh[first]
+        cdef const double* p21_exc = &self.p21_exc[first]
+        cdef const double* p21_inh = &self.p21_inh[first]
+        cdef const double* i_ext
+        cdef Py_ssize_t b, k
+        cdef double v_relative, integrated, steps_left, counted_down
+        copy_values(&self.v[first], v_now, m)
+        copy_values(&self.isyn_exc[first], current_exc, m)
+        copy_values(&self.isyn_inh[first], current_inh, m)
+        load_steps(&self.refractory_steps[first], refractory, m)
+        copy_values(&self.refractory_counts[first], restart, m)
+        copy_values(&self.v_reset_relative[first], reset_to, m)
+        for k in range(K):
+            take_input(&self.ring[0, slot, first], arrived_exc, m)
+            take_input(&self.ring[1, slot, first], arrived_inh, m)
+            i_ext = &self.i_ext[k, first]
+            for b in range(m):
+                steps_left = refractory[b]
+                counted_down = steps_left - 1.0
+                v_relative = v_now[b] - v_rest[b]
+                integrated = (v_relative * p22[b] + current_exc[b] * p21_exc[b]
+                              + current_inh[b] * p21_inh[b] + (i_offset[b] + i_ext[b]) * p20[b])
+                v_relative = integrated if steps_left == 0.0 else v_relative
+                steps_left = steps_left if steps_left == 0.0 else counted_down
+                current_exc[b] = current_exc[b] * p11_exc[b]
+                current_inh[b] = current_inh[b] * p11_inh[b]
+                current_exc[b] = current_exc[b] + arrived_exc[b]
+                current_inh[b] = current_inh[b] + arrived_inh[b]
+                fired[b] = _lif_fire(v_relative, theta[b])
+                refractory[b] = restart[b] if fired[b] != 0.0 else steps_left
+                v_relative = reset_to[b] if fired[b] != 0.0 else v_relative
+                v_now[b] = v_rest[b] + v_relative
+            copy_flags(fired, &self.spiked[k, first], m)
+            if record:
+                copy_values(v_now, &self.rec[0, k, first], m)
+                copy_values(current_exc, &self.rec[1, k, first], m)
+                copy_values(current_inh, &self.rec[2, k, first], m)
+            slot = next_slot(slot, ring_length)
+        copy_values(v_now, &self.v[first], m)
+        copy_values(current_exc, &self.isyn_exc[first], m)
+        copy_values(current_inh, &self.isyn_inh[first], m)
+        copy_values(refractory, &self.refractory_steps[first], m)
 
 
 # ---------------------------------------------------------------------------------------
 # IF_curr_alpha
 # ---------------------------------------------------------------------------------------
 
-cdef class IFCurrAlpha:
+cdef class IFCurrAlpha(_BlockKernel):
     """Leaky integrate-and-fire neuron with alpha-shaped post-synaptic currents.
 
     PyNN ``IF_curr_alpha``; NEST ``iaf_psc_alpha``.
@@ -331,43 +386,27 @@ cdef class IFCurrAlpha:
                    'i_offset', 'v_reset', 'v_thresh')
     receptor_names = RECEPTOR_NAMES
 
-    cdef readonly double dt
-    cdef readonly int num_threads
-    cdef readonly Py_ssize_t n
-    cdef readonly Py_ssize_t k_max
     cdef double[::1] v, isyn_exc, isyn_inh, refractory_steps, drive_exc, drive_inh
     cdef const double[::1] v_rest, i_offset
-    cdef double[::1] theta, v_reset_relative
-    cdef double[::1] expm1_membrane, p30
+    cdef double[::1] theta, v_reset_relative, expm1_membrane, p30
     cdef double[::1] p11_exc, p11_inh, p21_exc, p21_inh
     cdef double[::1] p31_exc, p31_inh, p32_exc, p32_inh
     cdef double[::1] drive_per_weight_exc, drive_per_weight_inh
-    cdef Py_ssize_t[::1] refractory_counts
-    cdef double[:, :, ::1] ring
-    cdef const double[:, ::1] i_ext
-    cdef unsigned char[:, ::1] spiked
-    cdef double[:, :, ::1] rec
+    cdef double[::1] refractory_counts
 
     def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
                  int num_threads=1):
-        n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
-            type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
+        params, state = self._bind_buffers(params, state, dt, ring, i_ext, spiked, rec,
+                                           num_threads)
         positive(params, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'))
         non_negative(params, ('tau_refrac',))
-        self.dt = dt
-        self.num_threads = num_threads
-        self.n = n
-        self.k_max = k_max
+        cdef Py_ssize_t n = self.n
         self.v = state['v']
         self.isyn_exc = state['isyn_exc']
         self.isyn_inh = state['isyn_inh']
         self.refractory_steps = state['refractory_steps']
         self.drive_exc = state['isyn_exc_drive']
         self.drive_inh = state['isyn_inh_drive']
-        self.ring = ring
-        self.i_ext = i_ext
-        self.spiked = spiked
-        self.rec = rec
         self.v_rest = params['v_rest']
         self.i_offset = params['i_offset']
 
@@ -385,7 +424,7 @@ cdef class IFCurrAlpha:
         self.p32_inh = np.empty(n)
         self.drive_per_weight_exc = np.empty(n)
         self.drive_per_weight_inh = np.empty(n)
-        self.refractory_counts = np.empty(n, dtype=np.intp)
+        self.refractory_counts = np.empty(n)
         cdef const double[::1] cm = params['cm']
         cdef const double[::1] tau_m = params['tau_m']
         cdef const double[::1] tau_syn_e = params['tau_syn_E']
@@ -411,82 +450,90 @@ cdef class IFCurrAlpha:
             self.drive_per_weight_inh[i] = 1.0 * EULER_E / tau_syn_i[i]
             self.refractory_counts[i] = refractory_count(tau_refrac[i], dt)
 
-    cpdef void update(self, long step0, int K, bint record):
-        """Advance every neuron by K steps, the first being global step step0."""
-        check_window(step0, K, self.k_max, record, self.rec.shape[0] > 0,
-                     len(self.state_names), self.n, k_min=1)
-        cdef double[::1] v = self.v, isyn_exc = self.isyn_exc, isyn_inh = self.isyn_inh
-        cdef double[::1] drive_exc = self.drive_exc, drive_inh = self.drive_inh
-        cdef double[::1] refractory_steps = self.refractory_steps
-        cdef const double[::1] v_rest = self.v_rest, i_offset = self.i_offset
-        cdef double[::1] theta = self.theta, v_reset_relative = self.v_reset_relative
-        cdef double[::1] expm1_membrane = self.expm1_membrane, p30 = self.p30
-        cdef double[::1] p11_exc = self.p11_exc, p11_inh = self.p11_inh
-        cdef double[::1] p21_exc = self.p21_exc, p21_inh = self.p21_inh
-        cdef double[::1] p31_exc = self.p31_exc, p31_inh = self.p31_inh
-        cdef double[::1] p32_exc = self.p32_exc, p32_inh = self.p32_inh
-        cdef double[::1] drive_per_weight_exc = self.drive_per_weight_exc
-        cdef double[::1] drive_per_weight_inh = self.drive_per_weight_inh
-        cdef Py_ssize_t[::1] refractory_counts = self.refractory_counts
-        cdef double[:, :, ::1] ring = self.ring
-        cdef const double[:, ::1] i_ext = self.i_ext
-        cdef unsigned char[:, ::1] spiked = self.spiked
-        cdef double[:, :, ::1] rec = self.rec
-        cdef Py_ssize_t ring_length = ring.shape[1]
-        cdef int num_threads = self.num_threads
-        cdef Py_ssize_t n = self.n
-        cdef Py_ssize_t i, k, slot, refractory
-        cdef double v_now, v_relative, current_exc, current_inh, d_exc, d_inh
-
-        for i in prange(n, nogil=True, num_threads=num_threads, schedule='static'):
-            v_now = v[i]
-            current_exc = isyn_exc[i]
-            current_inh = isyn_inh[i]
-            d_exc = drive_exc[i]
-            d_inh = drive_inh[i]
-            refractory = <Py_ssize_t>refractory_steps[i]
-            for k in range(K):
-                slot = (step0 + k) % ring_length
-                v_relative = v_now - v_rest[i]
-                if refractory == 0:
-                    v_relative = (p30[i] * (i_ext[k, i] + i_offset[i])
-                                  + p31_exc[i] * d_exc + p32_exc[i] * current_exc
-                                  + p31_inh[i] * d_inh + p32_inh[i] * current_inh
-                                  + expm1_membrane[i] * v_relative + v_relative)
-                else:
-                    refractory = refractory - 1
-                current_exc = p21_exc[i] * d_exc + p11_exc[i] * current_exc
-                d_exc = d_exc * p11_exc[i]
-                d_exc = d_exc + drive_per_weight_exc[i] * ring[0, slot, i]
-                current_inh = p21_inh[i] * d_inh + p11_inh[i] * current_inh
-                d_inh = d_inh * p11_inh[i]
-                d_inh = d_inh + drive_per_weight_inh[i] * ring[1, slot, i]
-                ring[0, slot, i] = 0.0
-                ring[1, slot, i] = 0.0
-                if v_relative >= theta[i]:
-                    refractory = refractory_counts[i]
-                    v_relative = v_reset_relative[i]
-                    spiked[k, i] = 1
-                else:
-                    spiked[k, i] = 0
-                v_now = v_rest[i] + v_relative
-                if record:
-                    rec[0, k, i] = v_now
-                    rec[1, k, i] = current_exc
-                    rec[2, k, i] = current_inh
-            v[i] = v_now
-            isyn_exc[i] = current_exc
-            isyn_inh[i] = current_inh
-            drive_exc[i] = d_exc
-            drive_inh[i] = d_inh
-            refractory_steps[i] = <double>refractory
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        cdef Py_ssize_t m = block_size(first, self.n)
+        cdef Py_ssize_t ring_length = self.ring.shape[1]
+        cdef double v_now[NEURON_BLOCK]
+        cdef double current_exc[NEURON_BLOCK]
+        cdef double current_inh[NEURON_BLOCK]
+        cdef double drive_exc[NEURON_BLOCK]
+        cdef double drive_inh[NEURON_BLOCK]
+        cdef double refractory[NEURON_BLOCK]
+        cdef double arrived_exc[NEURON_BLOCK]
+        cdef double arrived_inh[NEURON_BLOCK]
+        cdef double fired[NEURON_BLOCK]
+        cdef double restart[NEURON_BLOCK]
+        cdef double reset_to[NEURON_BLOCK]
+        cdef const double* v_rest = &self.v_rest[first]
+        cdef const double* i_offset = &self.i_offset[first]
+        cdef const double* theta = &self.theta[first]
+        cdef const double* expm1_membrane = &self.expm1_membrane[first]
+        cdef const double* p30 = &self.p30[first]
+        cdef const double* p11_exc = &self.p11_exc[first]
+        cdef const double* p11_inh = &self.p11_inh[first]
+        cdef const double* p21_exc = &self.p21_exc[first]
+        cdef const double* p21_inh = &self.p21_inh[first]
+        cdef const double* p31_exc = &self.p31_exc[first]
+        cdef const double* p31_inh = &self.p31_inh[first]
+        cdef const double* p32_exc = &self.p32_exc[first]
+        cdef const double* p32_inh = &self.p32_inh[first]
+        cdef const double* drive_per_weight_exc = &self.drive_per_weight_exc[first]
+        cdef const double* drive_per_weight_inh = &self.drive_per_weight_inh[first]
+        cdef const double* i_ext
+        cdef Py_ssize_t b, k
+        cdef double v_relative, integrated, steps_left, counted_down
+        copy_values(&self.v[first], v_now, m)
+        copy_values(&self.isyn_exc[first], current_exc, m)
+        copy_values(&self.isyn_inh[first], current_inh, m)
+        copy_values(&self.drive_exc[first], drive_exc, m)
+        copy_values(&self.drive_inh[first], drive_inh, m)
+        load_steps(&self.refractory_steps[first], refractory, m)
+        copy_values(&self.refractory_counts[first], restart, m)
+        copy_values(&self.v_reset_relative[first], reset_to, m)
+        for k in range(K):
+            take_input(&self.ring[0, slot, first], arrived_exc, m)
+            take_input(&self.ring[1, slot, first], arrived_inh, m)
+            i_ext = &self.i_ext[k, first]
+            for b in range(m):
+                steps_left = refractory[b]
+                counted_down = steps_left - 1.0
+                v_relative = v_now[b] - v_rest[b]
+                integrated = (p30[b] * (i_ext[b] + i_offset[b])
+                              + p31_exc[b] * drive_exc[b] + p32_exc[b] * current_exc[b]
+                              + p31_inh[b] * drive_inh[b] + p32_inh[b] * current_inh[b]
+                              + expm1_membrane[b] * v_relative + v_relative)
+                v_relative = integrated if steps_left == 0.0 else v_relative
+                steps_left = steps_left if steps_left == 0.0 else counted_down
+                current_exc[b] = p21_exc[b] * drive_exc[b] + p11_exc[b] * current_exc[b]
+                drive_exc[b] = drive_exc[b] * p11_exc[b]
+                drive_exc[b] = drive_exc[b] + drive_per_weight_exc[b] * arrived_exc[b]
+                current_inh[b] = p21_inh[b] * drive_inh[b] + p11_inh[b] * current_inh[b]
+                drive_inh[b] = drive_inh[b] * p11_inh[b]
+                drive_inh[b] = drive_inh[b] + drive_per_weight_inh[b] * arrived_inh[b]
+                fired[b] = _lif_fire(v_relative, theta[b])
+                refractory[b] = restart[b] if fired[b] != 0.0 else steps_left
+                v_relative = reset_to[b] if fired[b] != 0.0 else v_relative
+                v_now[b] = v_rest[b] + v_relative
+            copy_flags(fired, &self.spiked[k, first], m)
+            if record:
+                copy_values(v_now, &self.rec[0, k, first], m)
+                copy_values(current_exc, &self.rec[1, k, first], m)
+                copy_values(current_inh, &self.rec[2, k, first], m)
+            slot = next_slot(slot, ring_length)
+        copy_values(v_now, &self.v[first], m)
+        copy_values(current_exc, &self.isyn_exc[first], m)
+        copy_values(current_inh, &self.isyn_inh[first], m)
+        copy_values(drive_exc, &self.drive_exc[first], m)
+        copy_values(drive_inh, &self.drive_inh[first], m)
+        copy_values(refractory, &self.refractory_steps[first], m)
 
 
 # ---------------------------------------------------------------------------------------
 # IF_curr_delta
 # ---------------------------------------------------------------------------------------
 
-cdef class IFCurrDelta:
+cdef class IFCurrDelta(_BlockKernel):
     """Leaky integrate-and-fire neuron with delta (voltage-jump) synapses.
 
     PyNN ``IF_curr_delta``; NEST ``iaf_psc_delta``.
@@ -518,35 +565,20 @@ cdef class IFCurrDelta:
     param_names = ('v_rest', 'cm', 'tau_m', 'tau_refrac', 'i_offset', 'v_reset', 'v_thresh')
     receptor_names = RECEPTOR_NAMES
 
-    cdef readonly double dt
-    cdef readonly int num_threads
-    cdef readonly Py_ssize_t n
-    cdef readonly Py_ssize_t k_max
     cdef double[::1] v, refractory_steps
     cdef const double[::1] v_rest, i_offset
     cdef double[::1] theta, v_reset_relative, p33, p30
-    cdef Py_ssize_t[::1] refractory_counts
-    cdef double[:, :, ::1] ring
-    cdef const double[:, ::1] i_ext
-    cdef unsigned char[:, ::1] spiked
-    cdef double[:, :, ::1] rec
+    cdef double[::1] refractory_counts
 
     def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
                  int num_threads=1):
-        n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
-            type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
+        params, state = self._bind_buffers(params, state, dt, ring, i_ext, spiked, rec,
+                                           num_threads)
         positive(params, ('cm', 'tau_m'))
         non_negative(params, ('tau_refrac',))
-        self.dt = dt
-        self.num_threads = num_threads
-        self.n = n
-        self.k_max = k_max
+        cdef Py_ssize_t n = self.n
         self.v = state['v']
         self.refractory_steps = state['refractory_steps']
-        self.ring = ring
-        self.i_ext = i_ext
-        self.spiked = spiked
-        self.rec = rec
         self.v_rest = params['v_rest']
         self.i_offset = params['i_offset']
 
@@ -554,7 +586,7 @@ cdef class IFCurrDelta:
         self.v_reset_relative = np.empty(n)
         self.p33 = np.empty(n)
         self.p30 = np.empty(n)
-        self.refractory_counts = np.empty(n, dtype=np.intp)
+        self.refractory_counts = np.empty(n)
         cdef const double[::1] cm = params['cm']
         cdef const double[::1] tau_m = params['tau_m']
         cdef const double[::1] tau_refrac = params['tau_refrac']
@@ -568,56 +600,58 @@ cdef class IFCurrDelta:
             self.p30[i] = 1.0 / cm[i] * (1.0 - self.p33[i]) * tau_m[i]
             self.refractory_counts[i] = refractory_count(tau_refrac[i], dt)
 
-    cpdef void update(self, long step0, int K, bint record):
-        """Advance every neuron by K steps, the first being global step step0."""
-        check_window(step0, K, self.k_max, record, self.rec.shape[0] > 0,
-                     len(self.state_names), self.n, k_min=1)
-        cdef double[::1] v = self.v, refractory_steps = self.refractory_steps
-        cdef const double[::1] v_rest = self.v_rest, i_offset = self.i_offset
-        cdef double[::1] theta = self.theta, v_reset_relative = self.v_reset_relative
-        cdef double[::1] p33 = self.p33, p30 = self.p30
-        cdef Py_ssize_t[::1] refractory_counts = self.refractory_counts
-        cdef double[:, :, ::1] ring = self.ring
-        cdef const double[:, ::1] i_ext = self.i_ext
-        cdef unsigned char[:, ::1] spiked = self.spiked
-        cdef double[:, :, ::1] rec = self.rec
-        cdef Py_ssize_t ring_length = ring.shape[1]
-        cdef int num_threads = self.num_threads
-        cdef Py_ssize_t n = self.n
-        cdef Py_ssize_t i, k, slot, refractory
-        cdef double v_now, v_relative
-
-        for i in prange(n, nogil=True, num_threads=num_threads, schedule='static'):
-            v_now = v[i]
-            refractory = <Py_ssize_t>refractory_steps[i]
-            for k in range(K):
-                slot = (step0 + k) % ring_length
-                v_relative = v_now - v_rest[i]
-                if refractory == 0:
-                    v_relative = (p30[i] * (i_ext[k, i] + i_offset[i]) + p33[i] * v_relative
-                                  + (ring[0, slot, i] + ring[1, slot, i]))
-                else:
-                    refractory = refractory - 1
-                ring[0, slot, i] = 0.0
-                ring[1, slot, i] = 0.0
-                if v_relative >= theta[i]:
-                    refractory = refractory_counts[i]
-                    v_relative = v_reset_relative[i]
-                    spiked[k, i] = 1
-                else:
-                    spiked[k, i] = 0
-                v_now = v_rest[i] + v_relative
-                if record:
-                    rec[0, k, i] = v_now
-            v[i] = v_now
-            refractory_steps[i] = <double>refractory
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        cdef Py_ssize_t m = block_size(first, self.n)
+        cdef Py_ssize_t ring_length = self.ring.shape[1]
+        cdef double v_now[NEURON_BLOCK]
+        cdef double refractory[NEURON_BLOCK]
+        cdef double arrived_exc[NEURON_BLOCK]
+        cdef double arrived_inh[NEURON_BLOCK]
+        cdef double fired[NEURON_BLOCK]
+        cdef double restart[NEURON_BLOCK]
+        cdef double reset_to[NEURON_BLOCK]
+        cdef const double* v_rest = &self.v_rest[first]
+        cdef const double* i_offset = &self.i_offset[first]
+        cdef const double* theta = &self.theta[first]
+        cdef const double* p33 = &self.p33[first]
+        cdef const double* p30 = &self.p30[first]
+        cdef const double* i_ext
+        cdef Py_ssize_t b, k
+        cdef double v_relative, integrated, steps_left, counted_down
+        copy_values(&self.v[first], v_now, m)
+        load_steps(&self.refractory_steps[first], refractory, m)
+        copy_values(&self.refractory_counts[first], restart, m)
+        copy_values(&self.v_reset_relative[first], reset_to, m)
+        for k in range(K):
+            take_input(&self.ring[0, slot, first], arrived_exc, m)
+            take_input(&self.ring[1, slot, first], arrived_inh, m)
+            i_ext = &self.i_ext[k, first]
+            for b in range(m):
+                steps_left = refractory[b]
+                counted_down = steps_left - 1.0
+                v_relative = v_now[b] - v_rest[b]
+                integrated = (p30[b] * (i_ext[b] + i_offset[b]) + p33[b] * v_relative
+                              + (arrived_exc[b] + arrived_inh[b]))
+                v_relative = integrated if steps_left == 0.0 else v_relative
+                steps_left = steps_left if steps_left == 0.0 else counted_down
+                fired[b] = _lif_fire(v_relative, theta[b])
+                refractory[b] = restart[b] if fired[b] != 0.0 else steps_left
+                v_relative = reset_to[b] if fired[b] != 0.0 else v_relative
+                v_now[b] = v_rest[b] + v_relative
+            copy_flags(fired, &self.spiked[k, first], m)
+            if record:
+                copy_values(v_now, &self.rec[0, k, first], m)
+            slot = next_slot(slot, ring_length)
+        copy_values(v_now, &self.v[first], m)
+        copy_values(refractory, &self.refractory_steps[first], m)
 
 
 # ---------------------------------------------------------------------------------------
 # Izhikevich
 # ---------------------------------------------------------------------------------------
 
-cdef class Izhikevich:
+cdef class Izhikevich(_BlockKernel):
     """Izhikevich (2003) quadratic integrate-and-fire neuron with delta synapses.
 
     PyNN ``Izhikevich``; NEST ``izhikevich``.
@@ -649,81 +683,67 @@ cdef class Izhikevich:
     param_names = ('a', 'b', 'c', 'd', 'i_offset')
     receptor_names = RECEPTOR_NAMES
 
-    cdef readonly double dt
-    cdef readonly int num_threads
-    cdef readonly Py_ssize_t n
-    cdef readonly Py_ssize_t k_max
     cdef double[::1] v, u
     cdef const double[::1] a, b, c, d
     cdef double[::1] i_offset_pa
-    cdef double[:, :, ::1] ring
-    cdef const double[:, ::1] i_ext
-    cdef unsigned char[:, ::1] spiked
-    cdef double[:, :, ::1] rec
 
     def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
                  int num_threads=1):
-        n, k_max, params, state, ring, i_ext, spiked, rec = _checked_arrays(
-            type(self), params, state, dt, ring, i_ext, spiked, rec, num_threads)
-        self.dt = dt
-        self.num_threads = num_threads
-        self.n = n
-        self.k_max = k_max
+        params, state = self._bind_buffers(params, state, dt, ring, i_ext, spiked, rec,
+                                           num_threads)
         self.v = state['v']
         self.u = state['u']
-        self.ring = ring
-        self.i_ext = i_ext
-        self.spiked = spiked
-        self.rec = rec
         self.a = params['a']
         self.b = params['b']
         self.c = params['c']
         self.d = params['d']
-        self.i_offset_pa = np.empty(n)
+        self.i_offset_pa = np.empty(self.n)
         cdef const double[::1] i_offset = params['i_offset']
         cdef Py_ssize_t i
-        for i in range(n):
+        for i in range(self.n):
             self.i_offset_pa[i] = i_offset[i] * PA_PER_NA
 
-    cpdef void update(self, long step0, int K, bint record):
-        """Advance every neuron by K steps, the first being global step step0."""
-        check_window(step0, K, self.k_max, record, self.rec.shape[0] > 0,
-                     len(self.state_names), self.n, k_min=1)
-        cdef double[::1] v = self.v, u = self.u
-        cdef const double[::1] a = self.a, b = self.b, c = self.c, d = self.d
-        cdef double[::1] i_offset_pa = self.i_offset_pa
-        cdef double[:, :, ::1] ring = self.ring
-        cdef const double[:, ::1] i_ext = self.i_ext
-        cdef unsigned char[:, ::1] spiked = self.spiked
-        cdef double[:, :, ::1] rec = self.rec
-        cdef Py_ssize_t ring_length = ring.shape[1]
-        cdef int num_threads = self.num_threads
-        cdef Py_ssize_t n = self.n
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        cdef Py_ssize_t m = block_size(first, self.n)
+        cdef Py_ssize_t ring_length = self.ring.shape[1]
+        cdef double v_now[NEURON_BLOCK]
+        cdef double u_now[NEURON_BLOCK]
+        cdef double arrived_exc[NEURON_BLOCK]
+        cdef double arrived_inh[NEURON_BLOCK]
+        cdef double fired[NEURON_BLOCK]
+        cdef double reset_to[NEURON_BLOCK]
+        cdef double jump[NEURON_BLOCK]
+        cdef const double* a = &self.a[first]
+        cdef const double* b_ = &self.b[first]
+        cdef const double* i_offset_pa = &self.i_offset_pa[first]
+        cdef const double* i_ext
         cdef double h = self.dt
-        cdef Py_ssize_t i, k, slot
-        cdef double v_now, u_now, v_old, u_old
-
-        for i in prange(n, nogil=True, num_threads=num_threads, schedule='static'):
-            v_now = v[i]
-            u_now = u[i]
-            for k in range(K):
-                slot = (step0 + k) % ring_length
-                v_old = v_now
-                u_old = u_now
-                v_now = v_now + (h * (0.04 * v_old * v_old + 5.0 * v_old + 140.0 - u_old
-                                      + i_ext[k, i] * PA_PER_NA + i_offset_pa[i])
-                                 + (ring[0, slot, i] + ring[1, slot, i]))
-                u_now = u_now + h * a[i] * (b[i] * v_old - u_old)
-                ring[0, slot, i] = 0.0
-                ring[1, slot, i] = 0.0
-                if v_now >= IZHIKEVICH_V_PEAK:
-                    v_now = c[i]
-                    u_now = u_now + d[i]
-                    spiked[k, i] = 1
-                else:
-                    spiked[k, i] = 0
-                if record:
-                    rec[0, k, i] = v_now
-                    rec[1, k, i] = u_now
-            v[i] = v_now
-            u[i] = u_now
+        cdef Py_ssize_t b, k
+        cdef double v_old, u_old, v_next, u_next
+        copy_values(&self.v[first], v_now, m)
+        copy_values(&self.u[first], u_now, m)
+        copy_values(&self.c[first], reset_to, m)
+        copy_values(&self.d[first], jump, m)
+        for k in range(K):
+            take_input(&self.ring[0, slot, first], arrived_exc, m)
+            take_input(&self.ring[1, slot, first], arrived_inh, m)
+            i_ext = &self.i_ext[k, first]
+            for b in range(m):
+                v_old = v_now[b]
+                u_old = u_now[b]
+                v_next = v_old + (h * (0.04 * v_old * v_old + 5.0 * v_old + 140.0 - u_old
+                                       + i_ext[b] * PA_PER_NA + i_offset_pa[b])
+                                  + (arrived_exc[b] + arrived_inh[b]))
+                u_next = u_old + h * a[b] * (b_[b] * v_old - u_old)
+                fired[b] = 1.0 if v_next >= IZHIKEVICH_V_PEAK else 0.0
+                v_now[b] = reset_to[b] if fired[b] != 0.0 else v_next
+                u_next = u_next + jump[b] if fired[b] != 0.0 else u_next
+                u_now[b] = u_next
+            copy_flags(fired, &self.spiked[k, first], m)
+            if record:
+                copy_values(v_now, &self.rec[0, k, first], m)
+                copy_values(u_now, &self.rec[1, k, first], m)
+            slot = next_slot(slot, ring_length)
+        copy_values(v_now, &self.v[first], m)
+        copy_values(u_now, &self.u[first], m)
