@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # distutils: language = c++
 """Event-driven spike delivery (the serial paradigm) for static and plastic synapses.
 
@@ -26,19 +26,72 @@ from _random cimport uniform_open
 cnp.import_array()
 
 
-def deliver_static(int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0,
-                   cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
-                   int[::1] delay, double[:, ::1] ring):
-    """Add the weight of every synapse of every spike into the target's ring buffer."""
-    cdef Py_ssize_t m, j, L = ring.shape[0]
-    cdef long s
-    cdef int i
-    with nogil:
-        for m in range(n_spikes):
-            s = step0 + spike_k[m]
-            i = spike_i[m]
-            for j in range(indptr[i], indptr[i + 1]):
-                ring[(s + delay[j]) % L, post[j]] += weight[j]
+cdef inline Py_ssize_t _arrival_slot(Py_ssize_t first, int delay, Py_ssize_t L) noexcept nogil:
+    """(first + delay) mod L for 0 <= first < L and delay >= 0, without dividing: in the
+    engine delay < L, so at most one subtraction."""
+    cdef Py_ssize_t slot = first + delay
+    while slot >= L:
+        slot -= L
+    return slot
+
+
+cdef class StaticDelivery:
+    """The serial paradigm for a unit of static synapses, bound once to its arrays: CSR
+    rows (``indptr``, ``post``, ``weight``, ``delay``), the presynaptic group's window
+    spike list (``spike_k``, ``spike_i``) and the target ring (L, n_post). ``weight`` is
+    read at every delivery, so changes made to it in place take effect at once.
+
+    The slot of a spike's step is computed once per spike; when every synapse of the unit
+    has the same delay (the common case) the target ring row is then fixed for the whole
+    CSR row, and an event costs one load of the target, one of the weight and one add."""
+    cdef const cnp.int64_t[::1] indptr
+    cdef const int[::1] post
+    cdef const double[::1] weight
+    cdef const int[::1] delay
+    cdef readonly object spike_k, spike_i, ring     # the bound arrays (identity checks)
+    cdef const int[::1] _spike_k, _spike_i
+    cdef double[:, ::1] _ring
+    cdef int uniform_delay                          # the common delay, or -1
+
+    def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
+                 int[::1] delay, spike_k, spike_i, ring):
+        self.indptr = indptr
+        self.post = post
+        self.weight = weight
+        self.delay = delay
+        self.uniform_delay = -1
+        if delay.shape[0] and np.min(delay) == np.max(delay):
+            self.uniform_delay = delay[0]
+        self.bind(spike_k, spike_i, ring)
+
+    def bind(self, spike_k, spike_i, ring):
+        """(Re)attach the presynaptic spike list and the target ring."""
+        self.spike_k, self.spike_i, self.ring = spike_k, spike_i, ring
+        self._spike_k = spike_k
+        self._spike_i = spike_i
+        self._ring = ring
+
+    cpdef void deliver(self, long step0, int n_spikes):
+        """Add the weight of every synapse of the first n_spikes spikes of the list (steps
+        counted from global step step0) into its target's ring slot."""
+        cdef Py_ssize_t m, j, first, L = self._ring.shape[0]
+        cdef Py_ssize_t row_start, row_end
+        cdef int i
+        cdef double* row
+        with nogil:
+            for m in range(n_spikes):
+                first = (step0 + self._spike_k[m]) % L
+                i = self._spike_i[m]
+                row_start = self.indptr[i]
+                row_end = self.indptr[i + 1]
+                if self.uniform_delay >= 0:
+                    row = &self._ring[_arrival_slot(first, self.uniform_delay, L), 0]
+                    for j in range(row_start, row_end):
+                        row[self.post[j]] += self.weight[j]
+                else:
+                    for j in range(row_start, row_end):
+                        self._ring[_arrival_slot(first, self.delay[j], L), self.post[j]] += \
+                            self.weight[j]
 
 
 def deliver_stochastic(int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0,
@@ -50,13 +103,14 @@ def deliver_stochastic(int[::1] spike_k, int[::1] spike_i, int n_spikes, long st
     counter-based uniform number (seed, j, 64 s + r), r counting repeated spikes of one
     neuron in one step (the list is ordered by step, then neuron): reproducible whatever
     the window."""
-    cdef Py_ssize_t m, j, L = ring.shape[0]
+    cdef Py_ssize_t m, j, first, L = ring.shape[0]
     cdef long s
     cdef int i
     cdef uint64_t repeat = 0
     with nogil:
         for m in range(n_spikes):
             s = step0 + spike_k[m]
+            first = s % L
             i = spike_i[m]
             if m > 0 and spike_k[m - 1] == spike_k[m] and spike_i[m - 1] == i:
                 repeat += 1
@@ -64,7 +118,7 @@ def deliver_stochastic(int[::1] spike_k, int[::1] spike_i, int n_spikes, long st
                 repeat = 0
             for j in range(indptr[i], indptr[i + 1]):
                 if uniform_open(seed, <uint64_t>j, <uint64_t>s * 64 + repeat) < p_transmit[j]:
-                    ring[(s + delay[j]) % L, post[j]] += weight[j]
+                    ring[_arrival_slot(first, delay[j], L), post[j]] += weight[j]
 
 
 cdef class TsodyksMarkramUnit:
@@ -134,7 +188,7 @@ cdef class TsodyksMarkramUnit:
                     self.x[j] -= dy
                     self.y[j] += dy
                     self.last_spike[j] = t
-                    ring[(s + self.delay[j]) % L, self.post[j]] += dy * self.weight[j]
+                    ring[_arrival_slot(s % L, self.delay[j], L), self.post[j]] += dy * self.weight[j]
 
 
 cdef enum:
@@ -346,7 +400,7 @@ cdef class STDPUnit:
                             km = self.k_minus[j] * exp((self.last_post[j] - t) / self.tau_minus[j])
                         self.weight[j] = self._depress(j, self.weight[j], km)
                         self.reported_weight[j] = self.weight[j]
-                        ring[(s + self.delay[j]) % L, self.post[j]] += self.weight[j]
+                        ring[_arrival_slot(s % L, self.delay[j], L), self.post[j]] += self.weight[j]
                     if self.indptr[i + 1] > self.indptr[i]:
                         j = self.indptr[i]
                         self.k_plus[i] = self.k_plus[i] * exp((self.last_pre[i] - t) / self.tau_plus[j]) + 1.0

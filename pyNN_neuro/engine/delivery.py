@@ -77,14 +77,28 @@ class StaticUnit:
         return int(self.delay.max()) if self.delay.size else 0
 
     def allocate(self, window_max, ring_length):
-        pass
+        self._rows = None        # bound at the first delivery, when the buffers exist
 
     def deliver(self, step0, K):
         pre = self.pre
         if pre.n_spikes:
-            _synapses.deliver_static(pre.spike_k, pre.spike_i, pre.n_spikes, step0,
-                                     self.indptr, self.post_index, self.weight, self.delay,
-                                     self.post.ring[self.receptor])
+            self._bound_rows().deliver(step0, pre.n_spikes)
+
+    def _bound_rows(self):
+        """The serial kernel bound to this unit's CSR rows, the presynaptic spike list and
+        the target ring; bound again when any of those arrays was replaced."""
+        rows = getattr(self, "_rows", None)
+        pre, ring = self.pre, self.post.ring
+        if rows is None:
+            rows = self._rows = _synapses.StaticDelivery(
+                self.indptr, self.post_index, self.weight, self.delay, pre.spike_k,
+                pre.spike_i, ring[self.receptor])
+            self._rows_ring = ring
+        elif (rows.spike_k is not pre.spike_k or rows.spike_i is not pre.spike_i
+              or self._rows_ring is not ring):
+            rows.bind(pre.spike_k, pre.spike_i, ring[self.receptor])
+            self._rows_ring = ring
+        return rows
 
     def after_post_update(self, step0, K):
         pass
