@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Spike sources and small engine helpers.
 
 Spike sources draw their random numbers from a counter-based generator: the n-th uniform
@@ -13,9 +13,10 @@ emitted (no step ends at t = 0).
 """
 import numpy as np
 cimport numpy as cnp
-from libc.math cimport log, floor, ceil, INFINITY
+from libc.math cimport log, INFINITY
 from libc.stdint cimport uint64_t, int64_t, int32_t
-from _random cimport uniform_open
+from libc.string cimport memcpy
+from _random cimport stream_key, uniform_of_key, uniform_open
 
 cnp.import_array()
 
@@ -30,20 +31,108 @@ def uniform_array(uint64_t seed, cnp.uint64_t[::1] streams, cnp.uint64_t[::1] co
     return out
 
 
-def compact_spikes(unsigned char[:, ::1] spiked, int K, int[::1] spike_k, int[::1] spike_i):
-    """Turn the (K, n) spike flags of a window into a list ordered by step, then neuron.
+cdef class Compaction:
+    """Turns a kernel's spike flags ``spiked`` (K_max, n) into the window's spike list,
+    ordered by step then neuron (``spike_k``, ``spike_i``), and adds the spikes to the
+    per-neuron counts of the whole run (``spike_count``, int64). Bound once to the arrays.
 
-    Returns the number of spikes written into ``spike_k`` and ``spike_i``.
-    """
-    cdef Py_ssize_t k, i, n = spiked.shape[1]
-    cdef int count = 0
-    for k in range(K):
-        for i in range(n):
-            if spiked[k, i]:
-                spike_k[count] = k
-                spike_i[count] = i
-                count += 1
-    return count
+    Flags are scanned eight at a time: a window usually holds few spikes, so most 8-byte
+    words are zero and are skipped with one test."""
+    cdef const unsigned char[:, ::1] spiked
+    cdef int[::1] spike_k
+    cdef int[::1] spike_i
+    cdef cnp.int64_t[::1] spike_count
+
+    def __init__(self, const unsigned char[:, ::1] spiked, int[::1] spike_k, int[::1] spike_i,
+                 cnp.int64_t[::1] spike_count):
+        if spike_k.shape[0] < spiked.shape[0] * spiked.shape[1] or \
+                spike_i.shape[0] < spike_k.shape[0] or spike_count.shape[0] != spiked.shape[1]:
+            raise ValueError("Compaction: spike_k and spike_i need K_max x n entries and "
+                             "spike_count n")
+        self.spiked = spiked
+        self.spike_k = spike_k
+        self.spike_i = spike_i
+        self.spike_count = spike_count
+
+    cpdef int run(self, int K):
+        """Compact the flags of the first K steps; return the number of spikes."""
+        cdef Py_ssize_t k, i, w, n = self.spiked.shape[1], n_words = n // 8
+        cdef const unsigned char* row
+        cdef uint64_t word
+        cdef int count = 0
+        with nogil:
+            for k in range(K):
+                row = &self.spiked[k, 0]
+                for w in range(n_words):
+                    memcpy(&word, row + 8 * w, 8)
+                    if word == 0:
+                        continue
+                    for i in range(8 * w, 8 * w + 8):
+                        if row[i]:
+                            count = self._add(count, k, i)
+                for i in range(8 * n_words, n):
+                    if row[i]:
+                        count = self._add(count, k, i)
+        return count
+
+    cdef inline int _add(self, int count, Py_ssize_t k, Py_ssize_t i) noexcept nogil:
+        self.spike_k[count] = <int>k
+        self.spike_i[count] = <int>i
+        self.spike_count[i] += 1
+        return count + 1
+
+
+cdef class SpikeAppender:
+    """Appends the recorded part of a window's spike list to a group's recording arrays:
+    global steps (int64) and neuron indices (int32), keeping only neurons whose ``mask``
+    byte is set (all of them when ``all_recorded``). The arrays are passed at every call
+    and taken up again only when they are not those of the previous call, so a call costs
+    no buffer acquisition."""
+    cdef object _k_obj, _i_obj, _mask_obj, _steps_obj, _ids_obj
+    cdef const int[::1] _k
+    cdef const int[::1] _i
+    cdef const unsigned char[::1] _mask
+    cdef cnp.int64_t[::1] _steps
+    cdef int[::1] _ids
+
+    cpdef Py_ssize_t append(self, spike_k, spike_i, int n, long step0, mask,
+                            bint all_recorded, steps, ids, Py_ssize_t size):
+        """Append to steps/ids from position ``size`` (they must have room for n more);
+        return the new size."""
+        if spike_k is not self._k_obj:
+            self._k, self._k_obj = spike_k, spike_k
+        if spike_i is not self._i_obj:
+            self._i, self._i_obj = spike_i, spike_i
+        if mask is not self._mask_obj:
+            self._mask, self._mask_obj = mask, mask
+        if steps is not self._steps_obj:
+            self._steps, self._steps_obj = steps, steps
+        if ids is not self._ids_obj:
+            self._ids, self._ids_obj = ids, ids
+        if size + n > self._steps.shape[0] or size + n > self._ids.shape[0]:
+            raise ValueError("SpikeAppender: the recording arrays are full")
+        cdef Py_ssize_t m
+        cdef int i
+        with nogil:
+            for m in range(n):
+                i = self._i[m]
+                if all_recorded or self._mask[i]:
+                    self._steps[size] = step0 + self._k[m]
+                    self._ids[size] = i
+                    size += 1
+        return size
+
+
+cdef inline long _emission_step(double t, double dt) noexcept nogil:
+    """The step a spike at time t (ms) is emitted in: ceil(t / dt - 1e-9) - 1 (the 1e-9
+    absorbs the rounding of t / dt on the grid). The ceiling is taken in integers:
+    truncate, then add one if that fell below; this equals C's ceil() for every
+    |t / dt| < 2**63 and needs no library call."""
+    cdef double q = t / dt - 1e-9
+    cdef long s = <long>q
+    if <double>s < q:
+        s += 1
+    return s - 1
 
 
 cdef class SpikeArraySource:
@@ -51,20 +140,24 @@ cdef class SpikeArraySource:
 
     ``steps`` holds, sorted by step then neuron, the emission step of every spike and
     ``neurons`` the matching neuron index; ``position`` is the first not yet emitted.
+    Emitted spikes are added to ``spike_count`` (per neuron, whole run).
     """
     cdef public cnp.int64_t[::1] steps
     cdef public int[::1] neurons
     cdef public Py_ssize_t position
     cdef int[::1] spike_k
     cdef int[::1] spike_i
+    cdef cnp.int64_t[::1] spike_count
 
-    def __init__(self, cnp.int64_t[::1] steps, int[::1] neurons, int[::1] spike_k, int[::1] spike_i):
+    def __init__(self, cnp.int64_t[::1] steps, int[::1] neurons, int[::1] spike_k, int[::1] spike_i,
+                 cnp.int64_t[::1] spike_count):
         if steps.shape[0] != neurons.shape[0]:
             raise ValueError("steps and neurons must have the same length")
         self.steps = steps
         self.neurons = neurons
         self.spike_k = spike_k
         self.spike_i = spike_i
+        self.spike_count = spike_count
         self.position = 0
 
     def seek(self, long step):
@@ -87,6 +180,7 @@ cdef class SpikeArraySource:
                     break
                 self.spike_k[count] = <int>(self.steps[self.position] - step0)
                 self.spike_i[count] = self.neurons[self.position]
+                self.spike_count[self.spike_i[count]] += 1
                 count += 1
                 self.position += 1
         return count
@@ -107,7 +201,14 @@ cdef class RenewalSource:
     Spikes are generated in continuous time inside [start, start + duration) and emitted
     in the step that contains them: a spike at time t lands in step ceil(t / dt) - 1 (its
     recorded time is t rounded up to the dt grid). Several spikes of one neuron in the same
-    step are all emitted (the list then repeats the neuron).
+    step are all emitted (the list then repeats the neuron). Emitted spikes are added to
+    ``spike_count`` (per neuron, whole run).
+
+    A window is generated neuron by neuron (each neuron's next spike time is kept in
+    ``next_time``), then put in step order by a stable counting sort. The Poisson kind
+    has its own loop: the time of the next spike depends on the previous one only through
+    one addition, so the random number, logarithm and division of consecutive spikes
+    overlap in the processor.
     """
     cdef public int kind
     cdef double dt
@@ -117,11 +218,13 @@ cdef class RenewalSource:
     cdef public cnp.uint64_t[::1] counter
     cdef int[::1] spike_k
     cdef int[::1] spike_i
+    cdef cnp.int64_t[::1] spike_count
+    cdef int[::1] sort_k, sort_i, step_start     # scratch of the counting sort
     cdef public int overflow
 
     def __init__(self, int kind, dict params, double dt, uint64_t seed,
                  double[::1] next_time, cnp.uint64_t[::1] counter,
-                 int[::1] spike_k, int[::1] spike_i):
+                 int[::1] spike_k, int[::1] spike_i, cnp.int64_t[::1] spike_count):
         n = next_time.shape[0]
         self.kind = kind
         self.dt = dt
@@ -146,6 +249,10 @@ cdef class RenewalSource:
         self.counter = counter
         self.spike_k = spike_k
         self.spike_i = spike_i
+        self.spike_count = spike_count
+        self.sort_k = np.empty(spike_k.shape[0], dtype=np.intc)
+        self.sort_i = np.empty(spike_k.shape[0], dtype=np.intc)
+        self.step_start = np.empty(2, dtype=np.intc)
         self.overflow = 0
 
     cdef inline double _interval(self, Py_ssize_t i) noexcept nogil:
@@ -188,49 +295,86 @@ cdef class RenewalSource:
     cpdef int update(self, long step0, int K):
         """Emit the spikes of steps step0 ... step0 + K - 1, ordered by step then neuron;
         return how many."""
-        cdef Py_ssize_t i, n = self.next_time.shape[0]
-        cdef int count = 0
-        cdef int cap = self.spike_k.shape[0]
+        cdef int count
         cdef double t_end = (step0 + K) * self.dt
-        cdef double t, stop
-        cdef long s
+        if self.step_start.shape[0] < K + 1:
+            self.step_start = np.empty(K + 1, dtype=np.intc)
         with nogil:
-            for i in range(n):
-                stop = self.start[i] + self.duration[i]
-                t = self.next_time[i]
-                while t < t_end:
-                    if t >= stop:
-                        t = INFINITY
-                        break
-                    s = <long>ceil(t / self.dt - 1e-9) - 1
-                    if s < step0:
-                        s = step0
-                    if count < cap:
-                        self.spike_k[count] = <int>(s - step0)
-                        self.spike_i[count] = <int>i
-                        count += 1
-                    else:
-                        self.overflow += 1
-                    t = t + self._interval(i)
-                self.next_time[i] = t
-        if count > 1 and K > 1:
-            _sort_by_step(self.spike_k, self.spike_i, count, K)
+            self.step_start[:K + 1] = 0
+            if self.kind == 0:
+                count = self._poisson(step0, t_end)
+            else:
+                count = self._renewal(step0, t_end)
+            self._order_by_step(count, K)
         return count
 
+    cdef inline int _emit(self, int count, long s, long step0, Py_ssize_t i) noexcept nogil:
+        """Append a spike of neuron i in global step s (at least step0) to the unsorted
+        list, and count it in its step's bin."""
+        if s < step0:
+            s = step0
+        if count < self.sort_k.shape[0]:
+            self.sort_k[count] = <int>(s - step0)
+            self.sort_i[count] = <int>i
+            self.step_start[s - step0 + 1] += 1
+            self.spike_count[i] += 1
+            return count + 1
+        self.overflow += 1
+        return count
 
-cdef void _sort_by_step(int[::1] spike_k, int[::1] spike_i, int count, int K):
-    """Stable counting sort of a spike list by step (neuron order kept within a step)."""
-    cdef int[::1] first = np.zeros(K + 1, dtype=np.intc)
-    cdef int[::1] k_copy = np.array(spike_k[:count], dtype=np.intc)
-    cdef int[::1] i_copy = np.array(spike_i[:count], dtype=np.intc)
-    cdef int m, k, pos
-    for m in range(count):
-        first[k_copy[m] + 1] += 1
-    for k in range(K):
-        first[k + 1] += first[k]
-    for m in range(count):
-        k = k_copy[m]
-        pos = first[k]
-        spike_k[pos] = k
-        spike_i[pos] = i_copy[m]
-        first[k] = pos + 1
+    cdef int _renewal(self, long step0, double t_end) noexcept nogil:
+        cdef Py_ssize_t i, n = self.next_time.shape[0]
+        cdef int count = 0
+        cdef double t, stop
+        for i in range(n):
+            stop = self.start[i] + self.duration[i]
+            t = self.next_time[i]
+            while t < t_end:
+                if t >= stop:
+                    t = INFINITY
+                    break
+                count = self._emit(count, _emission_step(t, self.dt), step0, i)
+                t = t + self._interval(i)
+            self.next_time[i] = t
+        return count
+
+    cdef int _poisson(self, long step0, double t_end) noexcept nogil:
+        """Kind 0: the arithmetic of ``_renewal`` with ``_interval``'s Poisson case inlined."""
+        cdef Py_ssize_t i, n = self.next_time.shape[0]
+        cdef int count = 0
+        cdef double t, stop, r
+        cdef uint64_t c, key
+        for i in range(n):
+            t = self.next_time[i]
+            if not t < t_end:
+                continue
+            stop = self.start[i] + self.duration[i]
+            r = self.rate[i]
+            c = self.counter[i]
+            key = stream_key(self.seed, i)
+            while t < t_end:
+                if t >= stop:
+                    t = INFINITY
+                    break
+                count = self._emit(count, _emission_step(t, self.dt), step0, i)
+                if r <= 0.0:
+                    t = INFINITY
+                else:
+                    t = t + -log(uniform_of_key(key, c)) * 1000.0 / r
+                    c += 1
+            self.next_time[i] = t
+            self.counter[i] = c
+        return count
+
+    cdef void _order_by_step(self, int count, int K) noexcept nogil:
+        """Scatter the unsorted list (neuron order) into spike_k/spike_i by step: a stable
+        counting sort whose per-step counts ``_emit`` already made."""
+        cdef int m, k, pos
+        for k in range(K):
+            self.step_start[k + 1] += self.step_start[k]
+        for m in range(count):
+            k = self.sort_k[m]
+            pos = self.step_start[k]
+            self.spike_k[pos] = k
+            self.spike_i[pos] = self.sort_i[m]
+            self.step_start[k] = pos + 1

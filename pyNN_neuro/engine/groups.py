@@ -20,7 +20,8 @@ logger = logging.getLogger("pyNN_neuro")
 
 class Group:
     """What every group offers the run loop: ``update(step0, K)`` then a spike list
-    ``spike_k[:n_spikes]`` (step within the window) and ``spike_i[:n_spikes]`` (neuron)."""
+    ``spike_k[:n_spikes]`` (step within the window) and ``spike_i[:n_spikes]`` (neuron),
+    whose spikes ``update`` has also added to ``spike_count``."""
 
     receptor_names = ()
     state_names = ()
@@ -60,10 +61,6 @@ class Group:
     def spike_times_of(self, steps, ids):
         """Times (ms) of spikes emitted in ``steps``: the end of each step."""
         return (steps + 1) * self.dt
-
-    def count_spikes(self):
-        if self.n_spikes:
-            np.add.at(self.spike_count, self.spike_i[:self.n_spikes], 1)
 
 
 class NeuronGroup(Group):
@@ -110,6 +107,8 @@ class NeuronGroup(Group):
         super().allocate(window_max, ring_length, step)
         self.i_ext = np.zeros((window_max, self.size))
         self.spiked = np.zeros((window_max, self.size), dtype=np.uint8)
+        self.compaction = _sources.Compaction(self.spiked, self.spike_k, self.spike_i,
+                                              self.spike_count)
         self._allocate_state_record()
         self.make_kernel()
 
@@ -118,9 +117,10 @@ class NeuronGroup(Group):
             self.rec = np.zeros((len(self.state_names), self.window_max, self.size))
         else:
             self.rec = np.zeros((0, 0, 0))
+        self.records_state = self.rec.shape[0] > 0
 
     def recording_changed(self):
-        if self.kernel is not None and (self.rec.shape[0] > 0) != self.recording.records_state:
+        if self.kernel is not None and self.records_state != self.recording.records_state:
             self._allocate_state_record()
             self.make_kernel()
 
@@ -134,9 +134,8 @@ class NeuronGroup(Group):
             self.i_ext[:K] = 0.0
             for inject in self.current_inputs:
                 inject(self.i_ext, step0, K)
-        record = self.rec.shape[0] > 0
-        self.kernel.update(step0, K, record)
-        self.n_spikes = _sources.compact_spikes(self.spiked, K, self.spike_k, self.spike_i)
+        self.kernel.update(step0, K, self.records_state)
+        self.n_spikes = self.compaction.run(K)
 
 
 class SpikeArrayGroup(Group):
@@ -208,7 +207,8 @@ class SpikeArrayGroup(Group):
         return self.times[np.searchsorted(keys, wanted) + rank]
 
     def make_source(self):
-        self.source = _sources.SpikeArraySource(self.steps, self.neurons, self.spike_k, self.spike_i)
+        self.source = _sources.SpikeArraySource(self.steps, self.neurons, self.spike_k,
+                                                self.spike_i, self.spike_count)
 
     def restore_initial_state(self):
         if self.source is not None:
@@ -277,7 +277,7 @@ class RenewalGroup(Group):
     def make_source(self):
         self.source = _sources.RenewalSource(self.kind, self.params, self.dt, self.seed,
                                              self.next_time, self.counter,
-                                             self.spike_k, self.spike_i)
+                                             self.spike_k, self.spike_i, self.spike_count)
 
     def restore_initial_state(self):
         self.counter[:] = 0

@@ -7,6 +7,8 @@ arrays; Neo objects are built by the backend only when asked for.
 """
 import numpy as np
 
+from . import _sources
+
 
 class _Growable:
     """An append-only 1-D array with amortised doubling."""
@@ -17,12 +19,16 @@ class _Growable:
 
     def extend(self, values):
         n = len(values)
+        self.make_room(n)
+        self.data[self.size:self.size + n] = values
+        self.size += n
+
+    def make_room(self, n):
+        """Grow the buffer, if needed, so that n more values fit."""
         if self.size + n > self.data.size:
             new = np.zeros(max(2 * self.data.size, self.size + n), dtype=self.data.dtype)
             new[:self.size] = self.data[:self.size]
             self.data = new
-        self.data[self.size:self.size + n] = values
-        self.size += n
 
     def view(self):
         return self.data[:self.size]
@@ -75,6 +81,9 @@ class GroupRecording:
     def __init__(self, group):
         self.group = group
         self.spike_mask = np.zeros(group.size, dtype=bool)
+        self._spike_mask_bytes = self.spike_mask.view(np.uint8)
+        self._spikes_recorded = "none"          # "none", "some" or "all" neurons
+        self._appender = _sources.SpikeAppender()
         self.spike_steps = _Growable(np.int64)
         self.spike_ids = _Growable(np.intc)
         self.variables = {}
@@ -94,6 +103,11 @@ class GroupRecording:
 
     def record_spikes(self, indices):
         self.spike_mask[np.asarray(indices, dtype=np.intp)] = True
+        self._spike_mask_changed()
+
+    def _spike_mask_changed(self):
+        self._spikes_recorded = ("all" if self.spike_mask.all() else
+                                 "some" if self.spike_mask.any() else "none")
 
     def record_variable(self, name, indices, interval_steps):
         if name not in self.variables:
@@ -106,6 +120,7 @@ class GroupRecording:
     def stop_all(self):
         """Record nothing from now on and forget all data (PyNN's ``record(None)``)."""
         self.spike_mask[:] = False
+        self._spike_mask_changed()
         self.variables = {}
         self.spike_steps.clear()
         self.spike_ids.clear()
@@ -146,12 +161,13 @@ class GroupRecording:
     def collect(self, step0, K):
         group = self.group
         n = group.n_spikes
-        if n and self.spike_mask.any():
-            ids = group.spike_i[:n]
-            keep = self.spike_mask[ids]
-            if keep.any():
-                self.spike_steps.extend(step0 + group.spike_k[:n][keep])
-                self.spike_ids.extend(ids[keep])
+        if n and self._spikes_recorded != "none":
+            steps, ids = self.spike_steps, self.spike_ids
+            steps.make_room(n)
+            ids.make_room(n)
+            steps.size = ids.size = self._appender.append(
+                group.spike_k, group.spike_i, n, step0, self._spike_mask_bytes,
+                self._spikes_recorded == "all", steps.data, ids.data, steps.size)
         if not self.variables or group.rec.shape[0] == 0:
             return
         # step k ends at time step0 + k + 1; samples are due at start + m * interval

@@ -199,7 +199,6 @@ class Simulation:
         for groups, leaving in self.order:
             for g in groups:
                 g.update(step0, K)
-                g.count_spikes()
                 g.recording.collect(step0, K)
                 for u in self.post_units.get(id(g), ()):
                     u.after_post_update(step0, K)
