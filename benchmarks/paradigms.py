@@ -131,7 +131,7 @@ def _build_both_keep_faster(state):
     import numpy as np
 
     from pyNN_neuro import paradigms
-    from pyNN_neuro.engine.delivery import ParallelUnit
+    from pyNN_neuro.engine.parallel import ParallelUnit
     from pyNN_neuro.selector.measure import _PostGroup, _PreGroup
     from pyNN_neuro.simulator import delay_steps
 

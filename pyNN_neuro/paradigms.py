@@ -50,7 +50,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from pyNN.standardmodels import cells as pynn_cells
 
-from .engine.delivery import ParallelUnit, StaticUnit
+from .engine.delivery import StaticUnit
+from .engine.parallel import ParallelUnit
 from .engine.simulation import (DEFAULT_MAX_WINDOW, WINDOW_ELEMENT_BUDGET, Simulation,
                                 strongly_connected_components)
 

@@ -9,7 +9,8 @@ import pytest
 import pyNN_neuro as sim
 from pyNN import errors
 from pyNN_neuro import paradigms
-from pyNN_neuro.engine.delivery import ParallelUnit, StaticUnit
+from pyNN_neuro.engine.delivery import StaticUnit
+from pyNN_neuro.engine.parallel import ParallelUnit
 
 
 def _spikes(populations):

@@ -156,7 +156,8 @@ def _config(n_pre, n_post, p_spike, window, delays=(1,), seed=1):
 
 def test_memory_formula_is_exact():
     from pyNN_neuro.selector.measure import _PostGroup, _PreGroup, make_connections
-    from pyNN_neuro.engine.delivery import ParallelUnit, StaticUnit
+    from pyNN_neuro.engine.delivery import StaticUnit
+    from pyNN_neuro.engine.parallel import ParallelUnit
     config = _config(30, 20, 0.1, 7, delays=(1, 3))
     config.update(connector="fixed_probability", p_conn=0.3)
     pre_index, post_index, delay = make_connections(config, np.random.default_rng(0))

@@ -5,5 +5,5 @@ into groups and units) nor the mapping compiler.
 """
 from .simulation import Simulation  # noqa: F401
 from .groups import NeuronGroup, SpikeArrayGroup, RenewalGroup  # noqa: F401
-from .delivery import (StaticUnit, StochasticUnit, TsodyksMarkramUnit, STDPUnit,  # noqa: F401
-                       ParallelUnit)
+from .delivery import StaticUnit, StochasticUnit, TsodyksMarkramUnit, STDPUnit  # noqa: F401
+from .parallel import ParallelUnit  # noqa: F401

@@ -219,7 +219,8 @@ def _time_interleaved(units, windows, window, repeats, budget_s):
 def measure(config, repeats=REPEATS, budget_s=0.15, min_steps=256):
     """Build both paradigms for ``config`` and time them. Returns (features, measurements),
     two float arrays in ``FEATURE_NAMES`` and ``MEASURE_NAMES`` order."""
-    from ..engine.delivery import ParallelUnit, StaticUnit
+    from ..engine.delivery import StaticUnit
+    from ..engine.parallel import ParallelUnit
 
     rng = np.random.default_rng(config["seed"])
     n_pre, n_post, K = config["n_pre"], config["n_post"], config["window"]

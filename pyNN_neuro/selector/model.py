@@ -86,7 +86,7 @@ def memory_bytes(features):
     nnz = c["n_synapses"]
     serial = nnz * 32 + (c["n_pre"] + 1) * 8
     parallel = (serial + nnz * 8 + c["n_delays"] * 4 +
-                c["n_delays"] * c["n_pre"] * c["n_post"] * 8 + c["window"] * c["n_pre"] * 8)
+                c["n_delays"] * c["n_pre"] * c["n_post"] * 8 + c["window"] * c["n_post"] * 8)
     return serial, parallel
 
 

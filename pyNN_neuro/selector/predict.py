@@ -67,7 +67,7 @@ def _as_matrix(features):
 def _parallel_supported(X):
     """The parallel paradigm takes static synapses only, and its dense matrices must fit
     the engine's limit."""
-    from ..engine.delivery import ParallelUnit
+    from ..engine.parallel import ParallelUnit
     col = {name: X[:, i] for i, name in enumerate(FEATURE_NAMES)}
     dense_bytes = col["n_delays"] * col["n_pre"] * col["n_post"] * 8
     return (col["plastic"] == 0) & (dense_bytes <= ParallelUnit.MAX_MATRIX_BYTES)
