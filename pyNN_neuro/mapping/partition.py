@@ -1,43 +1,65 @@
-"""Connectivity-aware mappers: ``default`` (METIS, or a pure-numpy fallback) and
-``quality`` (Mt-KaHyPar), both followed by the same repair and refinement.
+"""Connectivity-aware mappers: ``default`` (greedy core growing and METIS, or a
+pure-numpy fallback) and ``quality`` (Mt-KaHyPar), both followed by the same repair and
+refinement.
 
 Objective: the hypergraph KM1 cut (see :mod:`.hypergraph`) with hyperedge weights from
 the spec's spike counts, else rates, else 1, plus a floor of 1% of their mean so that
 neurons silent in a short run still keep their routes short.
 
-``default``:
-1. Initial partition. With pymetis (``pip install pymetis``): a multilevel k-way edge-cut
-   partition of the graph expansion of the hypergraph (:func:`.hypergraph.expand_to_graph`),
-   vertex weight max(1 / neurons_per_core, synapses / synapses_per_core) so that a part
-   within the balance bound fits a core's neurons and synapses; k starts at the fewest
-   cores these allow and grows (at most 3 times) while most cores exceed their axons or
-   output axons. Without pymetis (logged once): the units in breadth-first order of the
-   same graph, or in unit order (as ``slice``) when that cuts less, cut into consecutive
-   cores as large as the limits allow.
-2. :func:`.refine.repair` splits every core still over a limit.
-3. :func:`.refine.merge_cores` merges cores sharing hyperedges when the union fits.
-4. :func:`.refine.refine_moves` moves single units to reduce the exact KM1 cut.
+``default``: two initial partitions, each made legal by :func:`.refine.repair`; the one
+with the lower cut is refined.
+1. Greedy core growing (:mod:`.grow`): one core at a time, filled with the units sharing
+   most of its hyperedges while its neurons, synapses, axons and output axons last. It
+   packs axon-bound random networks into fewer cores and grows compact blocks on grids.
+2. Unless the grown cores are full by their axons (random networks, where packing is
+   what matters) or full on a large network (see ``default_partition``), with pymetis
+   (``pip install pymetis``): a multilevel k-way edge-cut partition of the
+   graph expansion of the hypergraph (:func:`.hypergraph.expand_to_graph`), vertex weight
+   max(1 / neurons_per_core, synapses / synapses_per_core) so that a part within the
+   balance bound fits a core's neurons and synapses; k starts at the fewest cores these
+   allow and, while most cores exceed their axons or output axons, grows (at most to the
+   number of grown cores). Balanced parts suit networks whose every core reads almost
+   every source (Vogels-Abbott on Loihi) and layered structure (convolutions). Without
+   pymetis (logged once): the units in breadth-first order of the same graph, or in unit
+   order (as ``slice``) when that cuts less, cut into consecutive cores as large as the
+   limits allow.
+:func:`.refine.merge_cores` merges cores sharing hyperedges when the union fits, then
+on the METIS (or breadth-first) candidate :func:`.refine.refine_moves` moves single units
+to reduce the exact KM1 cut (on grown cores it gained less than 0.5%: it is not run).
+The candidate with the lower cut wins.
 
-``quality``: step 1 is Mt-KaHyPar's KM1 partitioner (``pip install mtkahypar``) on the
-hypergraph itself; steps 2-4 as above.
+``quality``: Mt-KaHyPar's KM1 partitioner (``pip install mtkahypar``) on the hypergraph
+itself, then the same repair and refinement.
 """
 import logging
 import math
 import os
+import time
 
 import numpy as np
 
 from .errors import MappingError
+from .grow import grow_cores
 from .hypergraph import _ranges, build_hypergraph, expand_to_graph, km1, source_weights
 from .refine import (
-    Limits, UnitIndex, chunk_in_order, compact, core_loads, merge_cores, refine_moves, repair,
-    unit_output_axons,
+    Limits, UnitIndex, chunk_in_order, compact, core_loads, merge_cores, over_limits,
+    refine_moves, repair, unit_output_axons,
 )
 
 logger = logging.getLogger(__name__)
 
 IMBALANCE = 0.03          # allowed part weight over the average (METIS ufactor 30, Mt-KaHyPar epsilon)
 MAX_K_ROUNDS = 4
+# grown cores still over the output-axon limit after the second pass: above this share
+# of the cores, splitting them would cascade (every split raises other cores' output
+# axons), so the grown partition is left out
+MAX_GROWN_OVER_SHARE = 0.1
+# METIS is not asked for parts of fewer units than this on average (it refuses k close
+# to the number of vertices, and such tiny parts are what growing makes best anyway)
+MIN_UNITS_PER_PART = 4
+FULL_CORE = 0.9            # a core using this share of some limit is full ...
+FULL_SHARE = 0.9           # ... and grown cores this often full may leave METIS out
+METIS_MAX_PINS_WHEN_FULL = 2_000_000
 _warned_no_metis = False
 _mtkahypar = None
 
@@ -63,11 +85,43 @@ def default_partition(spec, legal, profile, caps=None, seed=0, seconds=None):
                         "uses its pure-numpy breadth-first partitioner instead")
             _warned_no_metis = True
 
-    def initial(hg, index, limits):
-        if pymetis is not None:
+    def initial(hg, index, limits, timings):
+        candidates, failures = [], []
+
+        def add_legal(part, n_parts, refine):
+            try:
+                candidates.append((*repair(hg, index, part, n_parts, limits), refine))
+            except MappingError as err:   # the other candidate may still be legal
+                failures.append(err)
+
+        start = time.perf_counter()
+        grown, n_grown, loads = grow_cores(hg, index, limits, np.arange(hg.n_units, dtype=np.int64), seed)
+        if over_limits(loads, limits).mean() <= MAX_GROWN_OVER_SHARE:
+            # grown cores are already locally good: move refinement gained < 0.5% on them
+            add_legal(grown, n_grown, refine=False)
+        timings["partition_grow"] = time.perf_counter() - start
+        start = time.perf_counter()
+        # METIS is left out when the grown cores are full by their axons or output axons
+        # (random networks: packing is what matters there, and growing packs better), or
+        # full by any limit on a large network (its time would be most of the compile,
+        # and on the grid-like networks where this happens the grown cut was the lower
+        # one), or when the cores hold a few units each (METIS refuses k close to the
+        # number of vertices)
+        skip_metis = bool(candidates) and (
+            _full_share(loads, limits, connectivity_only=True) >= FULL_SHARE
+            or (_full_share(loads, limits) >= FULL_SHARE and len(hg.pin_unit) > METIS_MAX_PINS_WHEN_FULL)
+            or n_grown > hg.n_units // MIN_UNITS_PER_PART)
+        if pymetis is None:
+            add_legal(*_breadth_first_partition(hg, index, limits), refine=True)
+            timings["partition_breadth_first"] = time.perf_counter() - start
+        elif not skip_metis:
             graph = expand_to_graph(hg)
-            return _k_search(hg, limits, lambda k, vw, eps: _metis(pymetis, graph, k, vw, eps, seed))
-        return _breadth_first_partition(hg, index, limits)
+            part, k = _k_search(hg, limits, lambda k, vw, eps: _metis(pymetis, graph, k, vw, eps, seed))
+            add_legal(*compact(part), refine=True)
+            timings["partition_metis"] = time.perf_counter() - start
+        if not candidates:
+            raise failures[0]
+        return candidates
     return _partition(spec, legal, profile, initial, seconds)
 
 
@@ -75,33 +129,50 @@ def quality_partition(spec, legal, profile, caps=None, seed=0, seconds=None):
     """The ``quality`` mapper (Mt-KaHyPar); ``MappingError`` when it is not installed."""
     mtkahypar = _import_mtkahypar()
 
-    def initial(hg, index, limits):
-        return _k_search(hg, limits, lambda k, vw, eps: _kahypar(mtkahypar, hg, k, vw, eps, seed))
+    def initial(hg, index, limits, timings):
+        start = time.perf_counter()
+        part, k = _k_search(hg, limits, lambda k, vw, eps: _kahypar(mtkahypar, hg, k, vw, eps, seed))
+        part, k = compact(part)
+        timings["partition_kahypar"] = time.perf_counter() - start
+        return [(*repair(hg, index, part, k, limits), True)]
     return _partition(spec, legal, profile, initial, seconds)
 
 
 def _partition(spec, legal, profile, initial, seconds):
-    import time
+    """Legal candidates from ``initial``, each merged (and refined when it asks for it);
+    the one with the lowest cut wins."""
     limits = Limits(profile)
     if legal.n_units == 0:
         return np.zeros(0, dtype=np.int64), 0, None
     hg = build_hypergraph(spec, legal, partition_weights(spec))
     index = UnitIndex(hg)
     timings = {}
-    start = time.perf_counter()
-    part, n_parts = initial(hg, index, limits)
-    timings["partition_initial"] = time.perf_counter() - start
-    start = time.perf_counter()
-    part, n_parts = compact(part)
-    part, n_parts = repair(hg, index, part, n_parts, limits)
-    part, n_parts = merge_cores(hg, part, n_parts, limits)
-    part, n_parts = refine_moves(hg, index, part, n_parts, limits)
-    part, n_parts = merge_cores(hg, part, n_parts, limits)
-    timings["partition_refine"] = time.perf_counter() - start
+    finished = []
+    for part, n_parts, refine in initial(hg, index, limits, timings):
+        start = time.perf_counter()
+        part, n_parts = merge_cores(hg, part, n_parts, limits)
+        if refine:
+            part, n_parts = refine_moves(hg, index, part, n_parts, limits)
+            part, n_parts = merge_cores(hg, part, n_parts, limits)
+        timings["partition_refine"] = timings.get("partition_refine", 0.0) + time.perf_counter() - start
+        finished.append((km1(hg, part, n_parts), part, n_parts))
     if seconds is not None:
         for name, value in timings.items():
             seconds[name] = seconds.get(name, 0.0) + value
+    _, part, n_parts = min(finished, key=lambda c: c[0])
     return part, n_parts, None
+
+
+def _full_share(loads, limits, connectivity_only=False):
+    """Share of the cores that use at least FULL_CORE of some limit (of their axons or
+    output axons only, with ``connectivity_only``)."""
+    neurons, axons, synapses, output, _ = loads
+    if not len(neurons):
+        return 1.0
+    used = np.maximum(axons / limits.axons, output / limits.output_axons)
+    if not connectivity_only:
+        used = np.maximum.reduce([used, neurons / limits.neurons, synapses / limits.synapses])
+    return float(np.mean(used >= FULL_CORE))
 
 
 def _vertex_weights(hg, limits):
@@ -133,7 +204,7 @@ def _k_search(hg, limits, partitioner):
         overload = float(np.quantile(ratio, 0.9))
         if overload <= 1.0 or k >= n:
             break
-        k = min(n, math.ceil(k * overload * 1.05) + 1)
+        k = min(max(1, n // MIN_UNITS_PER_PART), math.ceil(k * overload * 1.05) + 1)
     return part, k
 
 

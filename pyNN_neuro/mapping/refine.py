@@ -22,6 +22,7 @@ from .errors import MappingError
 from .hypergraph import connectivity, km1, _ranges
 
 MAX_REPAIR_ROUNDS = 50
+MIN_ROUND_GAIN = 0.002     # a refinement round cutting less than 0.2% of the cut is idle
 
 
 class Limits:
@@ -161,6 +162,38 @@ def unit_output_axons(hg, index, lam_read):
     return out
 
 
+def relieve_output_axons(hg, index, part, n_parts, limits, rounds=8):
+    """Bring cores over the output-axon limit under it by moving their root units of
+    most output axons into new cores (a split would instead raise the output axons of
+    every core whose neurons the split core reads). Returns (part, n); cores may still
+    be over after ``rounds`` (the caller repairs them)."""
+    if not np.isfinite(limits.output_axons):
+        return part, n_parts
+    part = part.copy()
+    for _ in range(rounds):
+        loads = core_loads(hg, part, n_parts)
+        excess = loads[3] - limits.output_axons
+        if (excess <= 0).all():
+            break
+        units = np.flatnonzero((excess[part] > 0) & (index.root_edge >= 0))
+        out = loads[4][index.root_edge[units]]
+        units, out = _largest_first_per_core(units, out, part[units])
+        core = part[units]
+        before = np.cumsum(out) - out
+        start = np.concatenate([[True], core[1:] != core[:-1]])
+        before -= np.maximum.accumulate(np.where(start, before, 0))
+        movers = units[before < excess[core]]
+        labels = chunk_in_order(hg, index, movers, limits, unit_output_axons(hg, index, loads[4]))
+        part[movers] = n_parts + labels
+        n_parts += int(labels.max()) + 1
+    return part, n_parts
+
+
+def _largest_first_per_core(units, value, core):
+    order = np.lexsort((-value, core))
+    return units[order], value[order]
+
+
 def repair(hg, index, part, n_parts, limits, rank=None):
     """Split every core over a limit into consecutive legal chunks of its units (in the
     order of ``rank``, default unit id) until every core is legal. Returns (part, n)."""
@@ -279,11 +312,12 @@ def refine_moves(hg, index, part, n_parts, limits, rounds=12, work_per_round=Non
     on odd ones, so two units never swap places for nothing), admits moves per target
     core while its free neurons, synapses, axons (upper bound) and output axons last, and
     applies them. A round whose exact cut does not drop, or which breaks a limit, is
-    retried with the better half of its moves. Returns (part, n_cores) compacted."""
+    retried with the better half of its moves. Two rounds in a row that cut less than
+    ``MIN_ROUND_GAIN`` end it. Returns (part, n_cores) compacted."""
     if n_parts < 2 or hg.n_edges == 0:
         return compact(part)
     if work_per_round is None:
-        work_per_round = max(2_000_000, 8 * len(hg.pin_unit))
+        work_per_round = max(1_000_000, len(hg.pin_unit))
     w = hg.edge_weight
     current = km1(hg, part, n_parts)
     idle_rounds = 0
@@ -343,7 +377,9 @@ def refine_moves(hg, index, part, n_parts, limits, rounds=12, work_per_round=Non
             value = km1(hg, trial, n_parts)
             if value < current - 1e-9 * max(current, 1.0) and \
                     not over_limits(core_loads(hg, trial, n_parts), limits).any():
-                part, current, improved = trial, value, True
+                # a round that gains little counts towards stopping: later rounds gain less
+                improved = value < current * (1.0 - MIN_ROUND_GAIN)
+                part, current = trial, value
                 break
             admitted = admitted[:len(admitted) // 2]
         idle_rounds = 0 if improved else idle_rounds + 1
