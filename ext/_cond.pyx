@@ -88,11 +88,15 @@ because the conductances do not enter the test), then record.
 import numpy as np
 
 from cython.parallel cimport prange
-from libc.math cimport exp, fabs
+from libc.float cimport DBL_MIN
+from libc.math cimport exp, fabs, INFINITY
 
-from _kernel_common cimport (EULER_E, nest_aeif_tolerances, nest_iaf_cond_tolerances,
-                             rkf_error_ratio, rkf_finish, rkf_reject, rkf_stage2, rkf_stage3,
-                             rkf_stage4, rkf_stage5, rkf_stage6, rkf_trial_length)
+from _kernel_common cimport (DOUBLE_MAX, EULER_E, NEURON_BLOCK, block_size, nest_aeif_tolerances,
+                             nest_iaf_cond_tolerances, next_slot, rkf_error_ratio, rkf_finish,
+                             rkf_error, rkf_error_term, rkf_reject, rkf_stage2, rkf_stage3,
+                             rkf_stage4, rkf_stage5, rkf_stage6, rkf_trial_length, rkf_y2,
+                             rkf_y3, rkf_y4, rkf_y5, rkf_y6, rkf_y_next, copy_flags, copy_values,
+                             load_steps, take_input)
 from pyNN_neuro.engine._checks import (check_dt_and_threads, check_window, io_array,
                                        non_negative, parameter_vector, positive,
                                        rounded_refractory_counts, state_vector)
@@ -217,26 +221,39 @@ cdef inline double _rate_ratio(double x, double k) noexcept nogil:
     return x / (exp(x / k) - 1.0)
 
 
+ctypedef fused iaf_t:
+    IafExpNeuron
+    IafAlphaNeuron
+
+
+cdef inline double _iaf_dv(const iaf_t* p, double v_state, double g_exc,
+                           double g_inh) noexcept nogil:
+    """dv/dt of the leaky integrate-and-fire membrane (0 while refractory)."""
+    cdef double v = p.v_reset if p.refractory else min(v_state, p.v_thresh)
+    return 0.0 if p.refractory else (
+        p.g_leak * (p.v_rest - v) + g_exc * (p.e_rev_E - v)
+        + g_inh * (p.e_rev_I - v) + p.current) / p.cm
+
+
+cdef inline void _iaf_alpha_derivatives(const IafAlphaNeuron* p, const double* y,
+                                        double* f) noexcept nogil:
+    f[V] = _iaf_dv(p, y[V], y[ALPHA_G_EXC], y[ALPHA_G_INH])
+    f[ALPHA_DG_EXC] = -y[ALPHA_DG_EXC] * p.inv_tau_syn_E
+    f[ALPHA_G_EXC] = y[ALPHA_DG_EXC] - y[ALPHA_G_EXC] * p.inv_tau_syn_E
+    f[ALPHA_DG_INH] = -y[ALPHA_DG_INH] * p.inv_tau_syn_I
+    f[ALPHA_G_INH] = y[ALPHA_DG_INH] - y[ALPHA_G_INH] * p.inv_tau_syn_I
+
+
 cdef inline void _derivatives(const neuron_t* p, const double* y, double* f) noexcept nogil:
     """Right-hand side f = dy/dt of the model's ODE at state y (time-invariant within a step)."""
     cdef double v, i_syn, i_spike, u, m, h, n
     cdef double alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n
     if neuron_t is IafExpNeuron:
-        v = p.v_reset if p.refractory else min(y[V], p.v_thresh)
-        f[V] = 0.0 if p.refractory else (
-            p.g_leak * (p.v_rest - v) + y[EXP_G_EXC] * (p.e_rev_E - v)
-            + y[EXP_G_INH] * (p.e_rev_I - v) + p.current) / p.cm
+        f[V] = _iaf_dv(p, y[V], y[EXP_G_EXC], y[EXP_G_INH])
         f[EXP_G_EXC] = -y[EXP_G_EXC] * p.inv_tau_syn_E
         f[EXP_G_INH] = -y[EXP_G_INH] * p.inv_tau_syn_I
     elif neuron_t is IafAlphaNeuron:
-        v = p.v_reset if p.refractory else min(y[V], p.v_thresh)
-        f[V] = 0.0 if p.refractory else (
-            p.g_leak * (p.v_rest - v) + y[ALPHA_G_EXC] * (p.e_rev_E - v)
-            + y[ALPHA_G_INH] * (p.e_rev_I - v) + p.current) / p.cm
-        f[ALPHA_DG_EXC] = -y[ALPHA_DG_EXC] * p.inv_tau_syn_E
-        f[ALPHA_G_EXC] = y[ALPHA_DG_EXC] - y[ALPHA_G_EXC] * p.inv_tau_syn_E
-        f[ALPHA_DG_INH] = -y[ALPHA_DG_INH] * p.inv_tau_syn_I
-        f[ALPHA_G_INH] = y[ALPHA_DG_INH] - y[ALPHA_G_INH] * p.inv_tau_syn_I
+        _iaf_alpha_derivatives(p, y, f)
     elif neuron_t is AdexExpNeuron:
         v = p.v_reset if p.refractory else min(y[V], p.v_spike)
         i_spike = 0.0
@@ -377,6 +394,202 @@ cdef inline void _integrate_step(const neuron_t* p, double* y, double dt,
 
 
 # --------------------------------------------------------------------------------------------
+# Whole-block steps of the leaky integrate-and-fire models
+#
+# Between spikes the step control nearly always proposes a sub-step at least as long as dt,
+# and then a step is a single Fehlberg step of length dt whose error ratio is at most 1.1.
+# IFCondExp and IFCondAlpha therefore try exactly that step for every neuron of a block at
+# once (``_iaf_exp_trial``, ``_iaf_alpha_trial``: straight-line code that the compiler
+# vectorises across neurons), keep it where the adaptive integrator would have kept it
+# (proposal >= dt and ratio <= 1.1), and run the adaptive integrator, unchanged, from the
+# saved state for the other neurons. The stage, error and right-hand-side formulas are
+# those of the adaptive path (``rkf_y2`` ... ``rkf_error_term``, ``_iaf_dv``), so every
+# neuron does the same floating-point operations as before and the results are the same
+# to the bit.
+# --------------------------------------------------------------------------------------------
+
+# Below this error ratio GSL's growth factor 0.9 ratio**(-1/6) exceeds its cap 5 by far more
+# than rounding (0.18**6 is where it equals 5), so the next proposal is exactly 5 dt and
+# no pow() is needed.
+cdef double GROWTH_CAPPED_RATIO = 0.18 ** 6 * (1.0 - 1e-9)
+# The vectorised trial estimates the error ratio with multiplications by 1 / abs_tol
+# (within 4e-16 of the divided value); the exact ratio is computed, from the kept error
+# terms, only where the estimate lies within this relative margin of the acceptance limit
+# 1.1, or where the proposal for the next sub-step has to be exact.
+cdef double RATIO_MARGIN = 1e-12
+cdef double SURELY_ACCEPTED = 1.1 * (1.0 - RATIO_MARGIN)
+cdef double SURELY_REJECTED = 1.1 * (1.0 + RATIO_MARGIN)
+
+
+cdef inline double _accepted_proposal(double ratio, double dt) noexcept nogil:
+    """The sub-step GSL's control proposes after accepting a step of length dt with error
+    ratio <= 1.1."""
+    cdef double h = dt
+    if ratio < GROWTH_CAPPED_RATIO:
+        return 5.0 * dt
+    rkf_reject(ratio, dt, &h)
+    return h
+
+
+cdef inline double _ratio_estimate(double estimate, double err, double y,
+                                   double inverse_tol) noexcept nogil:
+    """The running maximum of |err| / abs_tol, estimated by a multiplication; +inf for a
+    non-finite component (the exact ratio is then not a plain maximum: such a neuron
+    takes the adaptive path)."""
+    cdef double r = fabs(err) * inverse_tol
+    if not fabs(y) <= DOUBLE_MAX:
+        return INFINITY
+    return r if r > estimate else estimate
+
+
+cdef inline double _exact_ratio(const double* trial, const double* err, Py_ssize_t b, int dim,
+                                const double* abs_tol, double rel_tol, double value_weight,
+                                double slope_weight, double h) noexcept nogil:
+    """``rkf_error_ratio`` of lane b from the kept state and error terms (component j of
+    lane b at [j * NEURON_BLOCK + b]; no slope term: the iaf tolerances do not weigh it)."""
+    cdef double ratio = DBL_MIN
+    cdef double r
+    cdef int j
+    for j in range(dim):
+        r = rkf_error_term(err[j * NEURON_BLOCK + b], trial[j * NEURON_BLOCK + b], 0.0,
+                           abs_tol[j], rel_tol, value_weight, slope_weight, h)
+        if r > ratio:
+            ratio = r
+    return ratio
+
+
+cdef inline double _iaf_exp_trial(const IafExpNeuron* p, double h, double v, double g_exc,
+                                  double g_inh, const double* inverse_tol, double* trial,
+                                  double* err, Py_ssize_t b) noexcept nogil:
+    """One Fehlberg step of length h of IFCondExp from (v, g_exc, g_inh) for lane b: the new
+    state and the error terms in trial / err (component j at [j * NEURON_BLOCK + b]), the
+    estimated error ratio returned."""
+    cdef double ie = p.inv_tau_syn_E, ii = p.inv_tau_syn_I
+    cdef double k1v, k1e, k1i, k2v, k2e, k2i, k3v, k3e, k3i, k4v, k4e, k4i
+    cdef double k5v, k5e, k5i, k6v, k6e, k6i, sv, se, si, estimate
+    k1v = _iaf_dv(p, v, g_exc, g_inh)
+    k1e = -g_exc * ie
+    k1i = -g_inh * ii
+    sv = rkf_y2(v, h, k1v)
+    se = rkf_y2(g_exc, h, k1e)
+    si = rkf_y2(g_inh, h, k1i)
+    k2v = _iaf_dv(p, sv, se, si)
+    k2e = -se * ie
+    k2i = -si * ii
+    sv = rkf_y3(v, h, k1v, k2v)
+    se = rkf_y3(g_exc, h, k1e, k2e)
+    si = rkf_y3(g_inh, h, k1i, k2i)
+    k3v = _iaf_dv(p, sv, se, si)
+    k3e = -se * ie
+    k3i = -si * ii
+    sv = rkf_y4(v, h, k1v, k2v, k3v)
+    se = rkf_y4(g_exc, h, k1e, k2e, k3e)
+    si = rkf_y4(g_inh, h, k1i, k2i, k3i)
+    k4v = _iaf_dv(p, sv, se, si)
+    k4e = -se * ie
+    k4i = -si * ii
+    sv = rkf_y5(v, h, k1v, k2v, k3v, k4v)
+    se = rkf_y5(g_exc, h, k1e, k2e, k3e, k4e)
+    si = rkf_y5(g_inh, h, k1i, k2i, k3i, k4i)
+    k5v = _iaf_dv(p, sv, se, si)
+    k5e = -se * ie
+    k5i = -si * ii
+    sv = rkf_y6(v, h, k1v, k2v, k3v, k4v, k5v)
+    se = rkf_y6(g_exc, h, k1e, k2e, k3e, k4e, k5e)
+    si = rkf_y6(g_inh, h, k1i, k2i, k3i, k4i, k5i)
+    k6v = _iaf_dv(p, sv, se, si)
+    k6e = -se * ie
+    k6i = -si * ii
+    trial[V * NEURON_BLOCK + b] = rkf_y_next(v, h, k1v, k3v, k4v, k5v, k6v)
+    trial[EXP_G_EXC * NEURON_BLOCK + b] = rkf_y_next(g_exc, h, k1e, k3e, k4e, k5e, k6e)
+    trial[EXP_G_INH * NEURON_BLOCK + b] = rkf_y_next(g_inh, h, k1i, k3i, k4i, k5i, k6i)
+    err[V * NEURON_BLOCK + b] = rkf_error(h, k1v, k3v, k4v, k5v, k6v)
+    err[EXP_G_EXC * NEURON_BLOCK + b] = rkf_error(h, k1e, k3e, k4e, k5e, k6e)
+    err[EXP_G_INH * NEURON_BLOCK + b] = rkf_error(h, k1i, k3i, k4i, k5i, k6i)
+    estimate = DBL_MIN
+    estimate = _ratio_estimate(estimate, err[V * NEURON_BLOCK + b],
+                               trial[V * NEURON_BLOCK + b], inverse_tol[V])
+    estimate = _ratio_estimate(estimate, err[EXP_G_EXC * NEURON_BLOCK + b],
+                               trial[EXP_G_EXC * NEURON_BLOCK + b], inverse_tol[EXP_G_EXC])
+    estimate = _ratio_estimate(estimate, err[EXP_G_INH * NEURON_BLOCK + b],
+                               trial[EXP_G_INH * NEURON_BLOCK + b], inverse_tol[EXP_G_INH])
+    return estimate
+
+
+cdef inline double _iaf_alpha_trial(const IafAlphaNeuron* p, double h, double v,
+                                    double dg_exc, double g_exc, double dg_inh, double g_inh,
+                                    const double* inverse_tol, double* trial, double* err,
+                                    Py_ssize_t b) noexcept nogil:
+    """One Fehlberg step of length h of IFCondAlpha for lane b (layout as
+    ``_iaf_exp_trial``, components [v, dg_exc, g_exc, dg_inh, g_inh])."""
+    cdef double ie = p.inv_tau_syn_E, ii = p.inv_tau_syn_I
+    cdef double k1[5]
+    cdef double k2[5]
+    cdef double k3[5]
+    cdef double k4[5]
+    cdef double k5[5]
+    cdef double k6[5]
+    cdef double y[5]
+    cdef double s[5]
+    cdef double estimate
+    cdef int j
+    y[V] = v
+    y[ALPHA_DG_EXC] = dg_exc
+    y[ALPHA_G_EXC] = g_exc
+    y[ALPHA_DG_INH] = dg_inh
+    y[ALPHA_G_INH] = g_inh
+    _iaf_alpha_derivatives(p, y, k1)
+    for j in range(5):
+        s[j] = rkf_y2(y[j], h, k1[j])
+    _iaf_alpha_derivatives(p, s, k2)
+    for j in range(5):
+        s[j] = rkf_y3(y[j], h, k1[j], k2[j])
+    _iaf_alpha_derivatives(p, s, k3)
+    for j in range(5):
+        s[j] = rkf_y4(y[j], h, k1[j], k2[j], k3[j])
+    _iaf_alpha_derivatives(p, s, k4)
+    for j in range(5):
+        s[j] = rkf_y5(y[j], h, k1[j], k2[j], k3[j], k4[j])
+    _iaf_alpha_derivatives(p, s, k5)
+    for j in range(5):
+        s[j] = rkf_y6(y[j], h, k1[j], k2[j], k3[j], k4[j], k5[j])
+    _iaf_alpha_derivatives(p, s, k6)
+    estimate = DBL_MIN
+    for j in range(5):
+        trial[j * NEURON_BLOCK + b] = rkf_y_next(y[j], h, k1[j], k3[j], k4[j], k5[j], k6[j])
+        err[j * NEURON_BLOCK + b] = rkf_error(h, k1[j], k3[j], k4[j], k5[j], k6[j])
+        estimate = _ratio_estimate(estimate, err[j * NEURON_BLOCK + b],
+                                   trial[j * NEURON_BLOCK + b], inverse_tol[j])
+    return estimate
+
+
+cdef inline bint _trial_accepted(double h, double dt, double estimate, const double* trial,
+                                 const double* err, Py_ssize_t b, int dim,
+                                 const double* abs_tol, double rel_tol, double value_weight,
+                                 double slope_weight) noexcept nogil:
+    """Whether the adaptive integrator, proposing h, would have taken lane b's trial of
+    length dt as the whole step: h >= dt makes its first sub-step that very trial, and it
+    accepts it when the error ratio is at most 1.1."""
+    if h < dt or estimate > SURELY_REJECTED:
+        return False
+    if estimate <= SURELY_ACCEPTED:
+        return True
+    return _exact_ratio(trial, err, b, dim, abs_tol, rel_tol, value_weight, slope_weight,
+                        dt) <= 1.1
+
+
+cdef inline double _trial_proposal(double dt, double estimate, const double* trial,
+                                   const double* err, Py_ssize_t b, int dim,
+                                   const double* abs_tol, double rel_tol, double value_weight,
+                                   double slope_weight) noexcept nogil:
+    """The proposal after lane b's accepted trial, from the exact ratio when it matters."""
+    if estimate < GROWTH_CAPPED_RATIO:
+        return 5.0 * dt
+    return _accepted_proposal(_exact_ratio(trial, err, b, dim, abs_tol, rel_tol, value_weight,
+                                           slope_weight, dt), dt)
+
+
+# --------------------------------------------------------------------------------------------
 # Kernel classes
 # --------------------------------------------------------------------------------------------
 
@@ -384,7 +597,8 @@ cdef class _ConductanceKernel:
     """Shared buffers, validation and the parallel driver; subclasses supply one neuron's loop.
 
     Subclasses implement ``_bind(params, state)`` (keep memoryviews, precompute constants) and
-    ``_advance(i, step0, K, record)``, which runs neuron ``i`` for ``K`` steps without the GIL.
+    ``_advance(i, slot, K, record)``, which runs neuron ``i`` for ``K`` steps without the GIL
+    (``slot``: the ring slot of the first step), or a whole ``_advance_block``.
     """
     cdef readonly Py_ssize_t n
     cdef readonly double dt
@@ -449,18 +663,28 @@ cdef class _ConductanceKernel:
 
     cpdef void update(self, long step0, int K, bint record):
         """Advance every neuron by K steps, starting at global step step0."""
-        cdef Py_ssize_t i
         check_window(step0, K, self.max_steps, record, self.can_record,
                      len(type(self).state_names), self.n)
-        for i in prange(self.n, nogil=True, num_threads=self.num_threads, schedule='static'):
-            self._advance(i, step0, K, record)
+        cdef Py_ssize_t n_blocks = (self.n + NEURON_BLOCK - 1) // NEURON_BLOCK
+        cdef Py_ssize_t first_slot = step0 % self.ring_length
+        cdef Py_ssize_t block
+        for block in prange(n_blocks, nogil=True, num_threads=self.num_threads,
+                            schedule='static'):
+            self._advance_block(block * NEURON_BLOCK, first_slot, K, record)
 
-    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        """Neurons first .. first + NEURON_BLOCK - 1 (or up to n) over K steps, the first
+        of which reads ring slot ``slot``; by default one neuron after the other."""
+        cdef Py_ssize_t i
+        for i in range(first, first + block_size(first, self.n)):
+            self._advance(i, slot, K, record)
+
+    cdef void _advance(self, Py_ssize_t i, Py_ssize_t slot, int K, bint record) noexcept nogil:
         pass
 
-    cdef inline double _take_input(self, int receptor, long step, Py_ssize_t i) noexcept nogil:
-        """Read and clear the synaptic input (uS) arriving at receptor in the given step."""
-        cdef Py_ssize_t slot = step % self.ring_length
+    cdef inline double _take_input(self, int receptor, Py_ssize_t slot, Py_ssize_t i) noexcept nogil:
+        """Read and clear the synaptic input (uS) in ring slot ``slot`` of a receptor."""
         cdef double w = self.ring[receptor, slot, i]
         self.ring[receptor, slot, i] = 0.0
         return w
@@ -498,6 +722,23 @@ cdef class _IafKernel(_ConductanceKernel):
         self.gsyn_inh = state['gsyn_inh']
 
 
+cdef inline void _iaf_neuron(iaf_t* p, _IafKernel kernel, Py_ssize_t i, double i_ext,
+                             double steps_left) noexcept nogil:
+    """Fill the right-hand side's constants of neuron i of an iaf kernel, for a step with
+    injected current i_ext (nA) and steps_left refractory steps."""
+    p.cm = kernel.cm[i]
+    p.g_leak = kernel.g_leak[i]
+    p.v_rest = kernel.v_rest[i]
+    p.e_rev_E = kernel.e_rev_E[i]
+    p.e_rev_I = kernel.e_rev_I[i]
+    p.inv_tau_syn_E = kernel.inv_tau_syn_E[i]
+    p.inv_tau_syn_I = kernel.inv_tau_syn_I[i]
+    p.v_thresh = kernel.v_thresh[i]
+    p.v_reset = kernel.v_reset[i]
+    p.current = kernel.i_offset[i] + i_ext
+    p.refractory = steps_left > 0.0
+
+
 _IAF_PARAMS = ('v_rest', 'cm', 'tau_m', 'tau_refrac', 'tau_syn_E', 'tau_syn_I', 'e_rev_E',
                'e_rev_I', 'v_thresh', 'v_reset', 'i_offset')
 _EIF_PARAMS = ('cm', 'tau_refrac', 'v_spike', 'v_reset', 'v_rest', 'tau_m', 'i_offset', 'a', 'b',
@@ -518,52 +759,88 @@ cdef class IFCondExp(_IafKernel):
     param_names = _IAF_PARAMS
     receptor_names = _RECEPTORS
 
-    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
-        cdef IafExpNeuron p
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        cdef Py_ssize_t m = block_size(first, self.n)
+        cdef double dt = self.dt
+        cdef double v[NEURON_BLOCK]
+        cdef double g_exc[NEURON_BLOCK]
+        cdef double g_inh[NEURON_BLOCK]
+        cdef double h[NEURON_BLOCK]             # proposed sub-step (ms)
+        cdef double steps[NEURON_BLOCK]         # refractory steps left
+        cdef double restart[NEURON_BLOCK]       # refractory steps after a spike
+        cdef double trial[3 * NEURON_BLOCK]     # trial state, component-major
+        cdef double err[3 * NEURON_BLOCK]       # its error terms
+        cdef double estimate[NEURON_BLOCK]      # estimated error ratio
+        cdef double arrived_exc[NEURON_BLOCK]
+        cdef double arrived_inh[NEURON_BLOCK]
+        cdef double fired[NEURON_BLOCK]
+        cdef double abs_tol[MAX_DIM]
+        cdef double inverse_tol[MAX_DIM]
+        cdef double rel_tol, value_weight, slope_weight, counted_down
         cdef double y[MAX_DIM]
-        cdef double h = self._start_step_length(i)
-        cdef long refractory = <long> self.refractory_steps[i]
-        cdef long counts = <long> self.refractory_counts[i]
-        cdef long s
-        cdef int k
-        cdef unsigned char fired
-        p.cm = self.cm[i]
-        p.g_leak = self.g_leak[i]
-        p.v_rest = self.v_rest[i]
-        p.e_rev_E = self.e_rev_E[i]
-        p.e_rev_I = self.e_rev_I[i]
-        p.inv_tau_syn_E = self.inv_tau_syn_E[i]
-        p.inv_tau_syn_I = self.inv_tau_syn_I[i]
-        p.v_thresh = self.v_thresh[i]
-        p.v_reset = self.v_reset[i]
-        y[V] = self.v[i]
-        y[EXP_G_EXC] = self.gsyn_exc[i]
-        y[EXP_G_INH] = self.gsyn_inh[i]
+        cdef IafExpNeuron p
+        cdef const double* i_ext
+        cdef Py_ssize_t b, k
+        cdef int j
+        cdef bint fire
+        nest_iaf_cond_tolerances(abs_tol, MAX_DIM, &rel_tol, &value_weight, &slope_weight)
+        for j in range(MAX_DIM):
+            inverse_tol[j] = 1.0 / abs_tol[j]
+        copy_values(&self.v[first], v, m)
+        copy_values(&self.gsyn_exc[first], g_exc, m)
+        copy_values(&self.gsyn_inh[first], g_inh, m)
+        load_steps(&self.refractory_steps[first], steps, m)
+        load_steps(&self.refractory_counts[first], restart, m)
+        for b in range(m):
+            h[b] = self._start_step_length(first + b)
         for k in range(K):
-            s = step0 + k
-            p.current = self.i_offset[i] + self.i_ext[k, i]
-            p.refractory = refractory > 0
-            _integrate_step(&p, y, self.dt, &h)
-            y[EXP_G_EXC] += self._take_input(0, s, i)
-            y[EXP_G_INH] += self._take_input(1, s, i)
-            fired = 0
-            if refractory > 0:
-                refractory -= 1
-                y[V] = p.v_reset
-            elif y[V] >= p.v_thresh:
-                refractory = counts
-                y[V] = p.v_reset
-                fired = 1
-            self.spiked[k, i] = fired
+            i_ext = &self.i_ext[k, first]
+            for b in range(m):
+                _iaf_neuron(&p, self, first + b, i_ext[b], steps[b])
+                estimate[b] = _iaf_exp_trial(&p, dt, v[b], g_exc[b], g_inh[b], inverse_tol,
+                                             trial, err, b)
+            for b in range(m):
+                if _trial_accepted(h[b], dt, estimate[b], trial, err, b, 3, abs_tol,
+                                   rel_tol, value_weight, slope_weight):
+                    v[b] = trial[V * NEURON_BLOCK + b]
+                    g_exc[b] = trial[EXP_G_EXC * NEURON_BLOCK + b]
+                    g_inh[b] = trial[EXP_G_INH * NEURON_BLOCK + b]
+                    # any proposal >= dt makes the next step the same trial of length dt:
+                    # the exact one is needed only when the state is stored
+                    h[b] = dt if k < K - 1 else _trial_proposal(
+                        dt, estimate[b], trial, err, b, 3, abs_tol, rel_tol, value_weight,
+                        slope_weight)
+                else:
+                    _iaf_neuron(&p, self, first + b, i_ext[b], steps[b])
+                    y[V] = v[b]
+                    y[EXP_G_EXC] = g_exc[b]
+                    y[EXP_G_INH] = g_inh[b]
+                    _integrate_step(&p, y, dt, &h[b])
+                    v[b] = y[V]
+                    g_exc[b] = y[EXP_G_EXC]
+                    g_inh[b] = y[EXP_G_INH]
+            take_input(&self.ring[0, slot, first], arrived_exc, m)
+            take_input(&self.ring[1, slot, first], arrived_inh, m)
+            for b in range(m):
+                g_exc[b] = g_exc[b] + arrived_exc[b]
+                g_inh[b] = g_inh[b] + arrived_inh[b]
+                fire = steps[b] == 0.0 and v[b] >= self.v_thresh[first + b]
+                fired[b] = 1.0 if fire else 0.0
+                counted_down = steps[b] - 1.0
+                v[b] = self.v_reset[first + b] if steps[b] > 0.0 or fire else v[b]
+                steps[b] = counted_down if steps[b] > 0.0 else (restart[b] if fire else steps[b])
+            copy_flags(fired, &self.spiked[k, first], m)
             if record:
-                self.rec[0, k, i] = y[V]
-                self.rec[1, k, i] = y[EXP_G_EXC]
-                self.rec[2, k, i] = y[EXP_G_INH]
-        self.v[i] = y[V]
-        self.gsyn_exc[i] = y[EXP_G_EXC]
-        self.gsyn_inh[i] = y[EXP_G_INH]
-        self.refractory_steps[i] = <double> refractory
-        self.integration_step[i] = h
+                copy_values(v, &self.rec[0, k, first], m)
+                copy_values(g_exc, &self.rec[1, k, first], m)
+                copy_values(g_inh, &self.rec[2, k, first], m)
+            slot = next_slot(slot, self.ring_length)
+        copy_values(v, &self.v[first], m)
+        copy_values(g_exc, &self.gsyn_exc[first], m)
+        copy_values(g_inh, &self.gsyn_inh[first], m)
+        copy_values(steps, &self.refractory_steps[first], m)
+        copy_values(h, &self.integration_step[first], m)
 
 
 cdef class IFCondAlpha(_IafKernel):
@@ -585,56 +862,90 @@ cdef class IFCondAlpha(_IafKernel):
         self.dgsyn_exc = state['dgsyn_exc']
         self.dgsyn_inh = state['dgsyn_inh']
 
-    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
-        cdef IafAlphaNeuron p
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        cdef Py_ssize_t m = block_size(first, self.n)
+        cdef double dt = self.dt
+        cdef double state[5 * NEURON_BLOCK]     # [v, dg_exc, g_exc, dg_inh, g_inh], component-major
+        cdef double h[NEURON_BLOCK]             # proposed sub-step (ms)
+        cdef double steps[NEURON_BLOCK]         # refractory steps left
+        cdef double restart[NEURON_BLOCK]       # refractory steps after a spike
+        cdef double trial[5 * NEURON_BLOCK]     # trial state
+        cdef double err[5 * NEURON_BLOCK]       # its error terms
+        cdef double estimate[NEURON_BLOCK]      # estimated error ratio
+        cdef double arrived_exc[NEURON_BLOCK]
+        cdef double arrived_inh[NEURON_BLOCK]
+        cdef double fired[NEURON_BLOCK]
+        cdef double abs_tol[MAX_DIM]
+        cdef double inverse_tol[MAX_DIM]
+        cdef double rel_tol, value_weight, slope_weight, counted_down
         cdef double y[MAX_DIM]
-        cdef double h = self._start_step_length(i)
-        cdef long refractory = <long> self.refractory_steps[i]
-        cdef long counts = <long> self.refractory_counts[i]
-        cdef long s
-        cdef int k
-        cdef unsigned char fired
-        p.cm = self.cm[i]
-        p.g_leak = self.g_leak[i]
-        p.v_rest = self.v_rest[i]
-        p.e_rev_E = self.e_rev_E[i]
-        p.e_rev_I = self.e_rev_I[i]
-        p.inv_tau_syn_E = self.inv_tau_syn_E[i]
-        p.inv_tau_syn_I = self.inv_tau_syn_I[i]
-        p.v_thresh = self.v_thresh[i]
-        p.v_reset = self.v_reset[i]
-        y[V] = self.v[i]
-        y[ALPHA_DG_EXC] = self.dgsyn_exc[i]
-        y[ALPHA_G_EXC] = self.gsyn_exc[i]
-        y[ALPHA_DG_INH] = self.dgsyn_inh[i]
-        y[ALPHA_G_INH] = self.gsyn_inh[i]
+        cdef double* v = &state[V * NEURON_BLOCK]
+        cdef double* dg_exc = &state[ALPHA_DG_EXC * NEURON_BLOCK]
+        cdef double* g_exc = &state[ALPHA_G_EXC * NEURON_BLOCK]
+        cdef double* dg_inh = &state[ALPHA_DG_INH * NEURON_BLOCK]
+        cdef double* g_inh = &state[ALPHA_G_INH * NEURON_BLOCK]
+        cdef IafAlphaNeuron p
+        cdef const double* i_ext
+        cdef Py_ssize_t b, k
+        cdef int j
+        cdef bint fire
+        nest_iaf_cond_tolerances(abs_tol, MAX_DIM, &rel_tol, &value_weight, &slope_weight)
+        for j in range(MAX_DIM):
+            inverse_tol[j] = 1.0 / abs_tol[j]
+        copy_values(&self.v[first], v, m)
+        copy_values(&self.dgsyn_exc[first], dg_exc, m)
+        copy_values(&self.gsyn_exc[first], g_exc, m)
+        copy_values(&self.dgsyn_inh[first], dg_inh, m)
+        copy_values(&self.gsyn_inh[first], g_inh, m)
+        load_steps(&self.refractory_steps[first], steps, m)
+        load_steps(&self.refractory_counts[first], restart, m)
+        for b in range(m):
+            h[b] = self._start_step_length(first + b)
         for k in range(K):
-            s = step0 + k
-            p.current = self.i_offset[i] + self.i_ext[k, i]
-            p.refractory = refractory > 0
-            _integrate_step(&p, y, self.dt, &h)
-            fired = 0
-            if refractory > 0:
-                refractory -= 1
-                y[V] = p.v_reset
-            elif y[V] >= p.v_thresh:
-                refractory = counts
-                y[V] = p.v_reset
-                fired = 1
-            y[ALPHA_DG_EXC] += self._take_input(0, s, i) * self.alpha_scale_E[i]
-            y[ALPHA_DG_INH] += self._take_input(1, s, i) * self.alpha_scale_I[i]
-            self.spiked[k, i] = fired
+            i_ext = &self.i_ext[k, first]
+            for b in range(m):
+                _iaf_neuron(&p, self, first + b, i_ext[b], steps[b])
+                estimate[b] = _iaf_alpha_trial(&p, dt, v[b], dg_exc[b], g_exc[b], dg_inh[b],
+                                               g_inh[b], inverse_tol, trial, err, b)
+            for b in range(m):
+                if _trial_accepted(h[b], dt, estimate[b], trial, err, b, 5, abs_tol,
+                                   rel_tol, value_weight, slope_weight):
+                    for j in range(5):
+                        state[j * NEURON_BLOCK + b] = trial[j * NEURON_BLOCK + b]
+                    h[b] = dt if k < K - 1 else _trial_proposal(
+                        dt, estimate[b], trial, err, b, 5, abs_tol, rel_tol, value_weight,
+                        slope_weight)
+                else:
+                    _iaf_neuron(&p, self, first + b, i_ext[b], steps[b])
+                    for j in range(5):
+                        y[j] = state[j * NEURON_BLOCK + b]
+                    _integrate_step(&p, y, dt, &h[b])
+                    for j in range(5):
+                        state[j * NEURON_BLOCK + b] = y[j]
+            take_input(&self.ring[0, slot, first], arrived_exc, m)
+            take_input(&self.ring[1, slot, first], arrived_inh, m)
+            for b in range(m):
+                fire = steps[b] == 0.0 and v[b] >= self.v_thresh[first + b]
+                fired[b] = 1.0 if fire else 0.0
+                counted_down = steps[b] - 1.0
+                v[b] = self.v_reset[first + b] if steps[b] > 0.0 or fire else v[b]
+                steps[b] = counted_down if steps[b] > 0.0 else (restart[b] if fire else steps[b])
+                dg_exc[b] = dg_exc[b] + arrived_exc[b] * self.alpha_scale_E[first + b]
+                dg_inh[b] = dg_inh[b] + arrived_inh[b] * self.alpha_scale_I[first + b]
+            copy_flags(fired, &self.spiked[k, first], m)
             if record:
-                self.rec[0, k, i] = y[V]
-                self.rec[1, k, i] = y[ALPHA_G_EXC]
-                self.rec[2, k, i] = y[ALPHA_G_INH]
-        self.v[i] = y[V]
-        self.dgsyn_exc[i] = y[ALPHA_DG_EXC]
-        self.gsyn_exc[i] = y[ALPHA_G_EXC]
-        self.dgsyn_inh[i] = y[ALPHA_DG_INH]
-        self.gsyn_inh[i] = y[ALPHA_G_INH]
-        self.refractory_steps[i] = <double> refractory
-        self.integration_step[i] = h
+                copy_values(v, &self.rec[0, k, first], m)
+                copy_values(g_exc, &self.rec[1, k, first], m)
+                copy_values(g_inh, &self.rec[2, k, first], m)
+            slot = next_slot(slot, self.ring_length)
+        copy_values(v, &self.v[first], m)
+        copy_values(dg_exc, &self.dgsyn_exc[first], m)
+        copy_values(g_exc, &self.gsyn_exc[first], m)
+        copy_values(dg_inh, &self.dgsyn_inh[first], m)
+        copy_values(g_inh, &self.gsyn_inh[first], m)
+        copy_values(steps, &self.refractory_steps[first], m)
+        copy_values(h, &self.integration_step[first], m)
 
 
 cdef class _AdexKernel(_ConductanceKernel):
@@ -687,7 +998,7 @@ cdef class EIFCondExp(_AdexKernel):
     param_names = _EIF_PARAMS
     receptor_names = _RECEPTORS
 
-    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
+    cdef void _advance(self, Py_ssize_t i, Py_ssize_t slot, int K, bint record) noexcept nogil:
         cdef AdexExpNeuron p
         cdef double y[MAX_DIM]
         cdef double h = self._start_step_length(i)
@@ -696,7 +1007,6 @@ cdef class EIFCondExp(_AdexKernel):
         cdef double b = self.b[i]
         cdef long refractory = <long> self.refractory_steps[i]
         cdef long counts = <long> self.refractory_counts[i]
-        cdef long s
         cdef int k
         cdef unsigned char fired
         p.cm = self.cm[i]
@@ -717,7 +1027,6 @@ cdef class EIFCondExp(_AdexKernel):
         y[EXP_G_INH] = self.gsyn_inh[i]
         y[EXP_W] = self.w[i]
         for k in range(K):
-            s = step0 + k
             p.current = self.i_offset[i] + self.i_ext[k, i]
             p.refractory = refractory > 0
             fired = 0
@@ -735,14 +1044,15 @@ cdef class EIFCondExp(_AdexKernel):
                     fired = 1
             if refractory > 0:
                 refractory -= 1
-            y[EXP_G_EXC] += self._take_input(0, s, i)
-            y[EXP_G_INH] += self._take_input(1, s, i)
+            y[EXP_G_EXC] += self._take_input(0, slot, i)
+            y[EXP_G_INH] += self._take_input(1, slot, i)
             self.spiked[k, i] = fired
             if record:
                 self.rec[0, k, i] = y[V]
                 self.rec[1, k, i] = y[EXP_W]
                 self.rec[2, k, i] = y[EXP_G_EXC]
                 self.rec[3, k, i] = y[EXP_G_INH]
+            slot = next_slot(slot, self.ring_length)
         self.v[i] = y[V]
         self.w[i] = y[EXP_W]
         self.gsyn_exc[i] = y[EXP_G_EXC]
@@ -769,7 +1079,7 @@ cdef class EIFCondAlpha(_AdexKernel):
         self.dgsyn_exc = state['dgsyn_exc']
         self.dgsyn_inh = state['dgsyn_inh']
 
-    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
+    cdef void _advance(self, Py_ssize_t i, Py_ssize_t slot, int K, bint record) noexcept nogil:
         cdef AdexAlphaNeuron p
         cdef double y[MAX_DIM]
         cdef double h = self._start_step_length(i)
@@ -778,7 +1088,6 @@ cdef class EIFCondAlpha(_AdexKernel):
         cdef double b = self.b[i]
         cdef long refractory = <long> self.refractory_steps[i]
         cdef long counts = <long> self.refractory_counts[i]
-        cdef long s
         cdef int k
         cdef unsigned char fired
         p.cm = self.cm[i]
@@ -801,7 +1110,6 @@ cdef class EIFCondAlpha(_AdexKernel):
         y[ALPHA_G_INH] = self.gsyn_inh[i]
         y[ALPHA_W] = self.w[i]
         for k in range(K):
-            s = step0 + k
             p.current = self.i_offset[i] + self.i_ext[k, i]
             p.refractory = refractory > 0
             fired = 0
@@ -818,14 +1126,15 @@ cdef class EIFCondAlpha(_AdexKernel):
                     fired = 1
             if refractory > 0:
                 refractory -= 1
-            y[ALPHA_DG_EXC] += self._take_input(0, s, i) * self.alpha_scale_E[i]
-            y[ALPHA_DG_INH] += self._take_input(1, s, i) * self.alpha_scale_I[i]
+            y[ALPHA_DG_EXC] += self._take_input(0, slot, i) * self.alpha_scale_E[i]
+            y[ALPHA_DG_INH] += self._take_input(1, slot, i) * self.alpha_scale_I[i]
             self.spiked[k, i] = fired
             if record:
                 self.rec[0, k, i] = y[V]
                 self.rec[1, k, i] = y[ALPHA_W]
                 self.rec[2, k, i] = y[ALPHA_G_EXC]
                 self.rec[3, k, i] = y[ALPHA_G_INH]
+            slot = next_slot(slot, self.ring_length)
         self.v[i] = y[V]
         self.w[i] = y[ALPHA_W]
         self.dgsyn_exc[i] = y[ALPHA_DG_EXC]
@@ -879,14 +1188,13 @@ cdef class HHCondExp(_ConductanceKernel):
         self.h = state['h']
         self.n_gate = state['n']
 
-    cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record) noexcept nogil:
+    cdef void _advance(self, Py_ssize_t i, Py_ssize_t slot, int K, bint record) noexcept nogil:
         cdef HodgkinHuxleyNeuron p
         cdef double y[MAX_DIM]
         cdef double h = self._start_step_length(i)
         cdef double v_before, spike_level
         cdef long refractory = <long> self.refractory_steps[i]
         cdef long counts = <long> self.refractory_counts[i]
-        cdef long s
         cdef int k
         cdef unsigned char fired
         p.cm = self.cm[i]
@@ -909,12 +1217,11 @@ cdef class HHCondExp(_ConductanceKernel):
         y[HH_H] = self.h[i]
         y[HH_N] = self.n_gate[i]
         for k in range(K):
-            s = step0 + k
             p.current = self.i_offset[i] + self.i_ext[k, i]
             v_before = y[V]
             _integrate_step(&p, y, self.dt, &h)
-            y[EXP_G_EXC] += self._take_input(0, s, i)
-            y[EXP_G_INH] += self._take_input(1, s, i)
+            y[EXP_G_EXC] += self._take_input(0, slot, i)
+            y[EXP_G_INH] += self._take_input(1, slot, i)
             fired = 0
             if refractory > 0:
                 refractory -= 1
@@ -930,6 +1237,7 @@ cdef class HHCondExp(_ConductanceKernel):
                 self.rec[3, k, i] = y[HH_M]
                 self.rec[4, k, i] = y[HH_H]
                 self.rec[5, k, i] = y[HH_N]
+            slot = next_slot(slot, self.ring_length)
         self.v[i] = y[V]
         self.gsyn_exc[i] = y[EXP_G_EXC]
         self.gsyn_inh[i] = y[EXP_G_INH]

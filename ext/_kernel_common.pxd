@@ -202,28 +202,64 @@ cdef inline double nest_refractory_steps(double tau_refrac, double dt) noexcept 
 # RKF45: the stage combinations of one Fehlberg step. A kernel's step is
 #   stage = rkf_stage2(...); f(stage) -> k2; stage = rkf_stage3(...); f -> k3; ...
 #   f(stage6) -> k6; rkf_finish(...)
-# with its own right-hand side f between the stages.
+# with its own right-hand side f between the stages. Each formula is written once, for
+# one component (rkf_y2 ... rkf_error); the array versions apply it to every component,
+# and a vectorised kernel applies it lane by lane, so both round identically.
 # ---------------------------------------------------------------------------------------
+
+cdef inline double rkf_y2(double y, double h, double k1) noexcept nogil:
+    return y + h * A21 * k1
+
+
+cdef inline double rkf_y3(double y, double h, double k1, double k2) noexcept nogil:
+    return y + h * (A31 * k1 + A32 * k2)
+
+
+cdef inline double rkf_y4(double y, double h, double k1, double k2, double k3) noexcept nogil:
+    return y + h * (A41 * k1 + A42 * k2 + A43 * k3)
+
+
+cdef inline double rkf_y5(double y, double h, double k1, double k2, double k3,
+                          double k4) noexcept nogil:
+    return y + h * (A51 * k1 + A52 * k2 + A53 * k3 + A54 * k4)
+
+
+cdef inline double rkf_y6(double y, double h, double k1, double k2, double k3, double k4,
+                          double k5) noexcept nogil:
+    return y + h * (A61 * k1 + A62 * k2 + A63 * k3 + A64 * k4 + A65 * k5)
+
+
+cdef inline double rkf_y_next(double y, double h, double k1, double k3, double k4, double k5,
+                              double k6) noexcept nogil:
+    """y plus the fifth-order increment."""
+    return y + h * (B1 * k1 + B3 * k3 + B4 * k4 + B5 * k5 + B6 * k6)
+
+
+cdef inline double rkf_error(double h, double k1, double k3, double k4, double k5,
+                             double k6) noexcept nogil:
+    """(fifth - fourth)-order local error estimate."""
+    return h * (E1 * k1 + E3 * k3 + E4 * k4 + E5 * k5 + E6 * k6)
+
 
 cdef inline void rkf_stage2(double* stage, const double* y, double h, const double* k1,
                             int dim) noexcept nogil:
     cdef int j
     for j in range(dim):
-        stage[j] = y[j] + h * A21 * k1[j]
+        stage[j] = rkf_y2(y[j], h, k1[j])
 
 
 cdef inline void rkf_stage3(double* stage, const double* y, double h, const double* k1,
                             const double* k2, int dim) noexcept nogil:
     cdef int j
     for j in range(dim):
-        stage[j] = y[j] + h * (A31 * k1[j] + A32 * k2[j])
+        stage[j] = rkf_y3(y[j], h, k1[j], k2[j])
 
 
 cdef inline void rkf_stage4(double* stage, const double* y, double h, const double* k1,
                             const double* k2, const double* k3, int dim) noexcept nogil:
     cdef int j
     for j in range(dim):
-        stage[j] = y[j] + h * (A41 * k1[j] + A42 * k2[j] + A43 * k3[j])
+        stage[j] = rkf_y4(y[j], h, k1[j], k2[j], k3[j])
 
 
 cdef inline void rkf_stage5(double* stage, const double* y, double h, const double* k1,
@@ -231,7 +267,7 @@ cdef inline void rkf_stage5(double* stage, const double* y, double h, const doub
                             int dim) noexcept nogil:
     cdef int j
     for j in range(dim):
-        stage[j] = y[j] + h * (A51 * k1[j] + A52 * k2[j] + A53 * k3[j] + A54 * k4[j])
+        stage[j] = rkf_y5(y[j], h, k1[j], k2[j], k3[j], k4[j])
 
 
 cdef inline void rkf_stage6(double* stage, const double* y, double h, const double* k1,
@@ -239,8 +275,7 @@ cdef inline void rkf_stage6(double* stage, const double* y, double h, const doub
                             const double* k5, int dim) noexcept nogil:
     cdef int j
     for j in range(dim):
-        stage[j] = y[j] + h * (A61 * k1[j] + A62 * k2[j] + A63 * k3[j] + A64 * k4[j]
-                               + A65 * k5[j])
+        stage[j] = rkf_y6(y[j], h, k1[j], k2[j], k3[j], k4[j], k5[j])
 
 
 cdef inline void rkf_finish(double* y, double* err, double h, const double* k1,
@@ -249,8 +284,8 @@ cdef inline void rkf_finish(double* y, double* err, double h, const double* k1,
     """y += the fifth-order increment; err = (fifth - fourth)-order local error estimate."""
     cdef int j
     for j in range(dim):
-        y[j] += h * (B1 * k1[j] + B3 * k3[j] + B4 * k4[j] + B5 * k5[j] + B6 * k6[j])
-        err[j] = h * (E1 * k1[j] + E3 * k3[j] + E4 * k4[j] + E5 * k5[j] + E6 * k6[j])
+        err[j] = rkf_error(h, k1[j], k3[j], k4[j], k5[j], k6[j])
+        y[j] = rkf_y_next(y[j], h, k1[j], k3[j], k4[j], k5[j], k6[j])
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,19 +331,26 @@ cdef inline double rkf_trial_length(double h, double t_start, double t_end,
     return h
 
 
+cdef inline double rkf_error_term(double err, double y, double slope_end, double abs_tol,
+                                  double rel_tol, double value_weight, double slope_weight,
+                                  double h) noexcept nogil:
+    """|err| / D for one component, D = abs_tol + rel_tol (value_weight |y| +
+    slope_weight |h dy/dt|), dy/dt at the end of the sub-step in slope_end."""
+    return fabs(err) / (abs_tol + rel_tol * (value_weight * fabs(y)
+                        + slope_weight * fabs(h * slope_end)))
+
+
 cdef inline double rkf_error_ratio(const double* err, const double* y,
                                    const double* slope_end, const double* abs_tol,
                                    double rel_tol, double value_weight, double slope_weight,
                                    double h, int dim) noexcept nogil:
-    """max_j |err_j| / D_j, D_j = abs_tol_j + rel_tol (value_weight |y_j| +
-    slope_weight |h dy_j/dt|), with dy/dt at the end of the sub-step in slope_end; at
-    least DBL_MIN."""
+    """max_j of ``rkf_error_term``, at least DBL_MIN."""
     cdef double ratio = DBL_MIN
     cdef double r
     cdef int j
     for j in range(dim):
-        r = fabs(err[j]) / (abs_tol[j] + rel_tol * (value_weight * fabs(y[j])
-                            + slope_weight * fabs(h * slope_end[j])))
+        r = rkf_error_term(err[j], y[j], slope_end[j], abs_tol[j], rel_tol, value_weight,
+                           slope_weight, h)
         if r > ratio:
             ratio = r
     return ratio
