@@ -64,6 +64,7 @@ def grow_partition(hg, index, limits, order, unit_output, seed=0, unit_core=None
     touched = np.full(no_edge + 1, -1, dtype=np.int64)    # last core with a pin on the edge
     read = np.full(no_edge + 1, -1, dtype=np.int64)       # last core reading the edge (an axon)
     frontier = np.empty(hg.n_edges + n, dtype=np.int64)   # edges touched by the current core
+    scratch = np.empty(n, dtype=np.int64)
     mean_fan_in = max(1.0, float(fan_in.mean())) if n else 1.0
     max_candidates = int(np.clip(GATHER_BUDGET / mean_fan_in, 16, MAX_CANDIDATES))
     unit_synapses = hg.unit_synapses
@@ -113,7 +114,7 @@ def grow_partition(hg, index, limits, order, unit_output, seed=0, unit_core=None
             # pool grows with the batch the core can take
             pool = int(min(max_candidates, CANDIDATES_PER_BATCH_UNIT * max(1, members // 4)))
             candidates = _candidates(rng, frontier[:n_frontier], edge_ptr, edge_size, pin_unit,
-                                     unit_core, max(MIN_CANDIDATES, pool))
+                                     unit_core, max(MIN_CANDIDATES, pool), scratch)
             if not len(candidates):
                 # a core whose hyperedges hold no free unit: continue with the next units
                 # of the order (disconnected parts, sources without targets)
@@ -133,8 +134,9 @@ def grow_partition(hg, index, limits, order, unit_output, seed=0, unit_core=None
     return unit_core
 
 
-def _candidates(rng, frontier, edge_ptr, edge_size, pin_unit, unit_core, limit):
-    """Free units on a sample of the core's hyperedges (a window of each large one)."""
+def _candidates(rng, frontier, edge_ptr, edge_size, pin_unit, unit_core, limit, scratch):
+    """Free units on a sample of the core's hyperedges (a window of each large one), in
+    increasing order; ``scratch``: an int array over units that it may overwrite."""
     if not len(frontier):
         return frontier
     edges = frontier if len(frontier) <= SAMPLED_EDGES else \
@@ -143,7 +145,11 @@ def _candidates(rng, frontier, edge_ptr, edge_size, pin_unit, unit_core, limit):
     take = np.minimum(size, PINS_PER_EDGE)
     start = edge_ptr[edges] + (rng.integers(0, 1 << 30, len(edges)) % (size - take + 1))
     units = pin_unit[_ranges(start, take)]
-    units = np.unique(units[unit_core[units] < 0])
+    units = units[unit_core[units] < 0]
+    # distinct units without hashing: the last occurrence of each keeps its position
+    position = np.arange(len(units))
+    scratch[units] = position
+    units = np.sort(units[scratch[units] == position])
     if len(units) > limit:
         units = units[rng.permutation(len(units))[:limit]]
     return units

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import MappingError
+
 
 @dataclass
 class Hypergraph:
@@ -126,7 +128,7 @@ def km1(hg, part, n_parts, weights=None):
     return float(np.dot(w, np.maximum(lam - 1, 0)))
 
 
-def expand_to_graph(hg, max_clique=12, ring=3):
+def expand_to_graph(hg, max_clique=12, ring=3, chunk=1 << 20):
     """An ordinary weighted graph over units whose edge cut approximates the hypergraph's
     KM1 cut: a hyperedge of m <= ``max_clique`` pins becomes a clique with weights
     w / (m - 1); a larger one a ring over its pins (sorted by unit, which keeps
@@ -134,50 +136,97 @@ def expand_to_graph(hg, max_clique=12, ring=3):
     next ``ring`` pins with weight w / (2 * ring), so that every pin keeps an incident
     weight of about w whatever the fan-out, and edges stay O(pins).
 
-    Returns symmetric CSR ``(ptr, adjacent, weight)`` with duplicates summed and no loops.
+    Weights are integers >= 1 (what METIS takes): the median hyperedge's ring link
+    weighs 64. Returns symmetric CSR ``(ptr, adjacent, weight)`` (int64, int32, int64)
+    with duplicates summed and no loops.
+
+    Memory: every link is one int64 holding (unit pair, weight), sorted in place, so the
+    peak is about 9 bytes per link (3 links per pin of a large hyperedge) plus the CSR.
     """
+    n = hg.n_units
     size = hg.edge_size
     w = hg.edge_weight
-    us, vs, ws = [], [], []
     small = (size >= 2) & (size <= max_clique)
+    large = size > max_clique
+    # a unit pair and its weight in one int64: pair key (a * n + b) above weight_bits
+    pair_bits = max(1, int(n * n - 1).bit_length())
+    weight_bits = min(20, 62 - pair_bits)
+    if weight_bits < 8:
+        raise MappingError(f"{n} units are too many for the graph expansion of the "
+                           f"default mapper (at most about 3 x 10^6)")
+    weight_max = (1 << weight_bits) - 1
+    positive = w[(small | large) & (w > 0)]
+    scale = 64.0 * 2 * ring / float(np.median(positive)) if len(positive) else 1.0
+    n_links = int((size[small] * (size[small] - 1) // 2).sum() + ring * size[large].sum())
+    packed = np.empty(n_links, dtype=np.int64)
+    filled = 0
+
+    def put(a, b, link_weight):
+        nonlocal filled
+        low, high = np.minimum(a, b), np.maximum(a, b)
+        q = np.clip(np.rint(link_weight * scale), 1, weight_max).astype(np.int64)
+        key = (low * n + high) << weight_bits | q
+        key[low == high] = np.iinfo(np.int64).max       # loops sort last and are dropped
+        packed[filled:filled + len(key)] = key
+        filled += len(key)
+
     for m in np.unique(size[small]):
         edges = np.flatnonzero(size == m)
-        pins = hg.pin_unit[hg.edge_ptr[edges][:, None] + np.arange(m)]
         i, j = np.triu_indices(m, 1)
-        us.append(pins[:, i].ravel())
-        vs.append(pins[:, j].ravel())
-        ws.append(np.repeat(w[edges] / (m - 1), len(i)))
-    large = size > max_clique
-    if large.any():
-        edges = np.flatnonzero(large)
+        for part in range(0, len(edges), max(1, chunk // (m * m))):
+            batch = edges[part:part + max(1, chunk // (m * m))]
+            pins = hg.pin_unit[hg.edge_ptr[batch][:, None] + np.arange(m)]
+            put(pins[:, i].ravel(), pins[:, j].ravel(), np.repeat(w[batch] / (m - 1), len(i)))
+    large_edges = np.flatnonzero(large)
+    # groups of whole hyperedges of about ``chunk`` pins
+    cumulative = np.cumsum(size[large_edges])
+    stops = np.searchsorted(cumulative, np.arange(chunk, cumulative[-1] if len(cumulative) else 0, chunk),
+                            side="right")
+    start = 0
+    for stop in np.unique(np.append(stops, len(large_edges))):
+        edges = large_edges[start:stop]
+        start = stop
+        if not len(edges):
+            continue
         m = size[edges]
         pin = _ranges(hg.edge_ptr[edges], m)
-        pin_m = np.repeat(m, m)
         pin_start = np.repeat(hg.edge_ptr[edges], m)
-        pin_w = np.repeat(w[edges], m) / (2 * ring)
+        pin_m = np.repeat(m, m)
+        link_weight = np.repeat(w[edges], m) / (2 * ring)
         for d in range(1, ring + 1):
-            partner = pin_start + (pin - pin_start + d) % pin_m
-            us.append(hg.pin_unit[pin])
-            vs.append(hg.pin_unit[partner])
-            ws.append(pin_w)
-    n = hg.n_units
-    if not us:
-        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0)
-    u = np.concatenate(us)
-    v = np.concatenate(vs)
-    weight = np.concatenate(ws)
-    keep = u != v
-    u, v, weight = u[keep], v[keep], weight[keep]
-    key = np.concatenate([u * n + v, v * n + u])
-    weight = np.concatenate([weight, weight])
-    order = np.argsort(key)
-    key, weight = key[order], weight[order]
-    start = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if len(key) else \
-        np.zeros(0, dtype=np.int64)
-    weight = np.add.reduceat(weight, start) if len(start) else weight
-    key = key[start]
-    ptr = np.concatenate([[0], np.cumsum(np.bincount(key // n, minlength=n))]).astype(np.int64)
-    return ptr, key % n, weight
+            put(hg.pin_unit[pin], hg.pin_unit[pin_start + (pin - pin_start + d) % pin_m], link_weight)
+    packed.sort()
+    packed = packed[:np.searchsorted(packed, np.iinfo(np.int64).max)]
+    # distinct pairs and their summed weights, without a second array of keys
+    new_pair = np.ones(len(packed), dtype=bool)
+    for first in range(1, len(packed), chunk):
+        last = min(len(packed), first + chunk)
+        new_pair[first:last] = (packed[first:last] >> weight_bits) != (packed[first - 1:last - 1] >> weight_bits)
+    starts = np.flatnonzero(new_pair)
+    del new_pair
+    pair = packed[starts] >> weight_bits
+    packed &= weight_max
+    weight = np.add.reduceat(packed, starts) if len(starts) else np.zeros(0, dtype=np.int64)
+    del packed, starts
+    low, high = pair // n, pair % n
+    del pair
+    degree = np.bincount(low, minlength=n) + np.bincount(high, minlength=n)
+    ptr = np.concatenate([[0], np.cumsum(degree)]).astype(np.int64)
+    adjacent = np.empty(int(ptr[-1]), dtype=np.int32)
+    adjacent_weight = np.empty(int(ptr[-1]), dtype=np.int64)
+    # row ``low`` first (pairs are sorted by low), then row ``high`` after them
+    first_of_low = np.searchsorted(low, low)
+    position = ptr[low] + np.arange(len(low)) - first_of_low
+    del first_of_low
+    adjacent[position] = high
+    adjacent_weight[position] = weight
+    low_count = np.bincount(low, minlength=n)
+    by_high = np.argsort(high, kind="stable")
+    high_sorted = high[by_high]
+    position = ptr[high_sorted] + low_count[high_sorted] + np.arange(len(high)) - np.searchsorted(high_sorted, high_sorted)
+    adjacent[position] = low[by_high]
+    adjacent_weight[position] = weight[by_high]
+    return ptr, adjacent, adjacent_weight
 
 
 def _ranges(starts, lengths):

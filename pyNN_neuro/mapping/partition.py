@@ -60,6 +60,7 @@ MIN_UNITS_PER_PART = 4
 FULL_CORE = 0.9            # a core using this share of some limit is full ...
 FULL_SHARE = 0.9           # ... and grown cores this often full may leave METIS out
 METIS_MAX_PINS_WHEN_FULL = 2_000_000
+METIS_MAX_TOTAL_WEIGHT = 2**30
 _warned_no_metis = False
 _mtkahypar = None
 
@@ -210,11 +211,10 @@ def _k_search(hg, limits, partitioner):
 
 def _metis(pymetis, graph, k, vw, imbalance, seed):
     ptr, adjacent, weight = graph
-    if len(weight):
-        scale = 64.0 / max(float(np.median(weight)), 1e-300)
-        eweights = np.clip(np.rint(weight * scale), 1, 2**20).astype(np.int64)
-    else:
-        eweights = None
+    total = float(weight.sum())
+    if total > METIS_MAX_TOTAL_WEIGHT:   # METIS sums edge weights in (often 32-bit) integers
+        weight = np.maximum(1, weight * (METIS_MAX_TOTAL_WEIGHT / total)).astype(np.int64)
+    eweights = weight if len(weight) else None
     options = pymetis.Options(ufactor=max(1, int(imbalance * 1000)), seed=int(seed))
     _, membership = pymetis.part_graph(
         int(k), adjacency=pymetis.CSRAdjacency(ptr, adjacent), vweights=vw,

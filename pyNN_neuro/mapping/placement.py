@@ -34,6 +34,7 @@ from .errors import MappingError
 
 PLACEMENTS = ("row_major", "greedy", "anneal")
 ANNEAL_WORK = 3e7        # swap-evaluation entries per placement (bounds its time)
+EXACT_COST_EVERY = 4     # annealing rounds between exact proxy costs
 
 
 @dataclass
@@ -107,60 +108,88 @@ def place_on_mesh(n_cores, profile, legal, unit_core, source_weight, mode="annea
 
 
 class _Traffic:
-    """Spikes between cores: sources' (root core or host, target core) routes, and the
-    symmetric core graph in CSR form for the proxy cost."""
+    """Spikes between cores: every source's routes (its emitting core or the host, and
+    its distinct target cores), and the symmetric core graph in CSR form for the proxy
+    cost. Routes are grouped by source; core ids are held as int32."""
 
     def __init__(self, n_cores, legal, unit_core, source_weight):
         self.n_cores = n_cores
-        key = sorted_unique(legal.pair_src * n_cores + unit_core[legal.pair_unit])
-        self.src = key // n_cores
-        self.target = key % n_cores
-        root = legal.root_unit[self.src]
-        self.src_core = np.where(root >= 0, unit_core[np.maximum(root, 0)], -1)
-        self.weight = np.asarray(source_weight, dtype=float)[self.src]
-        host = self.src_core < 0
-        self.host = np.bincount(self.target[host], weights=self.weight[host], minlength=n_cores)
-        inner = ~host & (self.src_core != self.target)
-        a, b, w = self.src_core[inner], self.target[inner], self.weight[inner]
-        pair = np.concatenate([a * n_cores + b, b * n_cores + a])
-        w = np.concatenate([w, w])
-        order = np.argsort(pair)
-        pair, w = pair[order], w[order]
-        starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]])) if len(pair) \
-            else np.zeros(0, dtype=np.int64)
-        self.graph_weight = np.add.reduceat(w, starts) if len(starts) else np.zeros(0)
-        pair = pair[starts]
-        self.graph_row = pair // n_cores
-        self.graph_col = pair % n_cores
-        self.graph_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.graph_row, minlength=n_cores))])
-        # per source: first route, for the multicast tree
-        self.first = np.flatnonzero(np.concatenate([[True], self.src[1:] != self.src[:-1]])) \
-            if len(self.src) else np.zeros(0, dtype=np.int64)
+        key = legal.pair_src * n_cores
+        key += unit_core[legal.pair_unit]
+        key.sort()
+        key = key[np.concatenate([[True], key[1:] != key[:-1]])] if len(key) else key
+        route_source = key // n_cores
+        self.target = (key % n_cores).astype(np.int32)
+        del key
+        self.first = np.flatnonzero(np.concatenate([[True], route_source[1:] != route_source[:-1]])) \
+            if len(route_source) else np.zeros(0, dtype=np.int64)
+        source = route_source[self.first]
+        del route_source
+        self.n_routes = np.diff(np.append(self.first, len(self.target)))
+        root = legal.root_unit[source]
+        self.source_core = np.where(root >= 0, unit_core[np.maximum(root, 0)], -1).astype(np.int32)
+        self.weight = np.asarray(source_weight, dtype=float)[source]
+        route_core = np.repeat(self.source_core, self.n_routes)
+        route_weight = np.repeat(self.weight, self.n_routes)
+        host = route_core < 0
+        self.host = np.bincount(self.target[host], weights=route_weight[host], minlength=n_cores)
+        inner = ~host & (route_core != self.target)
+        self._core_graph(route_core[inner].astype(np.int64), self.target[inner].astype(np.int64),
+                         route_weight[inner])
+
+    def _core_graph(self, a, b, w):
+        n = self.n_cores
+        if n * n <= 2 * len(a):       # dense traffic: sum in an n x n table
+            table = np.bincount(a * n + b, weights=w, minlength=n * n).reshape(n, n)
+            table += table.T
+            self.graph_row, self.graph_col = (i.astype(np.int64) for i in np.nonzero(table))
+            self.graph_weight = table[self.graph_row, self.graph_col]
+        else:
+            pair = np.concatenate([a * n + b, b * n + a])
+            w = np.concatenate([w, w])
+            order = np.argsort(pair)
+            pair, w = pair[order], w[order]
+            starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]])) if len(pair) \
+                else np.zeros(0, dtype=np.int64)
+            self.graph_weight = np.add.reduceat(w, starts) if len(starts) else np.zeros(0)
+            pair = pair[starts]
+            self.graph_row = pair // n
+            self.graph_col = pair % n
+        self.graph_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.graph_row, minlength=n))])
 
     def proxy_cost(self, x, y):
         d = np.abs(x[self.graph_row] - x[self.graph_col]) + np.abs(y[self.graph_row] - y[self.graph_col])
         return 0.5 * float(np.dot(self.graph_weight, d)) + float(np.dot(self.host, x + y))
 
-    def tree_cost(self, x, y):
-        """Spikes x XY multicast tree links, summed over sources (as routing.py counts)."""
-        if not len(self.src):
+    def tree_cost(self, x, y, cells=1 << 22):
+        """Spikes x XY multicast tree links, summed over sources (as routing.py counts).
+        Column spans are the extremes of y in a (source, column) table, filled for
+        blocks of sources of at most ``cells`` cells."""
+        if not len(self.first):
             return 0.0
-        on_core = self.src_core >= 0
-        sx = np.where(on_core, x[np.maximum(self.src_core, 0)], 0)
-        sy = np.where(on_core, y[np.maximum(self.src_core, 0)], 0)
+        on_core = self.source_core >= 0
+        sx = np.where(on_core, x[np.maximum(self.source_core, 0)], 0)
+        sy = np.where(on_core, y[np.maximum(self.source_core, 0)], 0)
         tx, ty = x[self.target], y[self.target]
-        row = (np.maximum(np.maximum.reduceat(tx, self.first), sx[self.first])
-               - np.minimum(np.minimum.reduceat(tx, self.first), sx[self.first]))
-        source_index = np.repeat(np.arange(len(self.first)), np.diff(np.concatenate([self.first, [len(self.src)]])))
-        column_key = source_index * (int(x.max()) + 1) + tx
-        order = np.argsort(column_key, kind="stable")
-        ck = column_key[order]
-        starts = np.flatnonzero(np.concatenate([[True], ck[1:] != ck[:-1]]))
-        y_sorted, sy_sorted = ty[order], sy[order]
-        span = (np.maximum(np.maximum.reduceat(y_sorted, starts), sy_sorted[starts])
-                - np.minimum(np.minimum.reduceat(y_sorted, starts), sy_sorted[starts]))
-        column = np.bincount(source_index[order][starts], weights=span, minlength=len(self.first))
-        return float(np.dot(self.weight[self.first], row + column))
+        links = (np.maximum(np.maximum.reduceat(tx, self.first), sx)
+                 - np.minimum(np.minimum.reduceat(tx, self.first), sx)).astype(float)
+        cols = int(x.max()) + 1
+        block = max(1, cells // cols)
+        stops = np.append(self.first, len(tx))
+        for start in range(0, len(self.first), block):
+            stop = min(start + block, len(self.first))
+            routes = slice(stops[start], stops[stop])
+            cell = (np.repeat(np.arange(stop - start), self.n_routes[start:stop]) * cols + tx[routes])
+            low = np.full((stop - start) * cols, np.iinfo(np.int32).max, dtype=np.int64)
+            high = np.full((stop - start) * cols, -1, dtype=np.int64)
+            np.minimum.at(low, cell, ty[routes])
+            np.maximum.at(high, cell, ty[routes])
+            used = high >= 0
+            source_y = np.repeat(sy[start:stop], cols)[used]
+            span = np.maximum(high[used], source_y) - np.minimum(low[used], source_y)
+            links[start:stop] += np.bincount(np.flatnonzero(used) // cols, weights=span,
+                                             minlength=stop - start)
+        return float(np.dot(self.weight, links))
 
 
 def _greedy(traffic, slot_x, slot_y):
@@ -253,9 +282,12 @@ def _anneal(traffic, core_slot, slot_x, slot_y, n_slots, profile, seed):
         slot_core[i], slot_core[j] = b, a
         core_slot[a[a >= 0]] = j[a >= 0]
         core_slot[b[b >= 0]] = i[b >= 0]
-        current = traffic.proxy_cost(slot_x[core_slot], slot_y[core_slot])
-        if current < best_cost:
-            best, best_cost = core_slot.copy(), current
+        # the exact cost only every few rounds (it walks the whole core graph): swaps of
+        # neighbouring cores make the summed deltas slightly off in between
+        if r % EXACT_COST_EVERY == 0 or r == rounds - 1:
+            current = traffic.proxy_cost(slot_x[core_slot], slot_y[core_slot])
+            if current < best_cost:
+                best, best_cost = core_slot.copy(), current
     return best
 
 
