@@ -21,6 +21,30 @@ from _random cimport stream_key, uniform_of_key, uniform_open
 cnp.import_array()
 
 
+cdef extern from *:
+    """
+    /* The x86-64 ISA level of this processor (1, or 3 for x86-64-v3, 4 for x86-64-v4) as
+       far as pyNN_neuro's builds go; 1 where the compiler cannot tell. */
+    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+    static int pyNN_neuro_cpu_level(void) {
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("x86-64-v4")) return 4;
+        if (__builtin_cpu_supports("x86-64-v3")) return 3;
+        return 1;
+    }
+    #else
+    static int pyNN_neuro_cpu_level(void) { return 1; }
+    #endif
+    """
+    int pyNN_neuro_cpu_level()
+
+
+def cpu_level():
+    """The x86-64 instruction-set level of this processor, among those pyNN_neuro builds
+    for: 4 (x86-64-v4), 3 (x86-64-v3) or 1 (baseline, or not known)."""
+    return pyNN_neuro_cpu_level()
+
+
 def uniform_array(uint64_t seed, cnp.uint64_t[::1] streams, cnp.uint64_t[::1] counters):
     """Vectorised access to the counter-based generator (used by noisy current sources)."""
     cdef Py_ssize_t i, n = streams.shape[0]
