@@ -147,6 +147,11 @@ cdef class SpikeAppender:
         return size
 
 
+cdef enum:
+    POISSON_LANES = 64      # neurons of a Poisson source advanced together
+    POISSON_ROUNDS = 16     # spikes per neuron and window kept before it goes on alone
+
+
 cdef inline long _emission_step(double t, double dt) noexcept nogil:
     """The step a spike at time t (ms) is emitted in: ceil(t / dt - 1e-9) - 1 (the 1e-9
     absorbs the rounding of t / dt on the grid). The ceiling is taken in integers:
@@ -363,31 +368,99 @@ cdef class RenewalSource:
         return count
 
     cdef int _poisson(self, long step0, double t_end) noexcept nogil:
-        """Kind 0: the arithmetic of ``_renewal`` with ``_interval``'s Poisson case inlined."""
-        cdef Py_ssize_t i, n = self.next_time.shape[0]
+        """Kind 0: the arithmetic of ``_renewal`` with ``_interval``'s Poisson case inlined,
+        for blocks of POISSON_LANES neurons at a time (``_poisson_block``)."""
+        cdef Py_ssize_t first = 0, n = self.next_time.shape[0]
         cdef int count = 0
-        cdef double t, stop, r
-        cdef uint64_t c, key
-        for i in range(n):
-            t = self.next_time[i]
-            if not t < t_end:
-                continue
-            stop = self.start[i] + self.duration[i]
-            r = self.rate[i]
-            c = self.counter[i]
-            key = stream_key(self.seed, i)
-            while t < t_end:
-                if t >= stop:
-                    t = INFINITY
-                    break
-                count = self._emit(count, _emission_step(t, self.dt), step0, i)
-                if r <= 0.0:
-                    t = INFINITY
+        while first < n:
+            count = self._poisson_block(first, min(n - first, <Py_ssize_t>POISSON_LANES),
+                                        step0, t_end, count)
+            first += POISSON_LANES
+        return count
+
+    cdef int _poisson_block(self, Py_ssize_t first, Py_ssize_t lanes, long step0,
+                            double t_end, int count) noexcept nogil:
+        """Neurons first .. first + lanes - 1 of a Poisson source over one window.
+
+        Each neuron's spike train is generated exactly as a per-neuron loop would, but the
+        neurons advance together in rounds: a round emits the current spike of every neuron
+        still inside the window and draws its next interval. Intervals of different neurons
+        do not depend on each other, so their random numbers, logarithms and divisions
+        overlap in the processor, and the list of active neurons is compacted without
+        branches, where a per-neuron loop would mispredict its exit once per neuron. Steps
+        are kept per neuron (up to POISSON_ROUNDS; a neuron with more continues alone) and
+        appended to the list in neuron order."""
+        cdef double t[POISSON_LANES]
+        cdef double stop[POISSON_LANES]
+        cdef double rate[POISSON_LANES]
+        cdef uint64_t c[POISSON_LANES]
+        cdef uint64_t key[POISSON_LANES]
+        cdef int n_steps[POISSON_LANES]
+        cdef long steps[POISSON_LANES * POISSON_ROUNDS]
+        cdef int active[POISSON_LANES]
+        cdef double interval[POISSON_LANES]
+        cdef int n_active = 0, n_live, a, round_, j
+        cdef Py_ssize_t b, i
+        for b in range(lanes):
+            i = first + b
+            t[b] = self.next_time[i]
+            n_steps[b] = 0
+            active[n_active] = <int>b
+            n_active += t[b] < t_end
+        for b in range(n_active):
+            i = first + active[b]
+            stop[active[b]] = self.start[i] + self.duration[i]
+            rate[active[b]] = self.rate[i]
+            c[active[b]] = self.counter[i]
+            key[active[b]] = stream_key(self.seed, i)
+        round_ = 0
+        while n_active and round_ < POISSON_ROUNDS:
+            # emit the current spike of each active neuron, unless past its stop time
+            n_live = 0
+            for j in range(n_active):
+                a = active[j]
+                if t[a] >= stop[a]:
+                    t[a] = INFINITY
+                    continue
+                steps[a * POISSON_ROUNDS + round_] = _emission_step(t[a], self.dt)
+                n_steps[a] = round_ + 1
+                active[n_live] = a
+                n_live += 1
+            # draw the next intervals: independent of one another
+            for j in range(n_live):
+                a = active[j]
+                if rate[a] <= 0.0:
+                    interval[j] = INFINITY
                 else:
-                    t = t + -log(uniform_of_key(key, c)) * 1000.0 / r
-                    c += 1
-            self.next_time[i] = t
-            self.counter[i] = c
+                    interval[j] = -log(uniform_of_key(key[a], c[a])) * 1000.0 / rate[a]
+                    c[a] += 1
+            # advance, and keep the neurons whose next spike is still in the window
+            n_active = 0
+            for j in range(n_live):
+                a = active[j]
+                t[a] = t[a] + interval[j]
+                active[n_active] = a
+                n_active += t[a] < t_end
+            round_ += 1
+        for b in range(lanes):
+            i = first + b
+            for j in range(n_steps[b]):
+                count = self._emit(count, steps[b * POISSON_ROUNDS + j], step0, i)
+            if n_steps[b] == POISSON_ROUNDS and t[b] < t_end:
+                # more spikes in this window than rounds: the rest one by one
+                while t[b] < t_end:
+                    if t[b] >= stop[b]:
+                        t[b] = INFINITY
+                        break
+                    count = self._emit(count, _emission_step(t[b], self.dt), step0, i)
+                    if rate[b] <= 0.0:
+                        t[b] = INFINITY
+                    else:
+                        t[b] = t[b] + -log(uniform_of_key(key[b], c[b])) * 1000.0 / rate[b]
+                        c[b] += 1
+            self.next_time[i] = t[b]
+            if n_steps[b]:
+                self.counter[i] = c[b]
         return count
 
     cdef void _order_by_step(self, int count, int K) noexcept nogil:

@@ -74,13 +74,16 @@ cdef class StaticDelivery:
     cpdef void deliver(self, long step0, int n_spikes):
         """Add the weight of every synapse of the first n_spikes spikes of the list (steps
         counted from global step step0) into its target's ring slot."""
-        cdef Py_ssize_t m, j, first, L = self._ring.shape[0]
+        cdef Py_ssize_t m, j, L = self._ring.shape[0]
         cdef Py_ssize_t row_start, row_end
-        cdef int i
+        cdef Py_ssize_t first = 0          # ring slot of the current spike's step
+        cdef int i, k = -1
         cdef double* row
         with nogil:
             for m in range(n_spikes):
-                first = (step0 + self._spike_k[m]) % L
+                if self._spike_k[m] != k:  # the list is ordered by step
+                    k = self._spike_k[m]
+                    first = (step0 + k) % L
                 i = self._spike_i[m]
                 row_start = self.indptr[i]
                 row_end = self.indptr[i + 1]

@@ -31,27 +31,37 @@ def modules(level):
     return _modules[level]
 
 
+def supported():
+    """The levels this processor runs, lowest first (whether built or not)."""
+    level_number = modules("baseline")["_sources"].cpu_level()
+    return [level for number, level in zip((1, 3, 4), LEVELS) if number <= level_number]
+
+
+def built(level):
+    """Whether the kernel modules of ``level`` are importable (call only for a supported
+    level: importing a build the processor cannot run may crash it)."""
+    try:
+        modules(level)
+    except ImportError:
+        return False
+    return True
+
+
 def available():
     """The levels that are both built and supported by this processor, lowest first."""
-    supported = modules("baseline")["_sources"].cpu_level()
-    levels = ["baseline"]
-    for number, level in enumerate(LEVELS[1:], start=3):
-        if number > supported:
-            break
-        try:
-            modules(level)
-        except ImportError:
-            break
-        levels.append(level)
-    return levels
+    return [level for level in supported() if built(level)]
 
 
 def select():
     """Point ``pyNN_neuro.engine.<kernel module>`` at the chosen build; return its level."""
-    levels = available()
-    level = os.environ.get(VARIABLE) or levels[-1]
-    if level not in levels:
-        raise ImportError(f"${VARIABLE}={level!r}: this build and processor offer {levels}")
+    wanted = os.environ.get(VARIABLE)
+    if wanted:
+        if wanted not in supported() or not built(wanted):
+            raise ImportError(f"${VARIABLE}={wanted!r}: this build and processor offer "
+                              f"{available()}")
+        level = wanted
+    else:
+        level = next(level for level in reversed(supported()) if built(level))
     package = sys.modules[_PACKAGE]
     for name, module in modules(level).items():
         sys.modules[f"{_PACKAGE}.{name}"] = module
