@@ -217,7 +217,8 @@ def ratio(a, b):
     return None if a is None or b is None or not b else a / b
 
 
-def run_networks(args):
+def run_networks(args, skipped):
+    """Every network x profile x mapper; ``skipped`` collects where quality was left out."""
     rows = []
     mappers = [m for m in args.mapper if m != "quality" or quality_available()]
     for name in args.network:
@@ -226,13 +227,14 @@ def run_networks(args):
         for profile in args.profile:
             results = {}
             for mapper in mappers:
-                if mapper == "quality" and "slice" in results and \
-                        results["slice"]["cores"] > args.quality_max_cores:
-                    print(f"  {name} / {profile} / quality: skipped ({results['slice']['cores']} "
-                          f"cores > --quality-max-cores {args.quality_max_cores})", file=sys.stderr)
+                if mapper == "quality" and (
+                        spec.n_synapses > args.quality_max_synapses
+                        or ("slice" in results and results["slice"].get("cores", 0) > args.quality_max_cores)):
+                    skipped.append(f"{name} / {profile}")
                     continue
                 try:
-                    results[mapper] = measure(spec, profile, mapper, args.repeats)
+                    results[mapper] = measure(spec, profile, mapper,
+                                              args.quality_repeats if mapper == "quality" else args.repeats)
                 except Exception as err:  # noqa: BLE001  a network that does not fit is a result
                     results[mapper] = {"error": f"{type(err).__name__}: {err}"}
                 print(f"  {name} / {profile} / {mapper}: "
@@ -240,6 +242,10 @@ def run_networks(args):
                          f"{results[mapper]['cores']} cores, {results[mapper]['compile_seconds']:.2f} s"),
                       file=sys.stderr, flush=True)
             default, slice_, quality = (results.get(m, {}) for m in ("default", "slice", "quality"))
+            bound = None
+            if name == "va" and slice_.get("hops_total"):
+                bound = hops_lower_bound_va(spec, profile)
+                bound["vs_slice"] = ratio(bound["hops_lower_bound"], slice_["hops_total"])
             rows.append({
                 "network": name, "title": title, "kind": kind, "profile": profile,
                 "neurons": spec.n_neurons, "synapses": spec.n_synapses, "mappers": results,
@@ -249,8 +255,72 @@ def run_networks(args):
                                                    quality.get("energy_total_pj")),
                 "noc_energy_default_vs_quality": ratio(default.get("energy_noc_pj"),
                                                        quality.get("energy_noc_pj")),
+                "hops_lower_bound": bound,
             })
     return rows
+
+
+# a lower bound on spike-hops for the Vogels-Abbott network ------------------------------
+
+def zero_hop_bound(n, p, fan_in, profile, n_synapses, failure=1e-6):
+    """For a network whose every (source, target) pair among ``n`` neurons is connected
+    independently with probability ``p`` (PyNN's FixedProbabilityConnector, the ``va``
+    network): the most sources that any legal mapping onto ``profile`` can route without
+    a single hop, holding for all but a fraction ``failure`` of the networks drawn.
+
+    Argument. A legal mapping needs at least max(n / neurons_per_core, synapses /
+    synapses_per_core) cores; when these need two routers or more, a source costs no hop
+    only if its core and all its targets sit on one router r. A router holds at most
+    m_max neurons (its cores' neuron and synapse budgets, filled with the neurons of
+    smallest fan-in). If z sources keep all their targets among the m neurons of r, at
+    least n - m neurons are targets of none of them; for a fixed set of z sources that
+    count is Binomial(n, (1 - p)^z), so by the union bound over all C(n, z) sets no set
+    of z sources does it, except with probability C(n, z) P[Bin(n, (1-p)^z) >= n - m].
+    Let z*(m) be the smallest z for which this is below failure / m_max; then router r
+    holds fewer than z*(m_r) hop-free sources, and the total is at most the largest sum
+    of z*(m_r) - 1 over ways of splitting the n neurons into routers of m_r <= m_max
+    neurons (a dynamic program). Every other source costs at least one hop.
+
+    Returns a dict: ``routers_min``, ``m_max``, ``zero_hop_sources_max`` (None when one
+    router can hold everything: no bound), ``failure``."""
+    from scipy.special import gammaln
+    from scipy.stats import binom
+    cores_min = max(math.ceil(n / profile.neurons_per_core),
+                    math.ceil(n_synapses / profile.synapses_per_core))
+    routers_min = math.ceil(cores_min / profile.cores_per_router)
+    result = {"routers_min": routers_min, "failure": failure}
+    if routers_min < 2:
+        return dict(result, m_max=n, zero_hop_sources_max=None)
+    by_synapses = int(np.searchsorted(np.cumsum(np.sort(fan_in)),
+                                      profile.cores_per_router * profile.synapses_per_core, side="right"))
+    m_max = min(n, profile.cores_per_router * profile.neurons_per_core, by_synapses)
+    log_choose = gammaln(n + 1) - gammaln(np.arange(n + 1) + 1) - gammaln(n - np.arange(n + 1) + 1)
+    budget = math.log(failure / m_max)
+    z_star = np.zeros(m_max + 1, dtype=np.int64)
+    z = 1
+    for m in range(1, m_max + 1):      # z*(m) grows with m: resume from the last one
+        while z < n and log_choose[z] + binom.logsf(n - m - 1, n, (1.0 - p) ** z) > budget:
+            z += 1
+        z_star[m] = z
+    free = np.maximum(z_star - 1, 0)
+    best = np.zeros(n + 1, dtype=np.int64)
+    for total in range(1, n + 1):
+        m = np.arange(1, min(m_max, total) + 1)
+        best[total] = int((free[m] + best[total - m]).max())
+    return dict(result, m_max=int(m_max), zero_hop_sources_max=int(best[n]))
+
+
+def hops_lower_bound_va(spec, profile, p=0.02):
+    """Spike-hops no legal mapping of the ``va`` network onto ``profile`` goes below (see
+    :func:`zero_hop_bound`): every source but the hop-free ones costs at least one hop."""
+    _, post, _ = spec.synapses()
+    fan_in = np.bincount(post, minlength=spec.n_neurons)
+    bound = zero_hop_bound(spec.n_neurons, p, fan_in, get_profile(profile), spec.n_synapses)
+    spikes = spec.rates_hz * spec.duration_ms / 1000.0
+    free = bound["zero_hop_sources_max"]
+    bound["hops_lower_bound"] = 0.0 if free is None else \
+        float(spikes.sum() - np.sort(spikes)[::-1][:free].sum())
+    return bound
 
 
 # compile-time scaling: every point in a fresh process, so that its peak memory is its own ---
@@ -361,14 +431,15 @@ def tables(results):
                 f"{_number(r['hops_total'])} | {_number(uj(r['energy_total_pj']), 6)} | "
                 f"{_number(uj(r['energy_noc_pj']))} | {r['compile_seconds']:.2f} | "
                 f"{r['check_seconds']:.2f} | {r['peak_memory_mb']:.0f} | {r['bytes_per_synapse']:.0f} |")
-    lines += ["", "| network | profile | hops default / slice | target | energy default / quality "
-              "(NoC part) | target |", "|---|---|---:|---|---:|---|"]
+    lines += ["", "| network | profile | hops default / slice | target | lower bound / slice | "
+              "energy default / quality (NoC part) | target |", "|---|---|---:|---|---:|---:|---|"]
     for row in results["networks"]:
         hops = row["hops_default_vs_slice"]
         energy = row["energy_default_vs_quality"]
+        bound = (row.get("hops_lower_bound") or {}).get("vs_slice")
         lines.append(
             f"| {row['network']} | {row['profile']} | {_number(hops)} | <= {row['hops_target']} "
-            f"({_verdict(hops, row['hops_target'])}) | {_number(energy, 4)} "
+            f"({_verdict(hops, row['hops_target'])}) | {_number(bound)} | {_number(energy, 4)} "
             f"({_number(row['noc_energy_default_vs_quality'])}) | <= {TARGET_ENERGY_VS_QUALITY} "
             f"({_verdict(energy, TARGET_ENERGY_VS_QUALITY)}) |")
     if results.get("scaling"):
@@ -385,6 +456,45 @@ def tables(results):
         for family, data in results["scaling"].items():
             lines.append(f"| {family} | {_number(data['exponent'])} | "
                          f"{_number(data['exponent_last_decade'])} |")
+    return lines
+
+
+def verdicts(results):
+    """Issue 3's measurable "Done when" items, each with its value and met / NOT met."""
+    lines = []
+    for row in results["networks"]:
+        hops = row["hops_default_vs_slice"]
+        line = (f"- spike-hops default / slice, {row['network']} ({row['kind']}) on {row['profile']}: "
+                f"{_number(hops)} (target <= {row['hops_target']}: {_verdict(hops, row['hops_target'])})")
+        bound = row.get("hops_lower_bound")
+        if bound and bound.get("vs_slice") is not None and hops is not None and hops > row["hops_target"]:
+            line += (f"; out of reach for any mapping: at most {bound['zero_hop_sources_max']} of "
+                     f"{row['neurons']} sources can avoid every hop (every legal mapping needs "
+                     f"{bound['routers_min']} routers or more), so spike-hops >= "
+                     f"{_number(bound['vs_slice'])} x slice, for all but a fraction "
+                     f"{bound['failure']:g} of the networks drawn like this one")
+        lines.append(line)
+        energy = row["energy_default_vs_quality"]
+        if energy is not None:
+            lines.append(f"- energy default / quality, {row['network']} on {row['profile']}: "
+                         f"{_number(energy, 4)} (target <= {TARGET_ENERGY_VS_QUALITY}: "
+                         f"{_verdict(energy, TARGET_ENERGY_VS_QUALITY)})")
+    for family, data in results.get("scaling", {}).items():
+        for p in data["points"]:
+            decade = 10 ** round(math.log10(p["synapses"]))
+            if decade in TARGET_SECONDS:
+                lines.append(f"- compile time, {family}, {p['synapses']:,} synapses: "
+                             f"{p['compile_seconds']:.1f} s (target <= {TARGET_SECONDS[decade]:g} s: "
+                             f"{_verdict(p['compile_seconds'], TARGET_SECONDS[decade])})")
+        lines.append(f"- compile-time exponent, {family}: {_number(data['exponent'])} over all points, "
+                     f"{_number(data['exponent_last_decade'])} over the last decade (target <= "
+                     f"{TARGET_EXPONENT}: {_verdict(data['exponent'], TARGET_EXPONENT)} / "
+                     f"{_verdict(data['exponent_last_decade'], TARGET_EXPONENT)})")
+        worst = max(p["traced_bytes_per_synapse"] for p in data["points"] if p["synapses"] >= 10**6 * 0.9) \
+            if any(p["synapses"] >= 10**6 * 0.9 for p in data["points"]) else None
+        lines.append(f"- peak memory per synapse, {family} (10^6 synapses and up, numpy arrays "
+                     f"traced): {_number(worst)} B (target <= {TARGET_BYTES_PER_SYNAPSE:g}: "
+                     f"{_verdict(worst, TARGET_BYTES_PER_SYNAPSE)})")
     return lines
 
 
@@ -411,10 +521,15 @@ def write_doc(path, results, notes=""):
         "profile's model (synaptic events, neuron updates, spikes sent, hops), NoC part = "
         "spikes sent + hops. Compile time includes the independent checker, which `compile()` "
         "runs; peak memory is the tracemalloc peak of the compile (numpy arrays; the checker "
-        "and the C++ partitioners' own memory are not in it), B/synapse = that peak / synapses.",
+        "and the C++ partitioners' own memory are not in it), B/synapse = that peak / synapses. "
+        f"The quality mapper (Mt-KaHyPar) is timed {results['quality_repeats']} time(s) and left out "
+        f"above {results['quality_max_cores']} slice cores or {results['quality_max_synapses']:.0e} "
+        "synapses" + (f" (here: {', '.join(results['quality_skipped'])})" if results["quality_skipped"] else "")
+        + ".",
         "",
     ]
     text += tables(results)
+    text += ["", "## Against issue 3's targets", ""] + verdicts(results)
     if notes:
         text += ["", notes]
     with open(path, "w") as f:
@@ -434,7 +549,11 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="compiles per figure (median)")
     parser.add_argument("--quality-max-cores", type=int, default=600,
                         help="skip the quality mapper when slice needs more cores than this "
-                             "(Mt-KaHyPar takes minutes per thousand cores on 2 threads)")
+                             "(Mt-KaHyPar took 9 minutes for 1500 cores on 2 threads)")
+    parser.add_argument("--quality-max-synapses", type=float, default=2e6,
+                        help="skip the quality mapper above this many synapses")
+    parser.add_argument("--quality-repeats", type=int, default=1,
+                        help="compiles per quality figure (it takes minutes)")
     parser.add_argument("--scaling", action="append", choices=sorted(SCALING),
                         help="scaling family (repeatable; default: all)")
     parser.add_argument("--no-scaling", action="store_true", help="skip the compile-time scaling")
@@ -452,12 +571,16 @@ def main(argv=None):
     args.mapper = args.mapper or ["slice", "default", "quality"]
     args.scaling = args.scaling or list(SCALING)
     results = {"command": "python benchmarks/mapping.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-               "machine": machine(), "repeats": args.repeats, "quick": args.quick}
+               "machine": machine(), "repeats": args.repeats, "quick": args.quick,
+               "quality_repeats": args.quality_repeats, "quality_max_cores": args.quality_max_cores,
+               "quality_max_synapses": args.quality_max_synapses}
     start = time.perf_counter()
-    results["networks"] = [] if args.scaling_only else run_networks(args)
+    skipped = []
+    results["networks"] = [] if args.scaling_only else run_networks(args, skipped)
+    results["quality_skipped"] = skipped
     results["scaling"] = {} if args.no_scaling else run_scaling(args)
     results["wall_seconds"] = time.perf_counter() - start
-    print("\n".join(tables(results)))
+    print("\n".join(tables(results) + [""] + verdicts(results)))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from pyNN_neuro.hardware import HardwareProfile
+from pyNN_neuro.hardware import HardwareProfile, get_profile
 from pyNN_neuro.mapping import MappingError, check, compile, network_spec
 from pyNN_neuro.mapping import partition as partition_module
 from pyNN_neuro.mapping.hypergraph import build_hypergraph, km1, source_weights
@@ -175,6 +175,119 @@ def test_default_respects_loihi_output_axons():
     mapping = compile(spec, "loihi", mapper="default")
     assert max(mapping.report()["output_axons_per_core"]) <= 4096
     assert check(mapping) == []
+
+
+def test_growing_packs_axon_bound_random_cores_tighter_than_slice():
+    # fan-in 40 from 1500 sources: 256 axons per core hold about 7 random neurons, more
+    # when they share sources; growing picks the ones that do
+    rng = np.random.default_rng(2)
+    post = np.repeat(np.arange(1500), 40)
+    spec = network_spec([("cells", 1500)], [dict(pre=0, post=0, pre_index=rng.integers(0, 1500, len(post)),
+                                                  post_index=post)], rates_hz=np.full(1500, 5.0),
+                        duration_ms=1000.0)
+    slice_report = compile(spec, SMALL, mapper="slice").report()
+    mapping = compile(spec, SMALL, mapper="default")
+    report = mapping.report()
+    assert check(mapping) == []
+    assert report["cores_used"] <= 0.95 * slice_report["cores_used"]
+    assert report["hypergraph_cut"] < slice_report["hypergraph_cut"]
+
+
+def test_grown_cores_keep_every_limit_but_output_axons():
+    from pyNN_neuro.mapping.grow import grow_partition
+    from pyNN_neuro.mapping.legalise import legalise
+    from pyNN_neuro.mapping.refine import Limits, UnitIndex, core_loads
+    for spec, profile in ((conv_stack(side=16), SMALL), (random_network(), SMALL),
+                          (random_network(n=200, p=0.05), TINY)):
+        legal = legalise(spec, profile)
+        hg = build_hypergraph(spec, legal)
+        limits = Limits(profile)
+        part = grow_partition(hg, UnitIndex(hg), limits, np.arange(hg.n_units),
+                              np.ones(hg.n_units, dtype=np.int64))
+        assert part.min() == 0 and np.array_equal(np.unique(part), np.arange(part.max() + 1))
+        neurons, axons, synapses, _, _ = core_loads(hg, part, int(part.max()) + 1)
+        assert neurons.max() <= limits.neurons and axons.max() <= limits.axons
+        assert synapses.max() <= limits.synapses
+
+
+def test_cores_over_output_axons_are_relieved_not_split():
+    from pyNN_neuro.mapping.legalise import legalise
+    from pyNN_neuro.mapping.refine import Limits, UnitIndex, core_loads, relieve_output_axons
+    # fan-out 20 over many cores; 600 neurons per core would need 600 x ~20 output axons
+    rng = np.random.default_rng(5)
+    pre = np.repeat(np.arange(6000), 20)
+    spec = network_spec([("cells", 6000)], [dict(pre=0, post=0, pre_index=pre,
+                                                  post_index=rng.integers(0, 6000, len(pre)))])
+    profile = get_profile("loihi")
+    legal = legalise(spec, profile)
+    hg = build_hypergraph(spec, legal)
+    limits = Limits(profile)
+    part = np.arange(hg.n_units) // 600
+    assert core_loads(hg, part, 10)[3].max() > limits.output_axons
+    relieved, n_cores = relieve_output_axons(hg, UnitIndex(hg), part, 10, limits)
+    loads = core_loads(hg, relieved, n_cores)
+    assert loads[3].max() <= limits.output_axons
+    # the original cores keep most of their units; the moved ones went to new cores
+    assert np.mean(relieved == part) > 0.5 and n_cores > 10
+
+
+def test_graph_expansion_is_symmetric_without_loops_or_duplicates():
+    from pyNN_neuro.mapping.hypergraph import expand_to_graph
+    from pyNN_neuro.mapping.legalise import legalise
+    for spec in (conv_stack(side=8), random_network(n=300, p=0.1)):
+        legal = legalise(spec, SMALL)
+        hg = build_hypergraph(spec, legal)
+        for chunk in (1 << 20, 64):     # whole, and in many small pieces
+            ptr, adjacent, weight = expand_to_graph(hg, chunk=chunk)
+            row = np.repeat(np.arange(hg.n_units), np.diff(ptr))
+            forward = np.sort(row * hg.n_units + adjacent)
+            backward = np.sort(adjacent.astype(np.int64) * hg.n_units + row)
+            assert np.array_equal(forward, backward)
+            assert not (row == adjacent).any() and (np.diff(forward) > 0).all()
+            assert weight.min() >= 1
+            if chunk == 64:
+                assert np.array_equal(weight, reference_weight)
+            reference_weight = weight
+
+
+def test_placement_tree_cost_is_the_routed_spike_hops():
+    from pyNN_neuro.mapping.placement import _Traffic
+    for spec, profile in ((conv_stack(side=16), SMALL), (conv_stack(side=8, layers=2), TINY)):
+        mapping = compile(spec, profile, mapper="default")
+        weight = source_weights(spec)
+        traffic = _Traffic(mapping.n_cores, mapping.legal, mapping.unit_core, weight)
+        x, y = mapping.placement.core_x, mapping.placement.core_y
+        assert traffic.tree_cost(x, y) == pytest.approx(mapping.report()["hops_total"])
+        assert traffic.tree_cost(x, y, cells=7) == pytest.approx(mapping.report()["hops_total"])
+
+
+def test_benchmark_zero_hop_bound_holds_for_real_mappings():
+    """benchmarks/mapping.py bounds the sources any mapping routes without a hop; the
+    mappers' own hop-free sources must stay within it."""
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks", "mapping.py")
+    loader = importlib.util.spec_from_file_location("mapping_benchmark", path)
+    benchmark = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(benchmark)
+    rng = np.random.default_rng(4)
+    n, p = 1000, 0.05
+    pre, post = benchmark._random_pairs(rng, n, n, p)
+    spec = network_spec([("cells", n)], [dict(pre=0, post=0, pre_index=pre, post_index=post)],
+                        rates_hz=np.full(n, 10.0), duration_ms=1000.0)
+    profile = HardwareProfile(
+        name="router of 2", neurons_per_core=64, axons_per_core=1024, synapses_per_core=8192,
+        weight_bits=8, cores_per_chip=16, core_mesh=(4, 2), cores_per_router=2, chip_mesh=(2, 2),
+        max_chips=4, energy_synaptic_event_pj=1.0, energy_neuron_update_pj=1.0,
+        energy_spike_pj=1.0, energy_hop_pj=1.0, hop_latency_ns=1.0,
+        routing_entries_per_router=None, native_tick_ms=None, source="made-up numbers for a test")
+    bound = benchmark.zero_hop_bound(n, p, np.bincount(post, minlength=n), profile, len(pre))
+    assert bound["routers_min"] >= 2 and 0 <= bound["zero_hop_sources_max"] < n // 4
+    for mapper in ("slice", "default"):
+        mapping = compile(spec, profile, mapper=mapper)
+        hop_free = int(np.count_nonzero(mapping.routes.tree_hops == 0))
+        assert hop_free <= bound["zero_hop_sources_max"]
+        assert mapping.report()["hops_total"] >= 10.0 * (n - bound["zero_hop_sources_max"])
 
 
 def test_checker_catches_a_wrong_hypergraph_cut():

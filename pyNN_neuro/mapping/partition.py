@@ -6,8 +6,9 @@ Objective: the hypergraph KM1 cut (see :mod:`.hypergraph`) with hyperedge weight
 the spec's spike counts, else rates, else 1, plus a floor of 1% of their mean so that
 neurons silent in a short run still keep their routes short.
 
-``default``: two initial partitions, each made legal by :func:`.refine.repair`; the one
-with the lower cut is refined.
+``default``: two initial partitions, each made legal (cores over the output-axon limit
+shed units into new cores, :func:`.refine.relieve_output_axons`; cores still over a
+limit are split, :func:`.refine.repair`).
 1. Greedy core growing (:mod:`.grow`): one core at a time, filled with the units sharing
    most of its hyperedges while its neurons, synapses, axons and output axons last. It
    packs axon-bound random networks into fewer cores and grows compact blocks on grids.
@@ -43,7 +44,7 @@ from .grow import grow_cores
 from .hypergraph import _ranges, build_hypergraph, expand_to_graph, km1, source_weights
 from .refine import (
     Limits, UnitIndex, chunk_in_order, compact, core_loads, merge_cores, over_limits,
-    refine_moves, repair, unit_output_axons,
+    refine_moves, relieve_output_axons, repair, unit_output_axons,
 )
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ MAX_K_ROUNDS = 4
 MAX_GROWN_OVER_SHARE = 0.1
 # METIS is not asked for parts of fewer units than this on average (it refuses k close
 # to the number of vertices, and such tiny parts are what growing makes best anyway)
-MIN_UNITS_PER_PART = 4
+MIN_UNITS_PER_PART = 8
 FULL_CORE = 0.9            # a core using this share of some limit is full ...
 FULL_SHARE = 0.9           # ... and grown cores this often full may leave METIS out
 METIS_MAX_PINS_WHEN_FULL = 2_000_000
@@ -91,6 +92,7 @@ def default_partition(spec, legal, profile, caps=None, seed=0, seconds=None):
 
         def add_legal(part, n_parts, refine):
             try:
+                part, n_parts = relieve_output_axons(hg, index, part, n_parts, limits)
                 candidates.append((*repair(hg, index, part, n_parts, limits), refine))
             except MappingError as err:   # the other candidate may still be legal
                 failures.append(err)
@@ -135,6 +137,7 @@ def quality_partition(spec, legal, profile, caps=None, seed=0, seconds=None):
         part, k = _k_search(hg, limits, lambda k, vw, eps: _kahypar(mtkahypar, hg, k, vw, eps, seed))
         part, k = compact(part)
         timings["partition_kahypar"] = time.perf_counter() - start
+        part, k = relieve_output_axons(hg, index, part, k, limits)
         return [(*repair(hg, index, part, k, limits), True)]
     return _partition(spec, legal, profile, initial, seconds)
 
