@@ -219,9 +219,14 @@ def _metis(pymetis, graph, k, vw, imbalance, seed):
         weight = np.maximum(1, weight * (METIS_MAX_TOTAL_WEIGHT / total)).astype(np.int64)
     eweights = weight if len(weight) else None
     options = pymetis.Options(ufactor=max(1, int(imbalance * 1000)), seed=int(seed))
+    # every array in METIS's 64-bit index type: pymetis copies any other one element by
+    # element through Python integers (15x slower, worse still under tracemalloc)
     _, membership = pymetis.part_graph(
-        int(k), adjacency=pymetis.CSRAdjacency(ptr, adjacent), vweights=vw,
-        eweights=eweights, options=options)
+        int(k), adjacency=pymetis.CSRAdjacency(ptr.astype(np.int64, copy=False),
+                                               adjacent.astype(np.int64)),
+        vweights=vw.astype(np.int64, copy=False),
+        eweights=None if eweights is None else eweights.astype(np.int64, copy=False),
+        options=options)
     return np.asarray(membership, dtype=np.int64)
 
 
