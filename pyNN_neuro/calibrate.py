@@ -122,9 +122,9 @@ def main(argv=None):
         meta = {"command": "python -m pyNN_neuro.calibrate " + " ".join(argv),
                 "machine": machine,
                 "date": time.strftime("%Y-%m-%d %H:%M:%S"), "seed": args.seed,
-                "timing": "BLAS and OpenMP pinned to 1 thread; deliver: min of 3 to 9 "
-                          "alternating passes per paradigm over >= 256 steps (or one "
-                          "window); build: best of 2"}
+                "timing": "BLAS and OpenMP pinned to 1 thread; deliver: thread CPU time, "
+                          "min of 3 to 9 alternating samples per paradigm of >= 2 ms, "
+                          "passes over >= 256 steps (or one window); build: best of 2"}
         t0 = time.perf_counter()
 
         def checkpoint(partial):

@@ -7,10 +7,11 @@ neuron and step, fixed seed), then build the engine's real delivery units,
 that expose exactly what the units read (``size``, ``dt``, ``n_spikes``, ``spike_k``,
 ``spike_i``, ``ring``, ``receptor_names``). Recorded per paradigm:
 
-- ``deliver``: seconds of ``deliver()`` per simulated step, the minimum over repetitions of
-  a pass over the same windows, the two paradigms' passes alternating (timings on a shared
-  2-core machine are noisy; the minimum is the least disturbed run, and alternating makes
-  a disturbance hit both paradigms alike). A pass has at least 256 steps and 24 windows holding a
+- ``deliver``: CPU seconds of ``deliver()`` per simulated step, the minimum over
+  repetitions of a pass over the same windows, the two paradigms' passes alternating
+  (timings on a shared 2-core machine are noisy: CPU time leaves out the time slices other
+  processes take, the minimum is the least disturbed pass, and alternating makes what
+  disturbance is left, such as a contended memory bus, hit both paradigms alike). A pass has at least 256 steps and 24 windows holding a
   spike, within caps on its length;
 - ``build``: seconds to construct and ``allocate`` the unit (best of two when cheap);
 - ``memory``: bytes of the arrays the unit holds.
@@ -177,13 +178,16 @@ def unit_bytes(unit):
 
 
 def _pass_seconds(unit, pre, windows, window, repetitions=1):
-    """Wall time of ``repetitions`` passes of ``unit.deliver`` over ``windows``."""
-    t0 = time.perf_counter()
+    """CPU time of this thread (s) for ``repetitions`` passes of ``unit.deliver`` over
+    ``windows``. CPU time, not wall time: on a loaded machine the scheduler takes the core
+    away for whole time slices, which wall time counts and CPU time does not (BLAS and
+    OpenMP are pinned to one thread, so all the work is done by this thread)."""
+    t0 = time.thread_time()
     for _ in range(repetitions):
         for w, (k, i, n) in enumerate(windows):
             pre.spike_k, pre.spike_i, pre.n_spikes = k, i, n
             unit.deliver(w * window, window)
-    return time.perf_counter() - t0
+    return time.thread_time() - t0
 
 
 def _time_interleaved(units, windows, window, repeats, budget_s):
