@@ -93,9 +93,9 @@ def brunel(fan_in=100, seed=0, scale=1.0):
     return _spec([("exc", n_exc), ("inh", n_inh)], projections, (20.0, 30.0))
 
 
-def conv_stack(side=64, layers=4, field=5, seed=0):
-    """``layers`` layers of side x side cells; each cell of layer l drives the field x field
-    patch around its position in layer l + 1. Rates fall with depth (20, 15, 10, 5 Hz)."""
+def conv_patch_pairs(side, field):
+    """(pre, post) cell pairs of a side x side layer driving the field x field patch
+    around each cell's position in the next layer (row-major cell ids)."""
     y, x = np.divmod(np.arange(side * side), side)
     r = field // 2
     pre, post = [], []
@@ -104,7 +104,13 @@ def conv_stack(side=64, layers=4, field=5, seed=0):
             ok = (y + dy >= 0) & (y + dy < side) & (x + dx >= 0) & (x + dx < side)
             pre.append(np.flatnonzero(ok))
             post.append(((y + dy) * side + x + dx)[ok])
-    pre, post = np.concatenate(pre), np.concatenate(post)
+    return np.concatenate(pre), np.concatenate(post)
+
+
+def conv_stack(side=64, layers=4, field=5, seed=0):
+    """``layers`` layers of side x side cells; each cell of layer l drives the field x field
+    patch around its position in layer l + 1. Rates fall with depth (20, 15, 10, 5 Hz)."""
+    pre, post = conv_patch_pairs(side, field)
     projections = [dict(pre=l, post=l + 1, pre_index=pre, post_index=post) for l in range(layers - 1)]
     rates = [max(5.0, 20.0 - 5.0 * l) for l in range(layers)]
     return _spec([(f"layer{l}", side * side) for l in range(layers)], projections, rates)

@@ -28,21 +28,26 @@ SMALL = HardwareProfile(
     source="made-up numbers for a test")
 
 
+def load_benchmark():
+    """benchmarks/mapping.py as a module (its network generators and bounds)."""
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks", "mapping.py")
+    loader = importlib.util.spec_from_file_location("mapping_benchmark", path)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
+
+
+benchmark = load_benchmark()
+
+
 def conv_stack(side=24, layers=3, field=3, seed=0):
     """Layers of side x side neurons, each neuron driving the field x field patch around
     its position in the next layer."""
-    y, x = np.divmod(np.arange(side * side), side)
-    r = field // 2
-    projections = []
-    for layer in range(layers - 1):
-        pre, post = [], []
-        for dy in range(-r, r + 1):
-            for dx in range(-r, r + 1):
-                ok = (y + dy >= 0) & (y + dy < side) & (x + dx >= 0) & (x + dx < side)
-                pre.append(np.flatnonzero(ok))
-                post.append(((y + dy) * side + x + dx)[ok])
-        projections.append(dict(pre=layer, post=layer + 1, pre_index=np.concatenate(pre),
-                                post_index=np.concatenate(post)))
+    pre, post = benchmark.conv_patch_pairs(side, field)
+    projections = [dict(pre=layer, post=layer + 1, pre_index=pre, post_index=post)
+                   for layer in range(layers - 1)]
     counts = np.random.default_rng(seed).poisson(10, layers * side * side)
     return network_spec([(f"layer{i}", side * side) for i in range(layers)], projections,
                         spike_counts=counts, duration_ms=1000.0, dt_ms=1.0)
@@ -264,12 +269,6 @@ def test_placement_tree_cost_is_the_routed_spike_hops():
 def test_benchmark_zero_hop_bound_holds_for_real_mappings():
     """benchmarks/mapping.py bounds the sources any mapping routes without a hop; the
     mappers' own hop-free sources must stay within it."""
-    import importlib.util
-    import os
-    path = os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks", "mapping.py")
-    loader = importlib.util.spec_from_file_location("mapping_benchmark", path)
-    benchmark = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(benchmark)
     rng = np.random.default_rng(4)
     n, p = 1000, 0.05
     pre, post = benchmark._random_pairs(rng, n, n, p)
