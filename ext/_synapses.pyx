@@ -26,6 +26,57 @@ from _random cimport uniform_open
 cnp.import_array()
 
 
+def csr_order(const cnp.int64_t[::1] pre, const cnp.int64_t[::1] post, Py_ssize_t n_pre,
+              Py_ssize_t n_post):
+    """(order, indptr): the connection positions sorted by presynaptic neuron, then
+    postsynaptic neuron, ties in connection order (the order of numpy's
+    ``lexsort((post, pre))``), and the CSR row pointer over n_pre rows.
+
+    Two stable counting sorts, by post then by pre, O(n); the first is skipped when the
+    connections already come ordered by postsynaptic neuron (as connectors make them)."""
+    cdef Py_ssize_t n = pre.shape[0], m, j
+    order_array = np.empty(n, dtype=np.int64)
+    indptr_array = np.zeros(n_pre + 1, dtype=np.int64)
+    cdef cnp.int64_t[::1] order = order_array
+    cdef cnp.int64_t[::1] indptr = indptr_array
+    cdef cnp.int64_t[::1] by_post
+    cdef cnp.int64_t[::1] start
+    cdef bint sorted_by_post = True
+    if post.shape[0] != n:
+        raise ValueError("csr_order: pre and post differ in length")
+    for m in range(n):
+        if pre[m] < 0 or pre[m] >= n_pre or post[m] < 0 or post[m] >= n_post:
+            raise ValueError(f"csr_order: connection {m} ({pre[m]} -> {post[m]}) is out of "
+                             f"range for {n_pre} x {n_post} neurons")
+        if m and post[m] < post[m - 1]:
+            sorted_by_post = False
+    if sorted_by_post:
+        by_post = np.arange(n, dtype=np.int64)
+    else:
+        by_post = np.empty(n, dtype=np.int64)
+        start = np.zeros(n_post + 1, dtype=np.int64)
+        with nogil:
+            for m in range(n):
+                start[post[m] + 1] += 1
+            for j in range(n_post):
+                start[j + 1] += start[j]
+            for m in range(n):
+                by_post[start[post[m]]] = m
+                start[post[m]] += 1
+    with nogil:
+        for m in range(n):
+            indptr[pre[m] + 1] += 1
+        for j in range(n_pre):
+            indptr[j + 1] += indptr[j]
+    start = indptr_array[:n_pre].copy()
+    with nogil:
+        for m in range(n):
+            j = by_post[m]
+            order[start[pre[j]]] = j
+            start[pre[j]] += 1
+    return order_array, indptr_array
+
+
 cdef inline Py_ssize_t _arrival_slot(Py_ssize_t first, int delay, Py_ssize_t L) noexcept nogil:
     """(first + delay) mod L for 0 <= first < L and delay >= 0, without dividing: in the
     engine delay < L, so at most one subtraction."""

@@ -24,7 +24,13 @@ name = "pyNN_neuro"
 
 def delay_steps(delays, dt):
     """Whole steps of each delay (ms): the nearest multiple of dt, halves rounded up."""
-    return np.floor(np.asarray(delays, dtype=float) * (1.0 / dt) + 0.5 + 1e-9).astype(np.int64)
+    delays = np.asarray(delays, dtype=float)
+    if delays.ndim == 0:
+        return np.floor(delays * (1.0 / dt) + 0.5 + 1e-9).astype(np.int64)
+    steps = delays * (1.0 / dt)
+    steps += 0.5          # in place, in the order of floor(d / dt + 0.5 + 1e-9)
+    steps += 1e-9
+    return np.floor(steps, out=steps).astype(np.int64)
 
 
 def steps_to_ms(steps, dt):

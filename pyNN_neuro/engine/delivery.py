@@ -19,14 +19,11 @@ import numpy as np
 from . import _synapses
 
 
-def csr_order(pre_index, post_index, n_pre):
+def csr_order(pre_index, post_index, n_pre, n_post):
     """Return (order, indptr): a stable sort of the connections by presynaptic neuron
     (then postsynaptic neuron) and the CSR row pointer over ``n_pre`` rows."""
-    order = np.lexsort((post_index, pre_index))
-    counts = np.bincount(pre_index, minlength=n_pre)
-    indptr = np.zeros(n_pre + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    return order, indptr
+    return _synapses.csr_order(np.ascontiguousarray(pre_index, dtype=np.int64),
+                               np.ascontiguousarray(post_index, dtype=np.int64), n_pre, n_post)
 
 
 def on_grid(values, quantum):
@@ -49,7 +46,7 @@ class StaticUnit:
         self.pre = pre
         self.post = post
         self.receptor = post.receptor_names.index(receptor)
-        self.order, self.indptr = csr_order(np.asarray(pre_index), np.asarray(post_index), pre.size)
+        self.order, self.indptr = csr_order(pre_index, post_index, pre.size, post.size)
         self.post_index = np.ascontiguousarray(np.asarray(post_index)[self.order], dtype=np.intc)
         self.weight = np.ascontiguousarray(np.asarray(weight, dtype=float)[self.order])
         self.delay = np.ascontiguousarray(np.asarray(delay_steps)[self.order], dtype=np.intc)
