@@ -96,7 +96,7 @@ from _kernel_common cimport (DOUBLE_MAX, EULER_E, NEURON_BLOCK, block_size, nest
                              rkf_error, rkf_error_term, rkf_reject, rkf_stage2, rkf_stage3,
                              rkf_stage4, rkf_stage5, rkf_stage6, rkf_trial_length, rkf_y2,
                              rkf_y3, rkf_y4, rkf_y5, rkf_y6, rkf_y_next, copy_flags, copy_values,
-                             load_steps, take_input)
+                             load_steps, take_input, threads_for)
 from pyNN_neuro.engine._checks import (check_dt_and_threads, check_window, io_array,
                                        non_negative, parameter_vector, positive,
                                        rounded_refractory_counts, state_vector)
@@ -105,6 +105,8 @@ cdef enum:
     MAX_DIM = 6   # largest state vector integrated by RKF45 (EIFCondAlpha, HHCondExp)
 
 cdef double HH_REFRACTORY_MS = 2.0   # NEST hh_cond_exp_traub default t_ref
+# a thread is started for at least this many neuron-steps of a window (about 100 us)
+cdef double MIN_NEURON_STEPS_PER_THREAD = 5000.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -668,8 +670,9 @@ cdef class _ConductanceKernel:
         cdef Py_ssize_t n_blocks = (self.n + NEURON_BLOCK - 1) // NEURON_BLOCK
         cdef Py_ssize_t first_slot = step0 % self.ring_length
         cdef Py_ssize_t block
-        for block in prange(n_blocks, nogil=True, num_threads=self.num_threads,
-                            schedule='static'):
+        cdef int threads = threads_for(self.num_threads, <double>self.n * K,
+                                       MIN_NEURON_STEPS_PER_THREAD, n_blocks)
+        for block in prange(n_blocks, nogil=True, num_threads=threads, schedule='static'):
             self._advance_block(block * NEURON_BLOCK, first_slot, K, record)
 
     cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,

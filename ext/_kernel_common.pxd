@@ -144,6 +144,21 @@ cdef inline Py_ssize_t block_size(Py_ssize_t first, Py_ssize_t n) noexcept nogil
     return NEURON_BLOCK if n - first > NEURON_BLOCK else n - first
 
 
+cdef inline int threads_for(int num_threads, double work, double min_work_per_thread,
+                            Py_ssize_t n_items) noexcept nogil:
+    """Threads worth starting for a call: one per ``min_work_per_thread`` units of work (a
+    parallel region costs microseconds, far more on a machine whose cores are busy with
+    other processes), at most num_threads and n_items. The result of a call never depends
+    on it: threads only share independent items."""
+    cdef double wanted = work / min_work_per_thread
+    cdef int threads = num_threads
+    if wanted < threads:
+        threads = <int>wanted if wanted >= 1.0 else 1
+    if threads > n_items:
+        threads = <int>n_items if n_items >= 1 else 1
+    return threads
+
+
 cdef inline Py_ssize_t next_slot(Py_ssize_t slot, Py_ssize_t ring_length) noexcept nogil:
     """The ring slot after ``slot`` (0 <= slot < ring_length)."""
     slot += 1

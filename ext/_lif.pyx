@@ -90,10 +90,12 @@ from libc.math cimport exp, expm1
 
 from _kernel_common cimport (EULER_E, NEURON_BLOCK, block_size, copy_flags, copy_values,
                              current_to_v, drive_to_v, load_steps, nest_refractory_steps,
-                             next_slot, take_input)
+                             next_slot, take_input, threads_for)
 from pyNN_neuro.engine._checks import (check_window, checked_arrays, non_negative,
                                        positive)
 
+# a thread is started for at least this many neuron-steps of a window (about 100 us)
+cdef double MIN_NEURON_STEPS_PER_THREAD = 50000.0
 # Izhikevich's equation takes its current in pA; PyNN gives nA.
 cdef double PA_PER_NA = 1000.0
 # NEST's Izhikevich threshold (mV).
@@ -167,8 +169,9 @@ cdef class _BlockKernel:
         cdef Py_ssize_t n_blocks = (self.n + NEURON_BLOCK - 1) // NEURON_BLOCK
         cdef Py_ssize_t first_slot = step0 % self.ring.shape[1]
         cdef Py_ssize_t block
-        for block in prange(n_blocks, nogil=True, num_threads=self.num_threads,
-                            schedule='static'):
+        cdef int threads = threads_for(self.num_threads, <double>self.n * K,
+                                       MIN_NEURON_STEPS_PER_THREAD, n_blocks)
+        for block in prange(n_blocks, nogil=True, num_threads=threads, schedule='static'):
             self._advance_block(block * NEURON_BLOCK, first_slot, K, record)
 
     cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,

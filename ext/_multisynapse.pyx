@@ -96,7 +96,8 @@ from libc.stdlib cimport malloc, free
 from _kernel_common cimport (EULER_E, current_to_v, nest_aeif_tolerances,
                              nest_iaf_cond_tolerances, nest_refractory_steps, rkf_error_ratio,
                              rkf_finish, rkf_reject, rkf_stage2, rkf_stage3, rkf_stage4,
-                             rkf_stage5, rkf_stage6, rkf_trial_length)
+                             rkf_stage5, rkf_stage6, rkf_trial_length,
+                             threads_for)
 from pyNN_neuro.engine._checks import (check_window, checked_arrays, non_negative, positive,
                                        receptor_count, rounded_refractory_counts)
 
@@ -104,6 +105,11 @@ from pyNN_neuro.engine._checks import (check_window, checked_arrays, non_negativ
 # ---------------------------------------------------------------------------------------
 # Shared helpers: refractoriness, beta normalisation, validation
 # ---------------------------------------------------------------------------------------
+
+# a thread is started for at least this many neuron-steps of a window (current-based
+# kernel; a tenth of it for the conductance kernels, whose steps cost ten times more)
+cdef double MIN_NEURON_STEPS_PER_THREAD = 50000.0
+
 
 def refractory_count(double tau_refrac, double dt):
     """Steps of refractoriness as NEST counts them (same as ``_lif.refractory_count``).
@@ -323,6 +329,7 @@ cdef class LIFCurrExpMulti:
 
         if K == 0 or n == 0:
             return
+        num_threads = threads_for(num_threads, <double>n * K, MIN_NEURON_STEPS_PER_THREAD, n)
         for i in prange(n, nogil=True, num_threads=num_threads, schedule='static'):
             current = &scratch[threadid(), 0]
             for r in range(R):
@@ -808,7 +815,9 @@ cdef class _ConductanceMulti:
         cdef double[:, ::1] work = self.work
         if K == 0 or self.n == 0:
             return
-        for i in prange(self.n, nogil=True, num_threads=self.num_threads, schedule='static'):
+        cdef int threads = threads_for(self.num_threads, <double>self.n * K,
+                                       MIN_NEURON_STEPS_PER_THREAD / 10.0, self.n)
+        for i in prange(self.n, nogil=True, num_threads=threads, schedule='static'):
             self._advance(i, step0, K, record, &work[threadid(), 0])
 
     cdef void _advance(self, Py_ssize_t i, long step0, int K, bint record,

@@ -1,4 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# distutils: extra_compile_args = -fopenmp
+# distutils: extra_link_args = -fopenmp
 """Spike sources and small engine helpers.
 
 Spike sources draw their random numbers from a counter-based generator: the n-th uniform
@@ -15,8 +17,10 @@ import numpy as np
 cimport numpy as cnp
 from libc.math cimport log, INFINITY
 from libc.stdint cimport uint64_t, int64_t, int32_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
+from cython.parallel cimport prange
 from _random cimport stream_key, uniform_of_key, uniform_open
+from _kernel_common cimport threads_for
 
 cnp.import_array()
 
@@ -150,6 +154,19 @@ cdef class SpikeAppender:
 cdef enum:
     POISSON_LANES = 64      # neurons of a Poisson source advanced together
     POISSON_ROUNDS = 16     # spikes per neuron and window kept before it goes on alone
+    MAX_SOURCE_THREADS = 64
+
+# a thread is started for at least this many neuron-steps of a window
+cdef double MIN_NEURON_STEPS_PER_THREAD = 50000.0
+
+
+ctypedef struct SpikeBuffer:
+    int* k                  # steps within the window, in neuron order
+    int* i                  # neurons
+    int* per_step           # count of spikes per step, at [step + 1]
+    int capacity
+    int count
+    int overflow
 
 
 cdef inline long _emission_step(double t, double dt) noexcept nogil:
@@ -235,9 +252,10 @@ cdef class RenewalSource:
 
     A window is generated neuron by neuron (each neuron's next spike time is kept in
     ``next_time``), then put in step order by a stable counting sort. The Poisson kind
-    has its own loop: the time of the next spike depends on the previous one only through
-    one addition, so the random number, logarithm and division of consecutive spikes
-    overlap in the processor.
+    has its own loop (``_poisson_block``) and, with ``num_threads`` > 1, its blocks of
+    neurons are shared among threads in contiguous ranges, each thread writing its own
+    unsorted list: within a step the spikes of thread 0 come first, then those of thread
+    1..., which is neuron order, so the list is the same for any number of threads.
     """
     cdef public int kind
     cdef double dt
@@ -248,13 +266,17 @@ cdef class RenewalSource:
     cdef int[::1] spike_k
     cdef int[::1] spike_i
     cdef cnp.int64_t[::1] spike_count
-    cdef int[::1] sort_k, sort_i, step_start     # scratch of the counting sort
+    # per thread: an unsorted list (capacity entries) and its counts per step
+    cdef int[::1] sort_k, sort_i, step_start
+    cdef int num_threads
     cdef public int overflow
 
     def __init__(self, int kind, dict params, double dt, uint64_t seed,
                  double[::1] next_time, cnp.uint64_t[::1] counter,
-                 int[::1] spike_k, int[::1] spike_i, cnp.int64_t[::1] spike_count):
+                 int[::1] spike_k, int[::1] spike_i, cnp.int64_t[::1] spike_count,
+                 int num_threads=1):
         n = next_time.shape[0]
+        self.num_threads = max(1, num_threads) if kind == 0 else 1
         self.kind = kind
         self.dt = dt
         self.seed = seed
@@ -279,9 +301,9 @@ cdef class RenewalSource:
         self.spike_k = spike_k
         self.spike_i = spike_i
         self.spike_count = spike_count
-        self.sort_k = np.empty(spike_k.shape[0], dtype=np.intc)
-        self.sort_i = np.empty(spike_k.shape[0], dtype=np.intc)
-        self.step_start = np.empty(2, dtype=np.intc)
+        self.sort_k = np.empty(self.num_threads * spike_k.shape[0], dtype=np.intc)
+        self.sort_i = np.empty(self.num_threads * spike_k.shape[0], dtype=np.intc)
+        self.step_start = np.empty(self.num_threads * 2, dtype=np.intc)
         self.overflow = 0
 
     cdef inline double _interval(self, Py_ssize_t i) noexcept nogil:
@@ -324,36 +346,57 @@ cdef class RenewalSource:
     cpdef int update(self, long step0, int K):
         """Emit the spikes of steps step0 ... step0 + K - 1, ordered by step then neuron;
         return how many."""
-        cdef int count
         cdef double t_end = (step0 + K) * self.dt
-        if self.step_start.shape[0] < K + 1:
-            self.step_start = np.empty(K + 1, dtype=np.intc)
-        with nogil:
-            self.step_start[:K + 1] = 0
-            if self.kind == 0:
-                count = self._poisson(step0, t_end)
-            else:
-                count = self._renewal(step0, t_end)
-            self._order_by_step(count, K)
-        return count
+        cdef Py_ssize_t n = self.next_time.shape[0]
+        cdef Py_ssize_t n_blocks = (n + POISSON_LANES - 1) // POISSON_LANES
+        cdef int threads = threads_for(min(self.num_threads, <int>MAX_SOURCE_THREADS),
+                                       <double>n * K, MIN_NEURON_STEPS_PER_THREAD, n_blocks)
+        cdef int t
+        cdef SpikeBuffer buffers[MAX_SOURCE_THREADS]
+        if self.step_start.shape[0] < self.num_threads * (K + 1):
+            self.step_start = np.empty(self.num_threads * (K + 1), dtype=np.intc)
+        for t in range(threads):
+            self._buffer(&buffers[t], t, K)
+        if threads == 1:
+            with nogil:
+                if self.kind == 0:
+                    self._poisson(&buffers[0], 0, n_blocks, step0, t_end)
+                else:
+                    self._renewal(&buffers[0], step0, t_end)
+        else:
+            for t in prange(threads, nogil=True, num_threads=threads, schedule='static'):
+                self._poisson(&buffers[t], t * n_blocks // threads,
+                              (t + 1) * n_blocks // threads, step0, t_end)
+        return self._order_by_step(buffers, threads, K)
 
-    cdef inline int _emit(self, int count, long s, long step0, Py_ssize_t i) noexcept nogil:
-        """Append a spike of neuron i in global step s (at least step0) to the unsorted
+    cdef void _buffer(self, SpikeBuffer* buffer, int t, int K):
+        """Thread t's empty unsorted list."""
+        cdef Py_ssize_t capacity = self.spike_k.shape[0]
+        buffer.k = &self.sort_k[t * capacity]
+        buffer.i = &self.sort_i[t * capacity]
+        buffer.per_step = &self.step_start[t * (K + 1)]
+        memset(buffer.per_step, 0, (K + 1) * sizeof(int))
+        buffer.capacity = <int>capacity
+        buffer.count = 0
+        buffer.overflow = 0
+
+    cdef inline void _emit(self, SpikeBuffer* out, long s, long step0,
+                           Py_ssize_t i) noexcept nogil:
+        """Append a spike of neuron i in global step s (at least step0) to an unsorted
         list, and count it in its step's bin."""
         if s < step0:
             s = step0
-        if count < self.sort_k.shape[0]:
-            self.sort_k[count] = <int>(s - step0)
-            self.sort_i[count] = <int>i
-            self.step_start[s - step0 + 1] += 1
+        if out.count < out.capacity:
+            out.k[out.count] = <int>(s - step0)
+            out.i[out.count] = <int>i
+            out.per_step[s - step0 + 1] += 1
             self.spike_count[i] += 1
-            return count + 1
-        self.overflow += 1
-        return count
+            out.count += 1
+        else:
+            out.overflow += 1
 
-    cdef int _renewal(self, long step0, double t_end) noexcept nogil:
+    cdef void _renewal(self, SpikeBuffer* out, long step0, double t_end) noexcept nogil:
         cdef Py_ssize_t i, n = self.next_time.shape[0]
-        cdef int count = 0
         cdef double t, stop
         for i in range(n):
             stop = self.start[i] + self.duration[i]
@@ -362,24 +405,22 @@ cdef class RenewalSource:
                 if t >= stop:
                     t = INFINITY
                     break
-                count = self._emit(count, _emission_step(t, self.dt), step0, i)
+                self._emit(out, _emission_step(t, self.dt), step0, i)
                 t = t + self._interval(i)
             self.next_time[i] = t
-        return count
 
-    cdef int _poisson(self, long step0, double t_end) noexcept nogil:
+    cdef void _poisson(self, SpikeBuffer* out, Py_ssize_t first_block, Py_ssize_t end_block,
+                       long step0, double t_end) noexcept nogil:
         """Kind 0: the arithmetic of ``_renewal`` with ``_interval``'s Poisson case inlined,
-        for blocks of POISSON_LANES neurons at a time (``_poisson_block``)."""
-        cdef Py_ssize_t first = 0, n = self.next_time.shape[0]
-        cdef int count = 0
-        while first < n:
-            count = self._poisson_block(first, min(n - first, <Py_ssize_t>POISSON_LANES),
-                                        step0, t_end, count)
-            first += POISSON_LANES
-        return count
+        for the neuron blocks first_block .. end_block - 1 (``_poisson_block``)."""
+        cdef Py_ssize_t block, n = self.next_time.shape[0]
+        for block in range(first_block, end_block):
+            self._poisson_block(out, block * POISSON_LANES,
+                                min(n - block * POISSON_LANES, <Py_ssize_t>POISSON_LANES),
+                                step0, t_end)
 
-    cdef int _poisson_block(self, Py_ssize_t first, Py_ssize_t lanes, long step0,
-                            double t_end, int count) noexcept nogil:
+    cdef void _poisson_block(self, SpikeBuffer* out, Py_ssize_t first, Py_ssize_t lanes,
+                             long step0, double t_end) noexcept nogil:
         """Neurons first .. first + lanes - 1 of a Poisson source over one window.
 
         Each neuron's spike train is generated exactly as a per-neuron loop would, but the
@@ -445,14 +486,14 @@ cdef class RenewalSource:
         for b in range(lanes):
             i = first + b
             for j in range(n_steps[b]):
-                count = self._emit(count, steps[b * POISSON_ROUNDS + j], step0, i)
+                self._emit(out, steps[b * POISSON_ROUNDS + j], step0, i)
             if n_steps[b] == POISSON_ROUNDS and t[b] < t_end:
                 # more spikes in this window than rounds: the rest one by one
                 while t[b] < t_end:
                     if t[b] >= stop[b]:
                         t[b] = INFINITY
                         break
-                    count = self._emit(count, _emission_step(t[b], self.dt), step0, i)
+                    self._emit(out, _emission_step(t[b], self.dt), step0, i)
                     if rate[b] <= 0.0:
                         t[b] = INFINITY
                     else:
@@ -461,17 +502,33 @@ cdef class RenewalSource:
             self.next_time[i] = t[b]
             if n_steps[b]:
                 self.counter[i] = c[b]
-        return count
 
-    cdef void _order_by_step(self, int count, int K) noexcept nogil:
-        """Scatter the unsorted list (neuron order) into spike_k/spike_i by step: a stable
-        counting sort whose per-step counts ``_emit`` already made."""
-        cdef int m, k, pos
+    cdef int _order_by_step(self, SpikeBuffer* buffers, int threads, int K):
+        """Scatter the unsorted lists into spike_k/spike_i by step, thread after thread
+        within a step: a stable counting sort whose per-step counts ``_emit`` made.
+        Returns the number of spikes (0, with ``overflow`` set, if they do not fit)."""
+        cdef int t, k, m, pos, total = 0
+        cdef SpikeBuffer* b
+        for t in range(threads):
+            total += buffers[t].count
+            self.overflow += buffers[t].overflow
+        if total > self.spike_k.shape[0]:
+            self.overflow += total - self.spike_k.shape[0]
+        if self.overflow:
+            return 0
+        # per_step[k] of thread t becomes where its first spike of step k goes
+        pos = 0
         for k in range(K):
-            self.step_start[k + 1] += self.step_start[k]
-        for m in range(count):
-            k = self.sort_k[m]
-            pos = self.step_start[k]
-            self.spike_k[pos] = k
-            self.spike_i[pos] = self.sort_i[m]
-            self.step_start[k] = pos + 1
+            for t in range(threads):
+                m = buffers[t].per_step[k + 1]
+                buffers[t].per_step[k] = pos
+                pos += m
+        for t in range(threads):
+            b = &buffers[t]
+            for m in range(b.count):
+                k = b.k[m]
+                pos = b.per_step[k]
+                self.spike_k[pos] = k
+                self.spike_i[pos] = b.i[m]
+                b.per_step[k] = pos + 1
+        return total

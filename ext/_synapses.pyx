@@ -1,5 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # distutils: language = c++
+# distutils: extra_compile_args = -fopenmp
+# distutils: extra_link_args = -fopenmp
 """Event-driven spike delivery (the serial paradigm) for static and plastic synapses.
 
 A delivery unit is the set of synapses from one neuron group to one receptor of another,
@@ -18,10 +20,12 @@ not depend on the window length.
 """
 import numpy as np
 cimport numpy as cnp
+from cython.parallel cimport prange
 from libc.math cimport exp, expm1, pow, fabs, copysign
 from libcpp.vector cimport vector
 from libc.stdint cimport uint64_t
 from _random cimport uniform_open
+from _kernel_common cimport threads_for
 
 cnp.import_array()
 
@@ -77,6 +81,10 @@ def csr_order(const cnp.int64_t[::1] pre, const cnp.int64_t[::1] post, Py_ssize_
     return order_array, indptr_array
 
 
+# a thread is started for at least this many synaptic events of a window
+cdef double MIN_EVENTS_PER_THREAD = 20000.0
+
+
 cdef inline Py_ssize_t _arrival_slot(Py_ssize_t first, int delay, Py_ssize_t L) noexcept nogil:
     """(first + delay) mod L for 0 <= first < L and delay >= 0, without dividing: in the
     engine delay < L, so at most one subtraction."""
@@ -92,9 +100,15 @@ cdef class StaticDelivery:
     spike list (``spike_k``, ``spike_i``) and the target ring (L, n_post). ``weight`` is
     read at every delivery, so changes made to it in place take effect at once.
 
-    The slot of a spike's step is computed once per spike; when every synapse of the unit
+    The slot of a spike's step is computed once per step; when every synapse of the unit
     has the same delay (the common case) the target ring row is then fixed for the whole
-    CSR row, and an event costs one load of the target, one of the weight and one add."""
+    CSR row, and an event costs one load of the target, one of the weight and one add.
+
+    With ``num_threads`` > 1 (and rows sorted by target, as the engine's CSR order makes
+    them), thread t owns the targets t n_post / T .. (t + 1) n_post / T - 1: it walks every
+    spike but adds only the part of each row that falls in its range. Every ring entry is
+    then written by one thread, in spike order, exactly as with one thread: the same sums
+    to the bit. A window with few events is delivered by one thread."""
     cdef const cnp.int64_t[::1] indptr
     cdef const int[::1] post
     cdef const double[::1] weight
@@ -103,9 +117,12 @@ cdef class StaticDelivery:
     cdef const int[::1] _spike_k, _spike_i
     cdef double[:, ::1] _ring
     cdef int uniform_delay                          # the common delay, or -1
+    cdef readonly int num_threads
+    cdef cnp.int64_t[:, ::1] segment                # (threads + 1, n_pre) row cut points
+    cdef double events_per_spike
 
     def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
-                 int[::1] delay, spike_k, spike_i, ring):
+                 int[::1] delay, spike_k, spike_i, ring, int num_threads=1):
         self.indptr = indptr
         self.post = post
         self.weight = weight
@@ -113,7 +130,12 @@ cdef class StaticDelivery:
         self.uniform_delay = -1
         if delay.shape[0] and np.min(delay) == np.max(delay):
             self.uniform_delay = delay[0]
+        self.events_per_spike = post.shape[0] / max(1, indptr.shape[0] - 1)
         self.bind(spike_k, spike_i, ring)
+        self.num_threads = 1
+        if num_threads > 1 and self._rows_sorted_by_target():
+            self.num_threads = num_threads
+            self.segment = self._cut_rows(num_threads, self._ring.shape[1])
 
     def bind(self, spike_k, spike_i, ring):
         """(Re)attach the presynaptic spike list and the target ring."""
@@ -122,30 +144,63 @@ cdef class StaticDelivery:
         self._spike_i = spike_i
         self._ring = ring
 
+    def _rows_sorted_by_target(self):
+        cdef Py_ssize_t i, j
+        for i in range(self.indptr.shape[0] - 1):
+            for j in range(self.indptr[i] + 1, self.indptr[i + 1]):
+                if self.post[j] < self.post[j - 1]:
+                    return False
+        return True
+
+    def _cut_rows(self, int threads, Py_ssize_t n_post):
+        """segment[t, i]: the first position of row i whose target belongs to thread t
+        (segment[threads, i] = the row's end)."""
+        cdef Py_ssize_t n_pre = self.indptr.shape[0] - 1, i, j
+        cdef int t
+        cuts = np.empty((threads + 1, n_pre), dtype=np.int64)
+        cdef cnp.int64_t[:, ::1] c = cuts
+        for i in range(n_pre):
+            j = self.indptr[i]
+            for t in range(threads):
+                while j < self.indptr[i + 1] and self.post[j] < t * n_post // threads:
+                    j += 1
+                c[t, i] = j
+            c[threads, i] = self.indptr[i + 1]
+        return cuts
+
     cpdef void deliver(self, long step0, int n_spikes):
         """Add the weight of every synapse of the first n_spikes spikes of the list (steps
         counted from global step step0) into its target's ring slot."""
+        cdef int t, threads = threads_for(self.num_threads, n_spikes * self.events_per_spike,
+                                          MIN_EVENTS_PER_THREAD, self.num_threads)
+        if threads == 1:
+            with nogil:
+                self._deliver(step0, n_spikes, &self.indptr[0], &self.indptr[1])
+        else:
+            for t in prange(self.num_threads, nogil=True, num_threads=threads,
+                            schedule='static'):
+                self._deliver(step0, n_spikes, &self.segment[t, 0], &self.segment[t + 1, 0])
+
+    cdef void _deliver(self, long step0, int n_spikes, const cnp.int64_t* row_start,
+                       const cnp.int64_t* row_end) noexcept nogil:
+        """The spikes' synapses from row_start[i] to row_end[i] - 1 of each row i."""
         cdef Py_ssize_t m, j, L = self._ring.shape[0]
-        cdef Py_ssize_t row_start, row_end
         cdef Py_ssize_t first = 0          # ring slot of the current spike's step
         cdef int i, k = -1
         cdef double* row
-        with nogil:
-            for m in range(n_spikes):
-                if self._spike_k[m] != k:  # the list is ordered by step
-                    k = self._spike_k[m]
-                    first = (step0 + k) % L
-                i = self._spike_i[m]
-                row_start = self.indptr[i]
-                row_end = self.indptr[i + 1]
-                if self.uniform_delay >= 0:
-                    row = &self._ring[_arrival_slot(first, self.uniform_delay, L), 0]
-                    for j in range(row_start, row_end):
-                        row[self.post[j]] += self.weight[j]
-                else:
-                    for j in range(row_start, row_end):
-                        self._ring[_arrival_slot(first, self.delay[j], L), self.post[j]] += \
-                            self.weight[j]
+        for m in range(n_spikes):
+            if self._spike_k[m] != k:      # the list is ordered by step
+                k = self._spike_k[m]
+                first = (step0 + k) % L
+            i = self._spike_i[m]
+            if self.uniform_delay >= 0:
+                row = &self._ring[_arrival_slot(first, self.uniform_delay, L), 0]
+                for j in range(row_start[i], row_end[i]):
+                    row[self.post[j]] += self.weight[j]
+            else:
+                for j in range(row_start[i], row_end[i]):
+                    self._ring[_arrival_slot(first, self.delay[j], L), self.post[j]] += \
+                        self.weight[j]
 
 
 def deliver_stochastic(int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0,

@@ -89,7 +89,7 @@ class StaticUnit:
         if rows is None:
             rows = self._rows = _synapses.StaticDelivery(
                 self.indptr, self.post_index, self.weight, self.delay, pre.spike_k,
-                pre.spike_i, ring[self.receptor])
+                pre.spike_i, ring[self.receptor], getattr(self.post, "num_threads", 1))
             self._rows_ring = ring
         elif (rows.spike_k is not pre.spike_k or rows.spike_i is not pre.spike_i
               or self._rows_ring is not ring):

@@ -229,9 +229,10 @@ class RenewalGroup(Group):
 
     KINDS = {"poisson": 0, "poisson_refractory": 1, "gamma": 2}
 
-    def __init__(self, label, kind, size, params, dt, seed):
+    def __init__(self, label, kind, size, params, dt, seed, num_threads=1):
         super().__init__(label, size, dt)
         self.kind = self.KINDS[kind]
+        self.num_threads = num_threads
         self.seed = int(seed) & 0xFFFFFFFFFFFFFFFF
         self.next_time = np.zeros(self.size)
         self.counter = np.zeros(self.size, dtype=np.uint64)
@@ -277,7 +278,8 @@ class RenewalGroup(Group):
     def make_source(self):
         self.source = _sources.RenewalSource(self.kind, self.params, self.dt, self.seed,
                                              self.next_time, self.counter,
-                                             self.spike_k, self.spike_i, self.spike_count)
+                                             self.spike_k, self.spike_i, self.spike_count,
+                                             self.num_threads)
 
     def restore_initial_state(self):
         self.counter[:] = 0

@@ -346,7 +346,7 @@ class _Renewal(_Checked):
 
     def make_group(self, population, dt, num_threads, seed):
         return RenewalGroup(population.label, self.kind, population.size,
-                            self._engine_params(population), dt, seed)
+                            self._engine_params(population), dt, seed, num_threads)
 
     def update_group(self, population, group):
         group.set_parameters(self._engine_params(population))
