@@ -320,10 +320,15 @@ class Projection(common.Projection):
         pre_bases, pre_base_id, pre_base_index = _resolve(self.pre)
         post_bases, post_base_id, post_base_index = _resolve(self.post)
         if len(pre_bases) == 1 and len(post_bases) == 1:
-            # one piece holding every connection: no masks over the connections needed
+            # one piece holding every connection: no masks over the connections needed,
+            # and the indices themselves (read only) when a side is a whole population
             if self._pre_index.size:
-                yield (pre_bases[0], post_bases[0], pre_base_index[self._pre_index],
-                       post_base_index[self._post_index], np.arange(self._pre_index.size))
+                yield (pre_bases[0], post_bases[0],
+                       self._pre_index if self.pre is pre_bases[0]
+                       else pre_base_index[self._pre_index],
+                       self._post_index if self.post is post_bases[0]
+                       else post_base_index[self._post_index],
+                       np.arange(self._pre_index.size))
             return
         pb = pre_base_id[self._pre_index]
         qb = post_base_id[self._post_index]
