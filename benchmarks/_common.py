@@ -32,5 +32,8 @@ def peak_memory_mb():
 def emit(result):
     """Print the result as one JSON line (the runner reads the last line of stdout)."""
     result["peak_memory_mb"] = round(peak_memory_mb(), 1)
+    engine = sys.modules.get("pyNN_neuro.engine")
+    if engine is not None:
+        result["isa"] = engine.ISA          # the kernel build pyNN_neuro ran with
     sys.stdout.flush()
     print(json.dumps(result), flush=True)

@@ -39,8 +39,8 @@ def build_and_run(sim, layers=10, width=1000, tstop=1000.0, input_rate=40.0, wei
     t0 = time.perf_counter()
     sim.run(tstop)
     run_time = time.perf_counter() - t0
-    rates = [float(np.sum([len(st) for st in p.get_data("spikes").segments[0].spiketrains]))
-             / width / (tstop / 1000.0) for p in populations[1:]]
+    rates = [float(sum(p.get_spike_counts().values())) / width / (tstop / 1000.0)
+             for p in populations[1:]]
     spikes_sent = (input_rate + sum(rates[:-1])) * width * tstop / 1000.0
     result = {"simulator": sim.__name__, "workload": "deep-ff", "neurons": layers * width,
               "synapses": int(sum(p.size() for p in projections)),
