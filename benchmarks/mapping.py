@@ -22,7 +22,8 @@ and the peak memory per synapse.
     python benchmarks/mapping.py                       # everything (about 20 minutes)
     python benchmarks/mapping.py --quick               # small networks, no 10^7 point
     python benchmarks/mapping.py --network conv --profile loihi --mapper default
-    python benchmarks/mapping.py --json mapping_results.json
+    python benchmarks/mapping.py --json mapping_results.json --doc docs/mapping.md
+    python benchmarks/mapping.py --from-json mapping_results.json --doc docs/mapping.md
 """
 import argparse
 import json
@@ -473,6 +474,9 @@ def verdicts(results):
         line = (f"- spike-hops default / slice, {row['network']} ({row['kind']}) on {row['profile']}: "
                 f"{_number(hops)} (target <= {row['hops_target']}: {_verdict(hops, row['hops_target'])})")
         bound = row.get("hops_lower_bound")
+        cores = {m: r.get("cores") for m, r in row["mappers"].items() if m in ("slice", "default")}
+        if hops is not None and hops > row["hops_target"] and None not in cores.values():
+            line += f"; cores: default {cores['default']:,}, slice {cores['slice']:,}"
         if bound and bound.get("vs_slice") is not None and hops is not None and hops > row["hops_target"]:
             line += (f"; out of reach for any mapping: at most {bound['zero_hop_sources_max']} of "
                      f"{row['neurons']} sources can avoid every hop (every legal mapping needs "
@@ -482,9 +486,14 @@ def verdicts(results):
         lines.append(line)
         energy = row["energy_default_vs_quality"]
         if energy is not None:
+            default = row["mappers"]["default"]
+            share = ratio(default.get("energy_noc_pj"), default.get("energy_total_pj"))
             lines.append(f"- energy default / quality, {row['network']} on {row['profile']}: "
                          f"{_number(energy, 4)} (target <= {TARGET_ENERGY_VS_QUALITY}: "
-                         f"{_verdict(energy, TARGET_ENERGY_VS_QUALITY)})")
+                         f"{_verdict(energy, TARGET_ENERGY_VS_QUALITY)}); the NoC (spikes sent "
+                         f"and hops) is {_number(None if share is None else 100 * share, 2)}% of "
+                         f"the default's energy, NoC energy default / quality "
+                         f"{_number(row['noc_energy_default_vs_quality'])}")
     for family, data in results.get("scaling", {}).items():
         for p in data["points"]:
             decade = 10 ** round(math.log10(p["synapses"]))
@@ -567,10 +576,20 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write all results to this JSON file")
     parser.add_argument("--doc", help="write the Markdown page (docs/mapping.md) here")
+    parser.add_argument("--from-json", metavar="PATH",
+                        help="measure nothing: print (and with --doc write) the results of an "
+                             "earlier --json run")
     parser.add_argument("--scaling-point", nargs=2, metavar=("FAMILY", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.scaling_point:
         print(json.dumps(scaling_point(args.scaling_point[0], int(args.scaling_point[1]), args.seed)))
+        return 0
+    if args.from_json:
+        with open(args.from_json) as f:
+            results = json.load(f)
+        print("\n".join(tables(results) + [""] + verdicts(results)))
+        if args.doc:
+            write_doc(args.doc, results)
         return 0
     args.network = args.network or list(NETWORKS)
     args.profile = args.profile or ["loihi", "truenorth"]

@@ -23,7 +23,7 @@ from .hypergraph import connectivity, km1, _ranges
 
 MAX_REPAIR_ROUNDS = 50
 MIN_ROUND_GAIN = 0.002     # a refinement round cutting less than 0.2% of the cut is idle
-RELIEF_MARGIN = 0.04       # cores over the output-axon limit shed down to 4% below it
+RELIEF_MARGIN = 0.02       # cores over the output-axon limit shed down to 2% below it
 
 
 class Limits:
