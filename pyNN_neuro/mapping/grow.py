@@ -2,9 +2,10 @@
 
 A core starts from the first unassigned unit (in a given order) and grows by batches of
 candidate units taken from the hyperedges it already touches: every candidate is scored
-by the weight of its pins on hyperedges the core already holds minus the weight of its
-pins on new ones, and the best candidates that still fit (neurons, synapses, distinct
-axons, output axons) join. The core is closed when no candidate fits.
+by the share of its pin weight on hyperedges the core already holds minus the share on
+new ones, and the best candidates that still fit (neurons, synapses, distinct axons, and
+output axons as the caller estimates them) join. The core is closed when no candidate
+fits.
 
 Why: on random networks a core is full when its *distinct presynaptic sources* reach
 ``axons_per_core``, long before its neuron or synapse budget; choosing the units whose
@@ -12,8 +13,9 @@ sources overlap most packs more of them per core, so fewer cores (and routers) c
 spike. On structured networks (grids, convolutions) the same rule grows compact blocks,
 because a unit surrounded by the block shares most of its receptive field with it.
 
-Cost: every step gathers the pins of at most ``GATHER_BUDGET`` candidate entries; steps
-grow a core by a quarter of its size at a time, so a core of m units takes O(log m) steps.
+Cost: every step gathers the pins of at most ``GATHER_BUDGET`` candidate entries; a step
+adds at most a quarter of the core's size (one unit while it has fewer than 8), so a core
+of m units takes about 8 + 4 ln(m / 8) steps, plus up to ``RETRIES`` to close it.
 """
 import numpy as np
 

@@ -10,16 +10,17 @@ neurons silent in a short run still keep their routes short.
 shed units into new cores, :func:`.refine.relieve_output_axons`; cores still over a
 limit are split, :func:`.refine.repair`).
 1. Greedy core growing (:mod:`.grow`): one core at a time, filled with the units sharing
-   most of its hyperedges while its neurons, synapses, axons and output axons last. It
-   packs axon-bound random networks into fewer cores and grows compact blocks on grids.
+   most of its hyperedges while its neurons, synapses and axons last (output axons are
+   only known at the end: cores over them are relieved). It packs axon-bound random
+   networks into fewer cores and grows compact blocks on grids.
 2. Unless the grown cores are full by their axons (random networks, where packing is
    what matters) or full on a large network (see ``default_partition``), with pymetis
    (``pip install pymetis``): a multilevel k-way edge-cut partition of the
    graph expansion of the hypergraph (:func:`.hypergraph.expand_to_graph`), vertex weight
    max(1 / neurons_per_core, synapses / synapses_per_core) so that a part within the
    balance bound fits a core's neurons and synapses; k starts at the fewest cores these
-   allow and, while most cores exceed their axons or output axons, grows (at most to the
-   number of grown cores). Balanced parts suit networks whose every core reads almost
+   allow and grows while most cores exceed their axons or output axons (at most
+   ``MAX_K_ROUNDS`` times). Balanced parts suit networks whose every core reads almost
    every source (Vogels-Abbott on Loihi) and layered structure (convolutions). Without
    pymetis (logged once): the units in breadth-first order of the same graph, or in unit
    order (as ``slice``) when that cuts less, cut into consecutive cores as large as the
@@ -51,9 +52,9 @@ logger = logging.getLogger(__name__)
 
 IMBALANCE = 0.03          # allowed part weight over the average (METIS ufactor 30, Mt-KaHyPar epsilon)
 MAX_K_ROUNDS = 4
-# grown cores still over the output-axon limit after the second pass: above this share
-# of the cores, splitting them would cascade (every split raises other cores' output
-# axons), so the grown partition is left out
+# grown cores still over a limit after relief: above this share of the cores, splitting
+# them would cascade (every split raises other cores' output axons), so the grown
+# partition is left out
 MAX_GROWN_OVER_SHARE = 0.1
 # METIS is not asked for parts of fewer units than this on average (it refuses k close
 # to the number of vertices, and such tiny parts are what growing makes best anyway)
