@@ -91,12 +91,13 @@ from cython.parallel cimport prange
 from libc.float cimport DBL_MIN
 from libc.math cimport exp, fabs, INFINITY
 
-from _kernel_common cimport (DOUBLE_MAX, EULER_E, NEURON_BLOCK, block_size, nest_aeif_tolerances,
-                             nest_iaf_cond_tolerances, next_slot, rkf_error_ratio, rkf_finish,
-                             rkf_error, rkf_error_term, rkf_reject, rkf_stage2, rkf_stage3,
+from _kernel_common cimport (DOUBLE_MAX, EULER_E, NEURON_BLOCK, block_count, block_size,
+                             copy_flags, copy_values, load_steps, nest_aeif_tolerances,
+                             nest_iaf_cond_tolerances, next_slot, rkf_error, rkf_error_ratio,
+                             rkf_error_term, rkf_finish, rkf_reject, rkf_stage2, rkf_stage3,
                              rkf_stage4, rkf_stage5, rkf_stage6, rkf_trial_length, rkf_y2,
-                             rkf_y3, rkf_y4, rkf_y5, rkf_y6, rkf_y_next, copy_flags, copy_values,
-                             load_steps, take_input, threads_for)
+                             rkf_y3, rkf_y4, rkf_y5, rkf_y6, rkf_y_next, take_input,
+                             threads_for)
 from pyNN_neuro.engine._checks import (check_dt_and_threads, check_window, io_array,
                                        non_negative, parameter_vector, positive,
                                        rounded_refractory_counts, state_vector)
@@ -667,12 +668,11 @@ cdef class _ConductanceKernel:
         """Advance every neuron by K steps, starting at global step step0."""
         check_window(step0, K, self.max_steps, record, self.can_record,
                      len(type(self).state_names), self.n)
-        cdef Py_ssize_t n_blocks = (self.n + NEURON_BLOCK - 1) // NEURON_BLOCK
-        cdef Py_ssize_t first_slot = step0 % self.ring_length
-        cdef Py_ssize_t block
-        cdef int threads = threads_for(self.num_threads, <double>self.n * K,
-                                       MIN_NEURON_STEPS_PER_THREAD, n_blocks)
-        for block in prange(n_blocks, nogil=True, num_threads=threads, schedule='static'):
+        cdef Py_ssize_t block, first_slot = step0 % self.ring_length
+        for block in prange(block_count(self.n), nogil=True, schedule='static',
+                            num_threads=threads_for(self.num_threads, <double>self.n * K,
+                                                    MIN_NEURON_STEPS_PER_THREAD,
+                                                    block_count(self.n))):
             self._advance_block(block * NEURON_BLOCK, first_slot, K, record)
 
     cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
@@ -698,10 +698,24 @@ cdef class _ConductanceKernel:
 
 
 cdef class _IafKernel(_ConductanceKernel):
-    """Parameter binding shared by the two leaky integrate-and-fire models."""
+    """Parameter binding and the whole-block step shared by the two leaky
+    integrate-and-fire models.
+
+    A block's state is kept component-major (component j of neuron b at
+    [j * NEURON_BLOCK + b]) in the layout of the model's state vector: [v, g_exc, g_inh]
+    for exponential, [v, dg_exc, g_exc, dg_inh, g_inh] for alpha conductances. The
+    weights arriving at a receptor are added, times ``input_scale`` (1 for exponential,
+    e / tau_syn for alpha conductances; multiplying by 1 is exact), to component
+    ``input_component``."""
     cdef double[::1] cm, g_leak, v_rest, e_rev_E, e_rev_I, inv_tau_syn_E, inv_tau_syn_I
-    cdef double[::1] v_thresh, v_reset, i_offset, alpha_scale_E, alpha_scale_I
+    cdef double[::1] v_thresh, v_reset, i_offset
     cdef double[::1] v, gsyn_exc, gsyn_inh
+    cdef bint alpha                             # alpha (else exponential) conductances
+    cdef int dim
+    cdef double* component[MAX_DIM]             # the state arrays, in state-vector order
+    cdef int input_component[2]                 # per receptor: the component inputs go to
+    cdef int g_component[2]                     # per receptor: its conductance
+    cdef double[::1] input_scale_E, input_scale_I
 
     def _bind(self, dict params, dict state):
         p = {name: parameter_vector(params, name, self.n) for name in type(self).param_names}
@@ -713,8 +727,6 @@ cdef class _IafKernel(_ConductanceKernel):
         self.e_rev_I = p['e_rev_I']
         self.inv_tau_syn_E = 1.0 / p['tau_syn_E']
         self.inv_tau_syn_I = 1.0 / p['tau_syn_I']
-        self.alpha_scale_E = EULER_E / p['tau_syn_E']
-        self.alpha_scale_I = EULER_E / p['tau_syn_I']
         self.v_thresh = p['v_thresh']
         self.v_reset = p['v_reset']
         self.i_offset = p['i_offset']
@@ -723,6 +735,135 @@ cdef class _IafKernel(_ConductanceKernel):
         self.v = state['v']
         self.gsyn_exc = state['gsyn_exc']
         self.gsyn_inh = state['gsyn_inh']
+
+    def _bind_components(self, components, input_component, g_component, input_scale_E,
+                         input_scale_I):
+        """The state arrays in state-vector order, where each receptor's input goes and
+        where its conductance is, and the input scales."""
+        cdef double[::1] array
+        cdef int j
+        self.dim = len(components)
+        for j in range(self.dim):
+            array = components[j]
+            self.component[j] = &array[0] if self.n else NULL
+        self.input_component[0], self.input_component[1] = input_component
+        self.g_component[0], self.g_component[1] = g_component
+        self.input_scale_E = input_scale_E
+        self.input_scale_I = input_scale_I
+
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        cdef Py_ssize_t m = block_size(first, self.n)
+        cdef double dt = self.dt
+        cdef int dim = self.dim
+        cdef double state[MAX_DIM * NEURON_BLOCK]
+        cdef double trial[MAX_DIM * NEURON_BLOCK]   # trial state of the Fehlberg step
+        cdef double err[MAX_DIM * NEURON_BLOCK]     # its error terms
+        cdef double estimate[NEURON_BLOCK]          # estimated error ratio
+        cdef double h[NEURON_BLOCK]                 # proposed sub-step (ms)
+        cdef double steps[NEURON_BLOCK]             # refractory steps left
+        cdef double restart[NEURON_BLOCK]           # refractory steps after a spike
+        cdef double arrived_exc[NEURON_BLOCK]
+        cdef double arrived_inh[NEURON_BLOCK]
+        cdef double fired[NEURON_BLOCK]
+        cdef double abs_tol[MAX_DIM]
+        cdef double inverse_tol[MAX_DIM]
+        cdef double rel_tol, value_weight, slope_weight
+        cdef double* v = &state[V * NEURON_BLOCK]
+        cdef double* input_exc = &state[self.input_component[0] * NEURON_BLOCK]
+        cdef double* input_inh = &state[self.input_component[1] * NEURON_BLOCK]
+        cdef const double* scale_exc = &self.input_scale_E[first]
+        cdef const double* scale_inh = &self.input_scale_I[first]
+        cdef const double* i_ext
+        cdef IafExpNeuron p_exp
+        cdef IafAlphaNeuron p_alpha
+        cdef Py_ssize_t b, k
+        cdef int j
+        nest_iaf_cond_tolerances(abs_tol, MAX_DIM, &rel_tol, &value_weight, &slope_weight)
+        for j in range(MAX_DIM):
+            inverse_tol[j] = 1.0 / abs_tol[j]
+        for j in range(dim):
+            copy_values(self.component[j] + first, &state[j * NEURON_BLOCK], m)
+        load_steps(&self.refractory_steps[first], steps, m)
+        load_steps(&self.refractory_counts[first], restart, m)
+        for b in range(m):
+            h[b] = self._start_step_length(first + b)
+        for k in range(K):
+            i_ext = &self.i_ext[k, first]
+            # one trial step of length dt for every neuron (vectorised)
+            if self.alpha:
+                for b in range(m):
+                    _iaf_neuron(&p_alpha, self, first + b, i_ext[b], steps[b])
+                    estimate[b] = _iaf_alpha_trial(
+                        &p_alpha, dt, state[b], state[NEURON_BLOCK + b],
+                        state[2 * NEURON_BLOCK + b], state[3 * NEURON_BLOCK + b],
+                        state[4 * NEURON_BLOCK + b], inverse_tol, trial, err, b)
+            else:
+                for b in range(m):
+                    _iaf_neuron(&p_exp, self, first + b, i_ext[b], steps[b])
+                    estimate[b] = _iaf_exp_trial(
+                        &p_exp, dt, state[b], state[NEURON_BLOCK + b],
+                        state[2 * NEURON_BLOCK + b], inverse_tol, trial, err, b)
+            # keep it where the adaptive integrator would have, else integrate adaptively
+            for b in range(m):
+                if _trial_accepted(h[b], dt, estimate[b], trial, err, b, dim, abs_tol,
+                                   rel_tol, value_weight, slope_weight):
+                    for j in range(dim):
+                        state[j * NEURON_BLOCK + b] = trial[j * NEURON_BLOCK + b]
+                    # any proposal >= dt makes the next step the same trial of length dt:
+                    # the exact one is needed only when the state is stored
+                    h[b] = dt if k < K - 1 else _trial_proposal(
+                        dt, estimate[b], trial, err, b, dim, abs_tol, rel_tol, value_weight,
+                        slope_weight)
+                elif self.alpha:
+                    _iaf_neuron(&p_alpha, self, first + b, i_ext[b], steps[b])
+                    _integrate_lane(&p_alpha, state, b, dim, dt, &h[b])
+                else:
+                    _iaf_neuron(&p_exp, self, first + b, i_ext[b], steps[b])
+                    _integrate_lane(&p_exp, state, b, dim, dt, &h[b])
+            # synaptic input, refractoriness, threshold
+            take_input(&self.ring[0, slot, first], arrived_exc, m)
+            take_input(&self.ring[1, slot, first], arrived_inh, m)
+            for b in range(m):
+                input_exc[b] = input_exc[b] + arrived_exc[b] * scale_exc[b]
+                input_inh[b] = input_inh[b] + arrived_inh[b] * scale_inh[b]
+                fired[b] = _iaf_threshold(&v[b], &steps[b], self.v_thresh[first + b],
+                                          self.v_reset[first + b], restart[b])
+            copy_flags(fired, &self.spiked[k, first], m)
+            if record:
+                copy_values(v, &self.rec[0, k, first], m)
+                copy_values(&state[self.g_component[0] * NEURON_BLOCK], &self.rec[1, k, first], m)
+                copy_values(&state[self.g_component[1] * NEURON_BLOCK], &self.rec[2, k, first], m)
+            slot = next_slot(slot, self.ring_length)
+        for j in range(dim):
+            copy_values(&state[j * NEURON_BLOCK], self.component[j] + first, m)
+        copy_values(steps, &self.refractory_steps[first], m)
+        copy_values(h, &self.integration_step[first], m)
+
+
+cdef inline void _integrate_lane(const iaf_t* p, double* state, Py_ssize_t b, int dim,
+                                 double dt, double* h) noexcept nogil:
+    """The adaptive step of lane b of a component-major block state."""
+    cdef double y[MAX_DIM]
+    cdef int j
+    for j in range(dim):
+        y[j] = state[j * NEURON_BLOCK + b]
+    _integrate_step(p, y, dt, h)
+    for j in range(dim):
+        state[j * NEURON_BLOCK + b] = y[j]
+
+
+cdef inline double _iaf_threshold(double* v, double* steps_left, double v_thresh,
+                                  double v_reset, double restart) noexcept nogil:
+    """End of an iaf step: a refractory neuron counts a step down and stays at v_reset;
+    otherwise v >= v_thresh fires (returns 1.0), resets v and starts restart steps of
+    refractoriness."""
+    cdef double steps = steps_left[0]
+    cdef bint fire = (steps == 0.0) & (v[0] >= v_thresh)     # no short circuit: no branch
+    cdef double counted_down = steps - 1.0
+    v[0] = v_reset if steps > 0.0 or fire else v[0]
+    steps_left[0] = counted_down if steps > 0.0 else (restart if fire else steps)
+    return 1.0 if fire else 0.0
 
 
 cdef inline void _iaf_neuron(iaf_t* p, _IafKernel kernel, Py_ssize_t i, double i_ext,
@@ -762,88 +903,12 @@ cdef class IFCondExp(_IafKernel):
     param_names = _IAF_PARAMS
     receptor_names = _RECEPTORS
 
-    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
-                             bint record) noexcept nogil:
-        cdef Py_ssize_t m = block_size(first, self.n)
-        cdef double dt = self.dt
-        cdef double v[NEURON_BLOCK]
-        cdef double g_exc[NEURON_BLOCK]
-        cdef double g_inh[NEURON_BLOCK]
-        cdef double h[NEURON_BLOCK]             # proposed sub-step (ms)
-        cdef double steps[NEURON_BLOCK]         # refractory steps left
-        cdef double restart[NEURON_BLOCK]       # refractory steps after a spike
-        cdef double trial[3 * NEURON_BLOCK]     # trial state, component-major
-        cdef double err[3 * NEURON_BLOCK]       # its error terms
-        cdef double estimate[NEURON_BLOCK]      # estimated error ratio
-        cdef double arrived_exc[NEURON_BLOCK]
-        cdef double arrived_inh[NEURON_BLOCK]
-        cdef double fired[NEURON_BLOCK]
-        cdef double abs_tol[MAX_DIM]
-        cdef double inverse_tol[MAX_DIM]
-        cdef double rel_tol, value_weight, slope_weight, counted_down
-        cdef double y[MAX_DIM]
-        cdef IafExpNeuron p
-        cdef const double* i_ext
-        cdef Py_ssize_t b, k
-        cdef int j
-        cdef bint fire
-        nest_iaf_cond_tolerances(abs_tol, MAX_DIM, &rel_tol, &value_weight, &slope_weight)
-        for j in range(MAX_DIM):
-            inverse_tol[j] = 1.0 / abs_tol[j]
-        copy_values(&self.v[first], v, m)
-        copy_values(&self.gsyn_exc[first], g_exc, m)
-        copy_values(&self.gsyn_inh[first], g_inh, m)
-        load_steps(&self.refractory_steps[first], steps, m)
-        load_steps(&self.refractory_counts[first], restart, m)
-        for b in range(m):
-            h[b] = self._start_step_length(first + b)
-        for k in range(K):
-            i_ext = &self.i_ext[k, first]
-            for b in range(m):
-                _iaf_neuron(&p, self, first + b, i_ext[b], steps[b])
-                estimate[b] = _iaf_exp_trial(&p, dt, v[b], g_exc[b], g_inh[b], inverse_tol,
-                                             trial, err, b)
-            for b in range(m):
-                if _trial_accepted(h[b], dt, estimate[b], trial, err, b, 3, abs_tol,
-                                   rel_tol, value_weight, slope_weight):
-                    v[b] = trial[V * NEURON_BLOCK + b]
-                    g_exc[b] = trial[EXP_G_EXC * NEURON_BLOCK + b]
-                    g_inh[b] = trial[EXP_G_INH * NEURON_BLOCK + b]
-                    # any proposal >= dt makes the next step the same trial of length dt:
-                    # the exact one is needed only when the state is stored
-                    h[b] = dt if k < K - 1 else _trial_proposal(
-                        dt, estimate[b], trial, err, b, 3, abs_tol, rel_tol, value_weight,
-                        slope_weight)
-                else:
-                    _iaf_neuron(&p, self, first + b, i_ext[b], steps[b])
-                    y[V] = v[b]
-                    y[EXP_G_EXC] = g_exc[b]
-                    y[EXP_G_INH] = g_inh[b]
-                    _integrate_step(&p, y, dt, &h[b])
-                    v[b] = y[V]
-                    g_exc[b] = y[EXP_G_EXC]
-                    g_inh[b] = y[EXP_G_INH]
-            take_input(&self.ring[0, slot, first], arrived_exc, m)
-            take_input(&self.ring[1, slot, first], arrived_inh, m)
-            for b in range(m):
-                g_exc[b] = g_exc[b] + arrived_exc[b]
-                g_inh[b] = g_inh[b] + arrived_inh[b]
-                fire = steps[b] == 0.0 and v[b] >= self.v_thresh[first + b]
-                fired[b] = 1.0 if fire else 0.0
-                counted_down = steps[b] - 1.0
-                v[b] = self.v_reset[first + b] if steps[b] > 0.0 or fire else v[b]
-                steps[b] = counted_down if steps[b] > 0.0 else (restart[b] if fire else steps[b])
-            copy_flags(fired, &self.spiked[k, first], m)
-            if record:
-                copy_values(v, &self.rec[0, k, first], m)
-                copy_values(g_exc, &self.rec[1, k, first], m)
-                copy_values(g_inh, &self.rec[2, k, first], m)
-            slot = next_slot(slot, self.ring_length)
-        copy_values(v, &self.v[first], m)
-        copy_values(g_exc, &self.gsyn_exc[first], m)
-        copy_values(g_inh, &self.gsyn_inh[first], m)
-        copy_values(steps, &self.refractory_steps[first], m)
-        copy_values(h, &self.integration_step[first], m)
+    def _bind(self, dict params, dict state):
+        _IafKernel._bind(self, params, state)
+        self.alpha = False
+        ones = np.ones(self.n)
+        self._bind_components((self.v, self.gsyn_exc, self.gsyn_inh), (EXP_G_EXC, EXP_G_INH),
+                              (EXP_G_EXC, EXP_G_INH), ones, ones)
 
 
 cdef class IFCondAlpha(_IafKernel):
@@ -864,92 +929,12 @@ cdef class IFCondAlpha(_IafKernel):
         _IafKernel._bind(self, params, state)
         self.dgsyn_exc = state['dgsyn_exc']
         self.dgsyn_inh = state['dgsyn_inh']
-
-    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
-                             bint record) noexcept nogil:
-        cdef Py_ssize_t m = block_size(first, self.n)
-        cdef double dt = self.dt
-        cdef double state[5 * NEURON_BLOCK]     # [v, dg_exc, g_exc, dg_inh, g_inh], component-major
-        cdef double h[NEURON_BLOCK]             # proposed sub-step (ms)
-        cdef double steps[NEURON_BLOCK]         # refractory steps left
-        cdef double restart[NEURON_BLOCK]       # refractory steps after a spike
-        cdef double trial[5 * NEURON_BLOCK]     # trial state
-        cdef double err[5 * NEURON_BLOCK]       # its error terms
-        cdef double estimate[NEURON_BLOCK]      # estimated error ratio
-        cdef double arrived_exc[NEURON_BLOCK]
-        cdef double arrived_inh[NEURON_BLOCK]
-        cdef double fired[NEURON_BLOCK]
-        cdef double abs_tol[MAX_DIM]
-        cdef double inverse_tol[MAX_DIM]
-        cdef double rel_tol, value_weight, slope_weight, counted_down
-        cdef double y[MAX_DIM]
-        cdef double* v = &state[V * NEURON_BLOCK]
-        cdef double* dg_exc = &state[ALPHA_DG_EXC * NEURON_BLOCK]
-        cdef double* g_exc = &state[ALPHA_G_EXC * NEURON_BLOCK]
-        cdef double* dg_inh = &state[ALPHA_DG_INH * NEURON_BLOCK]
-        cdef double* g_inh = &state[ALPHA_G_INH * NEURON_BLOCK]
-        cdef IafAlphaNeuron p
-        cdef const double* i_ext
-        cdef Py_ssize_t b, k
-        cdef int j
-        cdef bint fire
-        nest_iaf_cond_tolerances(abs_tol, MAX_DIM, &rel_tol, &value_weight, &slope_weight)
-        for j in range(MAX_DIM):
-            inverse_tol[j] = 1.0 / abs_tol[j]
-        copy_values(&self.v[first], v, m)
-        copy_values(&self.dgsyn_exc[first], dg_exc, m)
-        copy_values(&self.gsyn_exc[first], g_exc, m)
-        copy_values(&self.dgsyn_inh[first], dg_inh, m)
-        copy_values(&self.gsyn_inh[first], g_inh, m)
-        load_steps(&self.refractory_steps[first], steps, m)
-        load_steps(&self.refractory_counts[first], restart, m)
-        for b in range(m):
-            h[b] = self._start_step_length(first + b)
-        for k in range(K):
-            i_ext = &self.i_ext[k, first]
-            for b in range(m):
-                _iaf_neuron(&p, self, first + b, i_ext[b], steps[b])
-                estimate[b] = _iaf_alpha_trial(&p, dt, v[b], dg_exc[b], g_exc[b], dg_inh[b],
-                                               g_inh[b], inverse_tol, trial, err, b)
-            for b in range(m):
-                if _trial_accepted(h[b], dt, estimate[b], trial, err, b, 5, abs_tol,
-                                   rel_tol, value_weight, slope_weight):
-                    for j in range(5):
-                        state[j * NEURON_BLOCK + b] = trial[j * NEURON_BLOCK + b]
-                    h[b] = dt if k < K - 1 else _trial_proposal(
-                        dt, estimate[b], trial, err, b, 5, abs_tol, rel_tol, value_weight,
-                        slope_weight)
-                else:
-                    _iaf_neuron(&p, self, first + b, i_ext[b], steps[b])
-                    for j in range(5):
-                        y[j] = state[j * NEURON_BLOCK + b]
-                    _integrate_step(&p, y, dt, &h[b])
-                    for j in range(5):
-                        state[j * NEURON_BLOCK + b] = y[j]
-            take_input(&self.ring[0, slot, first], arrived_exc, m)
-            take_input(&self.ring[1, slot, first], arrived_inh, m)
-            for b in range(m):
-                fire = steps[b] == 0.0 and v[b] >= self.v_thresh[first + b]
-                fired[b] = 1.0 if fire else 0.0
-                counted_down = steps[b] - 1.0
-                v[b] = self.v_reset[first + b] if steps[b] > 0.0 or fire else v[b]
-                steps[b] = counted_down if steps[b] > 0.0 else (restart[b] if fire else steps[b])
-                dg_exc[b] = dg_exc[b] + arrived_exc[b] * self.alpha_scale_E[first + b]
-                dg_inh[b] = dg_inh[b] + arrived_inh[b] * self.alpha_scale_I[first + b]
-            copy_flags(fired, &self.spiked[k, first], m)
-            if record:
-                copy_values(v, &self.rec[0, k, first], m)
-                copy_values(g_exc, &self.rec[1, k, first], m)
-                copy_values(g_inh, &self.rec[2, k, first], m)
-            slot = next_slot(slot, self.ring_length)
-        copy_values(v, &self.v[first], m)
-        copy_values(dg_exc, &self.dgsyn_exc[first], m)
-        copy_values(g_exc, &self.gsyn_exc[first], m)
-        copy_values(dg_inh, &self.dgsyn_inh[first], m)
-        copy_values(g_inh, &self.gsyn_inh[first], m)
-        copy_values(steps, &self.refractory_steps[first], m)
-        copy_values(h, &self.integration_step[first], m)
-
+        self.alpha = True
+        p = {name: parameter_vector(params, name, self.n) for name in ('tau_syn_E', 'tau_syn_I')}
+        self._bind_components((self.v, self.dgsyn_exc, self.gsyn_exc, self.dgsyn_inh,
+                               self.gsyn_inh), (ALPHA_DG_EXC, ALPHA_DG_INH),
+                              (ALPHA_G_EXC, ALPHA_G_INH), EULER_E / p['tau_syn_E'],
+                              EULER_E / p['tau_syn_I'])
 
 cdef class _AdexKernel(_ConductanceKernel):
     """Parameter binding shared by the two adaptive exponential integrate-and-fire models."""

@@ -139,6 +139,19 @@ cdef enum:
     NEURON_BLOCK = 256
 
 
+# A block's arrays handed to a model's step function never overlap each other or the
+# kernel's parameter arrays; saying so (C's restrict) lets the compiler vectorise the
+# step without run-time overlap checks.
+cdef extern from *:
+    ctypedef double* block_array "double * __restrict__"
+    ctypedef const double* const_block_array "const double * __restrict__"
+
+
+cdef inline Py_ssize_t block_count(Py_ssize_t n) noexcept nogil:
+    """Number of neuron blocks covering n neurons."""
+    return (n + NEURON_BLOCK - 1) // NEURON_BLOCK
+
+
 cdef inline Py_ssize_t block_size(Py_ssize_t first, Py_ssize_t n) noexcept nogil:
     """Number of neurons in the block starting at ``first`` (NEURON_BLOCK, or what is left)."""
     return NEURON_BLOCK if n - first > NEURON_BLOCK else n - first

@@ -88,7 +88,8 @@ import numpy as np
 from cython.parallel cimport prange
 from libc.math cimport exp, expm1
 
-from _kernel_common cimport (EULER_E, NEURON_BLOCK, block_size, copy_flags, copy_values,
+from _kernel_common cimport (EULER_E, NEURON_BLOCK, block_array, block_count, block_size,
+                             const_block_array, copy_flags, copy_values,
                              current_to_v, drive_to_v, load_steps, nest_refractory_steps,
                              next_slot, take_input, threads_for)
 from pyNN_neuro.engine._checks import (check_window, checked_arrays, non_negative,
@@ -166,12 +167,11 @@ cdef class _BlockKernel:
         """Advance every neuron by K steps, the first being global step step0."""
         check_window(step0, K, self.k_max, record, self.rec.shape[0] > 0,
                      len(self.state_names), self.n, k_min=1)
-        cdef Py_ssize_t n_blocks = (self.n + NEURON_BLOCK - 1) // NEURON_BLOCK
-        cdef Py_ssize_t first_slot = step0 % self.ring.shape[1]
-        cdef Py_ssize_t block
-        cdef int threads = threads_for(self.num_threads, <double>self.n * K,
-                                       MIN_NEURON_STEPS_PER_THREAD, n_blocks)
-        for block in prange(n_blocks, nogil=True, num_threads=threads, schedule='static'):
+        cdef Py_ssize_t block, first_slot = step0 % self.ring.shape[1]
+        for block in prange(block_count(self.n), nogil=True, schedule='static',
+                            num_threads=threads_for(self.num_threads, <double>self.n * K,
+                                                    MIN_NEURON_STEPS_PER_THREAD,
+                                                    block_count(self.n))):
             self._advance_block(block * NEURON_BLOCK, first_slot, K, record)
 
     cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
@@ -182,16 +182,112 @@ cdef class _BlockKernel:
         pass
 
 
-cdef inline double _lif_fire(double v_relative, double theta) noexcept nogil:
-    """1.0 when the membrane (relative to rest) reached the threshold, else 0.0."""
-    return 1.0 if v_relative >= theta else 0.0
+cdef inline double _lif_membrane(double integrated, double v_relative, double* steps_left,
+                                 double theta, double restart, double reset_to,
+                                 double* fired) noexcept nogil:
+    """The end of an integrate-and-fire step, in NEST's order, relative to rest: the
+    integrated V unless refractory (then V stays and one refractory step is counted down),
+    then the threshold test; a spike sets fired to 1.0, V to reset_to and the refractory
+    count to restart. Returns the new V. (Selects only: the caller's loop stays
+    branch-free.)"""
+    cdef double steps = steps_left[0]
+    cdef double counted_down = steps - 1.0
+    v_relative = integrated if steps == 0.0 else v_relative
+    steps = steps if steps == 0.0 else counted_down
+    fired[0] = 1.0 if v_relative >= theta else 0.0
+    steps_left[0] = restart if fired[0] != 0.0 else steps
+    return reset_to if fired[0] != 0.0 else v_relative
+
+
+cdef enum:
+    MAX_SYNAPTIC_STATE = 4      # synaptic state variables per neuron (IF_curr_alpha: 4)
+
+
+cdef class _LIFKernel(_BlockKernel):
+    """What the three integrate-and-fire kernels share: the membrane (v, refractoriness,
+    threshold and reset, ``_lif_membrane``) and the window loop of a block. A model keeps
+    its synaptic state in ``synapses`` (variable j of neuron b at [j * NEURON_BLOCK + b])
+    and supplies its step: ``_step`` sets, for every neuron of the block, the membrane
+    potential relative to rest that integration would give, and advances the synapses."""
+
+    cdef double[::1] v, refractory_steps
+    cdef const double[::1] v_rest, i_offset
+    cdef double[::1] theta, v_reset_relative, refractory_counts
+
+    def _bind_membrane(self, params, state, double dt):
+        """The state and parameters of the membrane, and the derived constants."""
+        self.v = state['v']
+        self.refractory_steps = state['refractory_steps']
+        self.v_rest = params['v_rest']
+        self.i_offset = params['i_offset']
+        self.theta = params['v_thresh'] - params['v_rest']
+        self.v_reset_relative = params['v_reset'] - params['v_rest']
+        self.refractory_counts = np.array([refractory_count(t, dt)
+                                           for t in params['tau_refrac']], dtype=float)
+
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        cdef Py_ssize_t m = block_size(first, self.n)
+        cdef Py_ssize_t ring_length = self.ring.shape[1]
+        cdef double v_now[NEURON_BLOCK]
+        cdef double integrated[NEURON_BLOCK]
+        cdef double refractory[NEURON_BLOCK]
+        cdef double arrived_exc[NEURON_BLOCK]
+        cdef double arrived_inh[NEURON_BLOCK]
+        cdef double fired[NEURON_BLOCK]
+        cdef double restart[NEURON_BLOCK]
+        cdef double reset_to[NEURON_BLOCK]
+        cdef double synapses[MAX_SYNAPTIC_STATE * NEURON_BLOCK]
+        cdef const double* v_rest = &self.v_rest[first]
+        cdef const double* theta = &self.theta[first]
+        cdef Py_ssize_t b, k
+        copy_values(&self.v[first], v_now, m)
+        load_steps(&self.refractory_steps[first], refractory, m)
+        copy_values(&self.refractory_counts[first], restart, m)
+        copy_values(&self.v_reset_relative[first], reset_to, m)
+        self._load_synapses(first, m, synapses)
+        for k in range(K):
+            take_input(&self.ring[0, slot, first], arrived_exc, m)
+            take_input(&self.ring[1, slot, first], arrived_inh, m)
+            self._step(first, m, &self.i_ext[k, first], arrived_exc, arrived_inh, v_now,
+                       synapses, integrated)
+            for b in range(m):
+                v_now[b] = v_rest[b] + _lif_membrane(integrated[b], v_now[b] - v_rest[b],
+                                                     &refractory[b], theta[b], restart[b],
+                                                     reset_to[b], &fired[b])
+            copy_flags(fired, &self.spiked[k, first], m)
+            if record:
+                copy_values(v_now, &self.rec[0, k, first], m)
+                self._record_synapses(k, first, m, synapses)
+            slot = next_slot(slot, ring_length)
+        copy_values(v_now, &self.v[first], m)
+        copy_values(refractory, &self.refractory_steps[first], m)
+        self._store_synapses(first, m, synapses)
+
+    cdef void _step(self, Py_ssize_t first, Py_ssize_t m, const_block_array i_ext,
+                    const_block_array arrived_exc, const_block_array arrived_inh,
+                    const_block_array v_now, block_array synapses,
+                    block_array integrated) noexcept nogil:
+        pass
+
+    cdef void _load_synapses(self, Py_ssize_t first, Py_ssize_t m,
+                             double* synapses) noexcept nogil:
+        pass
+
+    cdef void _store_synapses(self, Py_ssize_t first, Py_ssize_t m,
+                              const double* synapses) noexcept nogil:
+        pass
+
+    cdef void _record_synapses(self, Py_ssize_t k, Py_ssize_t first, Py_ssize_t m,
+                               const double* synapses) noexcept nogil:
+        pass
 
 
 # ---------------------------------------------------------------------------------------
 # IF_curr_exp
 # ---------------------------------------------------------------------------------------
 
-cdef class IFCurrExp(_BlockKernel):
+cdef class IFCurrExp(_LIFKernel):
     """Leaky integrate-and-fire neuron with exponential post-synaptic currents.
 
     PyNN ``IF_curr_exp``; NEST ``iaf_psc_exp``.
@@ -229,11 +325,8 @@ cdef class IFCurrExp(_BlockKernel):
                    'i_offset', 'v_reset', 'v_thresh')
     receptor_names = RECEPTOR_NAMES
 
-    cdef double[::1] v, isyn_exc, isyn_inh, refractory_steps
-    cdef const double[::1] v_rest, i_offset
-    cdef double[::1] theta, v_reset_relative
+    cdef double[::1] isyn_exc, isyn_inh
     cdef double[::1] p22, p20, p11_exc, p11_inh, p21_exc, p21_inh
-    cdef double[::1] refractory_counts
 
     def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
                  int num_threads=1):
@@ -241,110 +334,75 @@ cdef class IFCurrExp(_BlockKernel):
                                            num_threads)
         positive(params, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'))
         non_negative(params, ('tau_refrac',))
-        cdef Py_ssize_t n = self.n
-        self.v = state['v']
+        self._bind_membrane(params, state, dt)
         self.isyn_exc = state['isyn_exc']
         self.isyn_inh = state['isyn_inh']
-        self.refractory_steps = state['refractory_steps']
-        self.v_rest = params['v_rest']
-        self.i_offset = params['i_offset']
-
-        self.theta = np.empty(n)
-        self.v_reset_relative = np.empty(n)
+        cdef Py_ssize_t n = self.n
         self.p22 = np.empty(n)
         self.p20 = np.empty(n)
         self.p11_exc = np.empty(n)
         self.p11_inh = np.empty(n)
         self.p21_exc = np.empty(n)
         self.p21_inh = np.empty(n)
-        self.refractory_counts = np.empty(n)
         cdef const double[::1] cm = params['cm']
         cdef const double[::1] tau_m = params['tau_m']
         cdef const double[::1] tau_syn_e = params['tau_syn_E']
         cdef const double[::1] tau_syn_i = params['tau_syn_I']
-        cdef const double[::1] tau_refrac = params['tau_refrac']
-        cdef const double[::1] v_reset = params['v_reset']
-        cdef const double[::1] v_thresh = params['v_thresh']
         cdef Py_ssize_t i
         for i in range(n):
-            self.theta[i] = v_thresh[i] - self.v_rest[i]
-            self.v_reset_relative[i] = v_reset[i] - self.v_rest[i]
             self.p11_exc[i] = exp(-dt / tau_syn_e[i])
             self.p11_inh[i] = exp(-dt / tau_syn_i[i])
             self.p22[i] = exp(-dt / tau_m[i])
             self.p21_exc[i] = current_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
             self.p21_inh[i] = current_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
             self.p20[i] = tau_m[i] / cm[i] * (1.0 - self.p22[i])
-            self.refractory_counts[i] = refractory_count(tau_refrac[i], dt)
 
-    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
-                             bint record) noexcept nogil:
-        cdef Py_ssize_t m = block_size(first, self.n)
-        cdef Py_ssize_t ring_length = self.ring.shape[1]
-        cdef double v_now[NEURON_BLOCK]
-        cdef double current_exc[NEURON_BLOCK]
-        cdef double current_inh[NEURON_BLOCK]
-        cdef double refractory[NEURON_BLOCK]
-        cdef double arrived_exc[NEURON_BLOCK]
-        cdef double arrived_inh[NEURON_BLOCK]
-        cdef double fired[NEURON_BLOCK]
-        cdef double restart[NEURON_BLOCK]
-        cdef double reset_to[NEURON_BLOCK]
+    cdef void _step(self, Py_ssize_t first, Py_ssize_t m, const_block_array i_ext,
+                    const_block_array arrived_exc, const_block_array arrived_inh,
+                    const_block_array v_now, block_array synapses,
+                    block_array integrated) noexcept nogil:
+        cdef block_array current_exc = synapses
+        cdef block_array current_inh = &synapses[NEURON_BLOCK]
         cdef const double* v_rest = &self.v_rest[first]
         cdef const double* i_offset = &self.i_offset[first]
-        cdef const double* theta = &self.theta[first]
         cdef const double* p22 = &self.p22[first]
         cdef const double* p20 = &self.p20[first]
         cdef const double* p11_exc = &self.p11_exc[first]
         cdef const double* p11_inh = &self.p11_inh[first]
         cdef const double* p21_exc = &self.p21_exc[first]
         cdef const double* p21_inh = &self.p21_inh[first]
-        cdef const double* i_ext
-        cdef Py_ssize_t b, k
-        cdef double v_relative, integrated, steps_left, counted_down
-        copy_values(&self.v[first], v_now, m)
-        copy_values(&self.isyn_exc[first], current_exc, m)
-        copy_values(&self.isyn_inh[first], current_inh, m)
-        load_steps(&self.refractory_steps[first], refractory, m)
-        copy_values(&self.refractory_counts[first], restart, m)
-        copy_values(&self.v_reset_relative[first], reset_to, m)
-        for k in range(K):
-            take_input(&self.ring[0, slot, first], arrived_exc, m)
-            take_input(&self.ring[1, slot, first], arrived_inh, m)
-            i_ext = &self.i_ext[k, first]
-            for b in range(m):
-                steps_left = refractory[b]
-                counted_down = steps_left - 1.0
-                v_relative = v_now[b] - v_rest[b]
-                integrated = (v_relative * p22[b] + current_exc[b] * p21_exc[b]
-                              + current_inh[b] * p21_inh[b] + (i_offset[b] + i_ext[b]) * p20[b])
-                v_relative = integrated if steps_left == 0.0 else v_relative
-                steps_left = steps_left if steps_left == 0.0 else counted_down
-                current_exc[b] = current_exc[b] * p11_exc[b]
-                current_inh[b] = current_inh[b] * p11_inh[b]
-                current_exc[b] = current_exc[b] + arrived_exc[b]
-                current_inh[b] = current_inh[b] + arrived_inh[b]
-                fired[b] = _lif_fire(v_relative, theta[b])
-                refractory[b] = restart[b] if fired[b] != 0.0 else steps_left
-                v_relative = reset_to[b] if fired[b] != 0.0 else v_relative
-                v_now[b] = v_rest[b] + v_relative
-            copy_flags(fired, &self.spiked[k, first], m)
-            if record:
-                copy_values(v_now, &self.rec[0, k, first], m)
-                copy_values(current_exc, &self.rec[1, k, first], m)
-                copy_values(current_inh, &self.rec[2, k, first], m)
-            slot = next_slot(slot, ring_length)
-        copy_values(v_now, &self.v[first], m)
-        copy_values(current_exc, &self.isyn_exc[first], m)
-        copy_values(current_inh, &self.isyn_inh[first], m)
-        copy_values(refractory, &self.refractory_steps[first], m)
+        cdef Py_ssize_t b
+        cdef double v_relative
+        for b in range(m):
+            v_relative = v_now[b] - v_rest[b]
+            integrated[b] = (v_relative * p22[b] + current_exc[b] * p21_exc[b]
+                             + current_inh[b] * p21_inh[b] + (i_offset[b] + i_ext[b]) * p20[b])
+            current_exc[b] = current_exc[b] * p11_exc[b]
+            current_inh[b] = current_inh[b] * p11_inh[b]
+            current_exc[b] = current_exc[b] + arrived_exc[b]
+            current_inh[b] = current_inh[b] + arrived_inh[b]
+
+    cdef void _load_synapses(self, Py_ssize_t first, Py_ssize_t m,
+                             double* synapses) noexcept nogil:
+        copy_values(&self.isyn_exc[first], synapses, m)
+        copy_values(&self.isyn_inh[first], &synapses[NEURON_BLOCK], m)
+
+    cdef void _store_synapses(self, Py_ssize_t first, Py_ssize_t m,
+                              const double* synapses) noexcept nogil:
+        copy_values(synapses, &self.isyn_exc[first], m)
+        copy_values(&synapses[NEURON_BLOCK], &self.isyn_inh[first], m)
+
+    cdef void _record_synapses(self, Py_ssize_t k, Py_ssize_t first, Py_ssize_t m,
+                               const double* synapses) noexcept nogil:
+        copy_values(synapses, &self.rec[1, k, first], m)
+        copy_values(&synapses[NEURON_BLOCK], &self.rec[2, k, first], m)
 
 
 # ---------------------------------------------------------------------------------------
 # IF_curr_alpha
 # ---------------------------------------------------------------------------------------
 
-cdef class IFCurrAlpha(_BlockKernel):
+cdef class IFCurrAlpha(_LIFKernel):
     """Leaky integrate-and-fire neuron with alpha-shaped post-synaptic currents.
 
     PyNN ``IF_curr_alpha``; NEST ``iaf_psc_alpha``.
@@ -389,13 +447,11 @@ cdef class IFCurrAlpha(_BlockKernel):
                    'i_offset', 'v_reset', 'v_thresh')
     receptor_names = RECEPTOR_NAMES
 
-    cdef double[::1] v, isyn_exc, isyn_inh, refractory_steps, drive_exc, drive_inh
-    cdef const double[::1] v_rest, i_offset
-    cdef double[::1] theta, v_reset_relative, expm1_membrane, p30
+    cdef double[::1] isyn_exc, isyn_inh, drive_exc, drive_inh
+    cdef double[::1] expm1_membrane, p30
     cdef double[::1] p11_exc, p11_inh, p21_exc, p21_inh
     cdef double[::1] p31_exc, p31_inh, p32_exc, p32_inh
     cdef double[::1] drive_per_weight_exc, drive_per_weight_inh
-    cdef double[::1] refractory_counts
 
     def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
                  int num_threads=1):
@@ -403,18 +459,12 @@ cdef class IFCurrAlpha(_BlockKernel):
                                            num_threads)
         positive(params, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I'))
         non_negative(params, ('tau_refrac',))
-        cdef Py_ssize_t n = self.n
-        self.v = state['v']
+        self._bind_membrane(params, state, dt)
         self.isyn_exc = state['isyn_exc']
         self.isyn_inh = state['isyn_inh']
-        self.refractory_steps = state['refractory_steps']
         self.drive_exc = state['isyn_exc_drive']
         self.drive_inh = state['isyn_inh_drive']
-        self.v_rest = params['v_rest']
-        self.i_offset = params['i_offset']
-
-        self.theta = np.empty(n)
-        self.v_reset_relative = np.empty(n)
+        cdef Py_ssize_t n = self.n
         self.expm1_membrane = np.empty(n)
         self.p30 = np.empty(n)
         self.p11_exc = np.empty(n)
@@ -427,18 +477,12 @@ cdef class IFCurrAlpha(_BlockKernel):
         self.p32_inh = np.empty(n)
         self.drive_per_weight_exc = np.empty(n)
         self.drive_per_weight_inh = np.empty(n)
-        self.refractory_counts = np.empty(n)
         cdef const double[::1] cm = params['cm']
         cdef const double[::1] tau_m = params['tau_m']
         cdef const double[::1] tau_syn_e = params['tau_syn_E']
         cdef const double[::1] tau_syn_i = params['tau_syn_I']
-        cdef const double[::1] tau_refrac = params['tau_refrac']
-        cdef const double[::1] v_reset = params['v_reset']
-        cdef const double[::1] v_thresh = params['v_thresh']
         cdef Py_ssize_t i
         for i in range(n):
-            self.theta[i] = v_thresh[i] - self.v_rest[i]
-            self.v_reset_relative[i] = v_reset[i] - self.v_rest[i]
             self.p11_exc[i] = exp(-dt / tau_syn_e[i])
             self.p11_inh[i] = exp(-dt / tau_syn_i[i])
             self.expm1_membrane[i] = expm1(-dt / tau_m[i])
@@ -451,26 +495,17 @@ cdef class IFCurrAlpha(_BlockKernel):
             self.p32_inh[i] = current_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
             self.drive_per_weight_exc[i] = 1.0 * EULER_E / tau_syn_e[i]
             self.drive_per_weight_inh[i] = 1.0 * EULER_E / tau_syn_i[i]
-            self.refractory_counts[i] = refractory_count(tau_refrac[i], dt)
 
-    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
-                             bint record) noexcept nogil:
-        cdef Py_ssize_t m = block_size(first, self.n)
-        cdef Py_ssize_t ring_length = self.ring.shape[1]
-        cdef double v_now[NEURON_BLOCK]
-        cdef double current_exc[NEURON_BLOCK]
-        cdef double current_inh[NEURON_BLOCK]
-        cdef double drive_exc[NEURON_BLOCK]
-        cdef double drive_inh[NEURON_BLOCK]
-        cdef double refractory[NEURON_BLOCK]
-        cdef double arrived_exc[NEURON_BLOCK]
-        cdef double arrived_inh[NEURON_BLOCK]
-        cdef double fired[NEURON_BLOCK]
-        cdef double restart[NEURON_BLOCK]
-        cdef double reset_to[NEURON_BLOCK]
+    cdef void _step(self, Py_ssize_t first, Py_ssize_t m, const_block_array i_ext,
+                    const_block_array arrived_exc, const_block_array arrived_inh,
+                    const_block_array v_now, block_array synapses,
+                    block_array integrated) noexcept nogil:
+        cdef block_array current_exc = synapses
+        cdef block_array current_inh = &synapses[NEURON_BLOCK]
+        cdef block_array drive_exc = &synapses[2 * NEURON_BLOCK]
+        cdef block_array drive_inh = &synapses[3 * NEURON_BLOCK]
         cdef const double* v_rest = &self.v_rest[first]
         cdef const double* i_offset = &self.i_offset[first]
-        cdef const double* theta = &self.theta[first]
         cdef const double* expm1_membrane = &self.expm1_membrane[first]
         cdef const double* p30 = &self.p30[first]
         cdef const double* p11_exc = &self.p11_exc[first]
@@ -483,60 +518,46 @@ cdef class IFCurrAlpha(_BlockKernel):
         cdef const double* p32_inh = &self.p32_inh[first]
         cdef const double* drive_per_weight_exc = &self.drive_per_weight_exc[first]
         cdef const double* drive_per_weight_inh = &self.drive_per_weight_inh[first]
-        cdef const double* i_ext
-        cdef Py_ssize_t b, k
-        cdef double v_relative, integrated, steps_left, counted_down
-        copy_values(&self.v[first], v_now, m)
-        copy_values(&self.isyn_exc[first], current_exc, m)
-        copy_values(&self.isyn_inh[first], current_inh, m)
-        copy_values(&self.drive_exc[first], drive_exc, m)
-        copy_values(&self.drive_inh[first], drive_inh, m)
-        load_steps(&self.refractory_steps[first], refractory, m)
-        copy_values(&self.refractory_counts[first], restart, m)
-        copy_values(&self.v_reset_relative[first], reset_to, m)
-        for k in range(K):
-            take_input(&self.ring[0, slot, first], arrived_exc, m)
-            take_input(&self.ring[1, slot, first], arrived_inh, m)
-            i_ext = &self.i_ext[k, first]
-            for b in range(m):
-                steps_left = refractory[b]
-                counted_down = steps_left - 1.0
-                v_relative = v_now[b] - v_rest[b]
-                integrated = (p30[b] * (i_ext[b] + i_offset[b])
-                              + p31_exc[b] * drive_exc[b] + p32_exc[b] * current_exc[b]
-                              + p31_inh[b] * drive_inh[b] + p32_inh[b] * current_inh[b]
-                              + expm1_membrane[b] * v_relative + v_relative)
-                v_relative = integrated if steps_left == 0.0 else v_relative
-                steps_left = steps_left if steps_left == 0.0 else counted_down
-                current_exc[b] = p21_exc[b] * drive_exc[b] + p11_exc[b] * current_exc[b]
-                drive_exc[b] = drive_exc[b] * p11_exc[b]
-                drive_exc[b] = drive_exc[b] + drive_per_weight_exc[b] * arrived_exc[b]
-                current_inh[b] = p21_inh[b] * drive_inh[b] + p11_inh[b] * current_inh[b]
-                drive_inh[b] = drive_inh[b] * p11_inh[b]
-                drive_inh[b] = drive_inh[b] + drive_per_weight_inh[b] * arrived_inh[b]
-                fired[b] = _lif_fire(v_relative, theta[b])
-                refractory[b] = restart[b] if fired[b] != 0.0 else steps_left
-                v_relative = reset_to[b] if fired[b] != 0.0 else v_relative
-                v_now[b] = v_rest[b] + v_relative
-            copy_flags(fired, &self.spiked[k, first], m)
-            if record:
-                copy_values(v_now, &self.rec[0, k, first], m)
-                copy_values(current_exc, &self.rec[1, k, first], m)
-                copy_values(current_inh, &self.rec[2, k, first], m)
-            slot = next_slot(slot, ring_length)
-        copy_values(v_now, &self.v[first], m)
-        copy_values(current_exc, &self.isyn_exc[first], m)
-        copy_values(current_inh, &self.isyn_inh[first], m)
-        copy_values(drive_exc, &self.drive_exc[first], m)
-        copy_values(drive_inh, &self.drive_inh[first], m)
-        copy_values(refractory, &self.refractory_steps[first], m)
+        cdef Py_ssize_t b
+        cdef double v_relative
+        for b in range(m):
+            v_relative = v_now[b] - v_rest[b]
+            integrated[b] = (p30[b] * (i_ext[b] + i_offset[b])
+                             + p31_exc[b] * drive_exc[b] + p32_exc[b] * current_exc[b]
+                             + p31_inh[b] * drive_inh[b] + p32_inh[b] * current_inh[b]
+                             + expm1_membrane[b] * v_relative + v_relative)
+            current_exc[b] = p21_exc[b] * drive_exc[b] + p11_exc[b] * current_exc[b]
+            drive_exc[b] = drive_exc[b] * p11_exc[b]
+            drive_exc[b] = drive_exc[b] + drive_per_weight_exc[b] * arrived_exc[b]
+            current_inh[b] = p21_inh[b] * drive_inh[b] + p11_inh[b] * current_inh[b]
+            drive_inh[b] = drive_inh[b] * p11_inh[b]
+            drive_inh[b] = drive_inh[b] + drive_per_weight_inh[b] * arrived_inh[b]
+
+    cdef void _load_synapses(self, Py_ssize_t first, Py_ssize_t m,
+                             double* synapses) noexcept nogil:
+        copy_values(&self.isyn_exc[first], synapses, m)
+        copy_values(&self.isyn_inh[first], &synapses[NEURON_BLOCK], m)
+        copy_values(&self.drive_exc[first], &synapses[2 * NEURON_BLOCK], m)
+        copy_values(&self.drive_inh[first], &synapses[3 * NEURON_BLOCK], m)
+
+    cdef void _store_synapses(self, Py_ssize_t first, Py_ssize_t m,
+                              const double* synapses) noexcept nogil:
+        copy_values(synapses, &self.isyn_exc[first], m)
+        copy_values(&synapses[NEURON_BLOCK], &self.isyn_inh[first], m)
+        copy_values(&synapses[2 * NEURON_BLOCK], &self.drive_exc[first], m)
+        copy_values(&synapses[3 * NEURON_BLOCK], &self.drive_inh[first], m)
+
+    cdef void _record_synapses(self, Py_ssize_t k, Py_ssize_t first, Py_ssize_t m,
+                               const double* synapses) noexcept nogil:
+        copy_values(synapses, &self.rec[1, k, first], m)
+        copy_values(&synapses[NEURON_BLOCK], &self.rec[2, k, first], m)
 
 
 # ---------------------------------------------------------------------------------------
 # IF_curr_delta
 # ---------------------------------------------------------------------------------------
 
-cdef class IFCurrDelta(_BlockKernel):
+cdef class IFCurrDelta(_LIFKernel):
     """Leaky integrate-and-fire neuron with delta (voltage-jump) synapses.
 
     PyNN ``IF_curr_delta``; NEST ``iaf_psc_delta``.
@@ -568,10 +589,7 @@ cdef class IFCurrDelta(_BlockKernel):
     param_names = ('v_rest', 'cm', 'tau_m', 'tau_refrac', 'i_offset', 'v_reset', 'v_thresh')
     receptor_names = RECEPTOR_NAMES
 
-    cdef double[::1] v, refractory_steps
-    cdef const double[::1] v_rest, i_offset
-    cdef double[::1] theta, v_reset_relative, p33, p30
-    cdef double[::1] refractory_counts
+    cdef double[::1] p33, p30
 
     def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
                  int num_threads=1):
@@ -579,75 +597,29 @@ cdef class IFCurrDelta(_BlockKernel):
                                            num_threads)
         positive(params, ('cm', 'tau_m'))
         non_negative(params, ('tau_refrac',))
+        self._bind_membrane(params, state, dt)
         cdef Py_ssize_t n = self.n
-        self.v = state['v']
-        self.refractory_steps = state['refractory_steps']
-        self.v_rest = params['v_rest']
-        self.i_offset = params['i_offset']
-
-        self.theta = np.empty(n)
-        self.v_reset_relative = np.empty(n)
         self.p33 = np.empty(n)
         self.p30 = np.empty(n)
-        self.refractory_counts = np.empty(n)
         cdef const double[::1] cm = params['cm']
         cdef const double[::1] tau_m = params['tau_m']
-        cdef const double[::1] tau_refrac = params['tau_refrac']
-        cdef const double[::1] v_reset = params['v_reset']
-        cdef const double[::1] v_thresh = params['v_thresh']
         cdef Py_ssize_t i
         for i in range(n):
-            self.theta[i] = v_thresh[i] - self.v_rest[i]
-            self.v_reset_relative[i] = v_reset[i] - self.v_rest[i]
             self.p33[i] = exp(-dt / tau_m[i])
             self.p30[i] = 1.0 / cm[i] * (1.0 - self.p33[i]) * tau_m[i]
-            self.refractory_counts[i] = refractory_count(tau_refrac[i], dt)
 
-    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
-                             bint record) noexcept nogil:
-        cdef Py_ssize_t m = block_size(first, self.n)
-        cdef Py_ssize_t ring_length = self.ring.shape[1]
-        cdef double v_now[NEURON_BLOCK]
-        cdef double refractory[NEURON_BLOCK]
-        cdef double arrived_exc[NEURON_BLOCK]
-        cdef double arrived_inh[NEURON_BLOCK]
-        cdef double fired[NEURON_BLOCK]
-        cdef double restart[NEURON_BLOCK]
-        cdef double reset_to[NEURON_BLOCK]
+    cdef void _step(self, Py_ssize_t first, Py_ssize_t m, const_block_array i_ext,
+                    const_block_array arrived_exc, const_block_array arrived_inh,
+                    const_block_array v_now, block_array synapses,
+                    block_array integrated) noexcept nogil:
         cdef const double* v_rest = &self.v_rest[first]
         cdef const double* i_offset = &self.i_offset[first]
-        cdef const double* theta = &self.theta[first]
         cdef const double* p33 = &self.p33[first]
         cdef const double* p30 = &self.p30[first]
-        cdef const double* i_ext
-        cdef Py_ssize_t b, k
-        cdef double v_relative, integrated, steps_left, counted_down
-        copy_values(&self.v[first], v_now, m)
-        load_steps(&self.refractory_steps[first], refractory, m)
-        copy_values(&self.refractory_counts[first], restart, m)
-        copy_values(&self.v_reset_relative[first], reset_to, m)
-        for k in range(K):
-            take_input(&self.ring[0, slot, first], arrived_exc, m)
-            take_input(&self.ring[1, slot, first], arrived_inh, m)
-            i_ext = &self.i_ext[k, first]
-            for b in range(m):
-                steps_left = refractory[b]
-                counted_down = steps_left - 1.0
-                v_relative = v_now[b] - v_rest[b]
-                integrated = (p30[b] * (i_ext[b] + i_offset[b]) + p33[b] * v_relative
-                              + (arrived_exc[b] + arrived_inh[b]))
-                v_relative = integrated if steps_left == 0.0 else v_relative
-                steps_left = steps_left if steps_left == 0.0 else counted_down
-                fired[b] = _lif_fire(v_relative, theta[b])
-                refractory[b] = restart[b] if fired[b] != 0.0 else steps_left
-                v_relative = reset_to[b] if fired[b] != 0.0 else v_relative
-                v_now[b] = v_rest[b] + v_relative
-            copy_flags(fired, &self.spiked[k, first], m)
-            if record:
-                copy_values(v_now, &self.rec[0, k, first], m)
-            slot = next_slot(slot, ring_length)
-        copy_values(v_now, &self.v[first], m)
-        copy_values(refractory, &self.refractory_steps[first], m)
+        cdef Py_ssize_t b
+        for b in range(m):
+            integrated[b] = (p30[b] * (i_ext[b] + i_offset[b]) + p33[b] * (v_now[b] - v_rest[b])
+                             + (arrived_exc[b] + arrived_inh[b]))
 
 
 # ---------------------------------------------------------------------------------------

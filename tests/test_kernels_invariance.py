@@ -1,0 +1,263 @@
+"""The kernels' numbers depend neither on the instruction-set build nor on the number of
+threads.
+
+The kernel modules are built for the baseline x86-64 instruction set and, where the
+compiler allows, for x86-64-v3 (AVX2) and x86-64-v4 (AVX-512); ``pyNN_neuro.engine`` uses
+the best one the processor runs (``pyNN_neuro.engine._isa``). Each neuron kernel, the
+spike sources and the serial delivery run the same random input in every available
+build, and with 1, 2 and 3 threads: spikes, recorded traces, final state, ring buffers and
+spike lists must agree to the bit. Kernels start threads only for calls with enough work
+(``threads_for`` in ext/_kernel_common.pxd), so the thread tests use sizes at which
+several threads share several blocks of neurons, spike sources and synaptic events.
+"""
+import numpy as np
+import pytest
+
+from pyNN_neuro.engine import _isa
+
+LEVELS = _isa.available()
+several_builds = pytest.mark.skipif(len(LEVELS) < 2, reason="only the baseline build is "
+                                    "available on this machine")
+
+LIF = dict(v_rest=-65.0, cm=1.0, tau_m=20.0, tau_refrac=2.0, tau_syn_E=5.0, tau_syn_I=5.0,
+           i_offset=0.0, v_reset=-65.0, v_thresh=-50.0)
+COND = dict(LIF, e_rev_E=0.0, e_rev_I=-70.0, tau_refrac=1.0)
+EIF = dict(cm=0.281, tau_refrac=0.1, v_spike=-40.0, v_reset=-70.6, v_rest=-70.6,
+           tau_m=9.3667, i_offset=0.0, a=4.0, b=0.0805, delta_T=2.0, tau_w=144.0,
+           v_thresh=-50.4, e_rev_E=0.0, tau_syn_E=5.0, e_rev_I=-80.0, tau_syn_I=5.0)
+HH = dict(gbar_Na=20.0, gbar_K=6.0, g_leak=0.01, cm=0.2, v_offset=-63.0, e_rev_Na=50.0,
+          e_rev_K=-90.0, e_rev_leak=-65.0, e_rev_E=0.0, e_rev_I=-80.0, tau_syn_E=0.2,
+          tau_syn_I=2.0, i_offset=0.0)
+IZHIKEVICH = dict(a=0.02, b=0.2, c=-65.0, d=2.0, i_offset=0.0)
+# (module, class, defaults, weight scale, current scale, receptors of a multi kernel)
+KERNELS = [
+    ("_lif", "IFCurrExp", LIF, 0.5, 0.8, None),
+    ("_lif", "IFCurrAlpha", LIF, 0.5, 0.8, None),
+    ("_lif", "IFCurrDelta", LIF, 3.0, 0.8, None),
+    ("_lif", "Izhikevich", IZHIKEVICH, 3.0, 0.01, None),
+    ("_cond", "IFCondExp", COND, 0.03, 1.2, None),
+    ("_cond", "IFCondAlpha", COND, 0.03, 1.2, None),
+    ("_cond", "EIFCondExp", EIF, 0.03, 0.8, None),
+    ("_cond", "HHCondExp", HH, 0.03, 0.6, None),
+    ("_multisynapse", "LIFCurrExpMulti", LIF, 0.5, 0.8, 3),
+    ("_multisynapse", "LIFCondBetaMulti", COND, 0.03, 1.2, 3),
+    ("_multisynapse", "AdExpCondAlphaMulti", EIF, 0.03, 0.8, 3),
+]
+
+
+def _multi_value(name, defaults):
+    if name.startswith("tau_rise"):
+        return 0.5
+    if name.startswith(("tau_decay", "tau_syn")):
+        return 2.0 + int(name[-1])
+    if name.startswith("e_syn"):
+        return (0.0, -70.0, -80.0)[int(name[-1])]
+    return defaults[name]
+
+
+def _run_kernel(level, module, class_name, defaults, weight, current, receptors,
+                n=300, total=240, seed=5):
+    """Spikes, traces, final state and ring of one kernel on one build (n > one block)."""
+    cls = getattr(_isa.modules(level)[module], class_name)
+    rng = np.random.default_rng(seed)
+    names = (cls.names(receptors) if receptors else
+             dict(param_names=cls.param_names, state_names=cls.state_names,
+                  internal_names=cls.internal_names))
+    params = {}
+    for name in names["param_names"]:
+        value = _multi_value(name, defaults) if receptors else defaults[name]
+        spread = rng.uniform(0.7, 1.3, n) if name.startswith(("tau", "cm")) else 1.0
+        params[name] = np.full(n, float(value)) * spread
+    dt = 0.05 if class_name == "HHCondExp" else 0.1
+    state = {s: np.zeros(n) for s in (*names["state_names"], *names["internal_names"])}
+    state["v"][:] = -65.0 if class_name == "HHCondExp" else rng.uniform(-70.0, -52.0, n)
+    if class_name == "HHCondExp":
+        state["h"][:] = 1.0
+    if class_name == "Izhikevich":
+        state["u"][:] = -13.0
+    n_receptors = receptors or 2
+    k_max = 32
+    ring = np.zeros((n_receptors, k_max + 4, n))
+    i_ext = np.zeros((k_max, n))
+    spiked = np.zeros((k_max, n), dtype=np.uint8)
+    rec = np.zeros((len(names["state_names"]), k_max, n))
+    extra = dict(n_receptors=receptors) if receptors else {}
+    kernel = cls(params, state, dt, ring, i_ext, spiked, rec, 1, **extra)
+    arrivals = (rng.random((n_receptors, total, n)) < 0.06) * rng.uniform(0, weight,
+                                                                            (n_receptors, total, n))
+    drive = rng.uniform(0.0, current, (total, n))
+    spikes = np.zeros((total, n), dtype=np.uint8)
+    traces = np.zeros((rec.shape[0], total, n))
+    step, windows = 0, [1, 7, 32, 3]
+    while step < total:
+        K = min(windows[step % len(windows)], total - step)
+        for k in range(K):
+            ring[:, (step + k) % ring.shape[1]] += arrivals[:, step + k]
+        i_ext[:K] = drive[step:step + K]
+        kernel.update(step, K, True)
+        spikes[step:step + K] = spiked[:K]
+        traces[:, step:step + K] = rec[:, :K]
+        step += K
+    return spikes, traces, state, ring
+
+
+@several_builds
+@pytest.mark.parametrize("kernel", KERNELS, ids=[k[1] for k in KERNELS])
+def test_kernels_agree_at_every_isa_level(kernel):
+    reference = _run_kernel("baseline", *kernel)
+    assert reference[0].sum() > 0
+    for level in LEVELS[1:]:
+        spikes, traces, state, ring = _run_kernel(level, *kernel)
+        np.testing.assert_array_equal(spikes, reference[0])
+        np.testing.assert_array_equal(traces, reference[1])
+        for name in state:
+            np.testing.assert_array_equal(state[name], reference[2][name])
+        np.testing.assert_array_equal(ring, reference[3])
+
+
+def _source_spikes(level, kind, threads=1, n=200, windows=(1, 10, 37, 2) * 5):
+    """Spike lists of a renewal source (kind 0 Poisson, 1 with dead time, 2 gamma) and its
+    counts per neuron."""
+    sources = _isa.modules(level)["_sources"]
+    rng = np.random.default_rng(kind)
+    params = dict(start=rng.uniform(0.0, 5.0, n), duration=rng.uniform(5.0, 1e9, n))
+    if kind == 2:
+        params.update(alpha=rng.integers(1, 4, n).astype(float), beta=rng.uniform(0, 2000, n))
+    else:
+        params.update(rate=rng.uniform(0, 3000, n), tau_refrac=rng.uniform(0, 0.2, n))
+    capacity = 2 * max(windows) * n + 1000
+    spike_k = np.zeros(capacity, dtype=np.intc)
+    spike_i = np.zeros(capacity, dtype=np.intc)
+    counts = np.zeros(n, dtype=np.int64)
+    source = sources.RenewalSource(kind, params, 0.1, 99, np.zeros(n), np.zeros(n, np.uint64),
+                                   spike_k, spike_i, counts, threads)
+    source.restart(0.0)
+    out, step = [], 0
+    for K in windows:
+        m = source.update(step, K)
+        out.append((spike_k[:m].copy(), spike_i[:m].copy()))
+        step += K
+    return out, counts
+
+
+def _assert_same_spikes(a, b):
+    (windows, counts), (reference, reference_counts) = a, b
+    for (k, i), (k0, i0) in zip(windows, reference):
+        np.testing.assert_array_equal(k, k0)
+        np.testing.assert_array_equal(i, i0)
+    np.testing.assert_array_equal(counts, reference_counts)
+
+
+@several_builds
+@pytest.mark.parametrize("kind", [0, 1, 2])
+def test_sources_agree_at_every_isa_level(kind):
+    reference = _source_spikes("baseline", kind)
+    for level in LEVELS[1:]:
+        _assert_same_spikes(_source_spikes(level, kind), reference)
+
+
+def _delivered(level, threads, n_pre=2000, n_post=3000, n_syn=400000):
+    """The rings a unit of random synapses fills from random spikes in three windows, for
+    a uniform and a varied delay; weights not on a grid, so sums must not be reordered."""
+    synapses = _isa.modules(level)["_synapses"]
+    rng = np.random.default_rng(2)
+    pre = rng.integers(0, n_pre, n_syn)
+    post = rng.integers(0, n_post, n_syn)
+    order, indptr = synapses.csr_order(pre, post, n_pre, n_post)
+    target = post[order].astype(np.intc)
+    weight = rng.normal(0.0, 1.0, n_syn)[order]
+    spike_k = np.sort(rng.integers(0, 8, 600)).astype(np.intc)
+    spike_i = rng.integers(0, n_pre, 600).astype(np.intc)
+    rings = []
+    for delay in (np.full(n_syn, 3, dtype=np.intc), rng.integers(1, 5, n_syn).astype(np.intc)):
+        ring = np.zeros((16, n_post))
+        rows = synapses.StaticDelivery(indptr, target, weight, delay[order], spike_k, spike_i,
+                                       ring, threads)
+        assert rows.num_threads == threads
+        for step0 in (0, 8):
+            rows.deliver(step0, spike_k.size)
+        rings.append(ring)
+    return rings
+
+
+@several_builds
+def test_serial_delivery_agrees_at_every_isa_level():
+    reference = _delivered("baseline", 1)
+    for level in LEVELS[1:]:
+        for ring, ring0 in zip(_delivered(level, 1), reference):
+            np.testing.assert_array_equal(ring, ring0)
+
+
+# --- threads -----------------------------------------------------------------------------
+
+def _kernel(module, name):
+    return getattr(_isa.modules('baseline')[module], name)
+
+
+N = 3 * 256 + 17          # three full blocks of neurons and a partial one
+# (kernel class, defaults, weight scale, current scale, window length)
+THREADED = [
+    (_kernel('_lif', 'IFCurrExp'), LIF, 0.5, 0.8, 160),
+    (_kernel('_lif', 'IFCurrDelta'), LIF, 3.0, 0.8, 160),
+    (_kernel('_cond', 'IFCondExp'), COND, 0.03, 1.2, 20),
+    (_kernel('_cond', 'IFCondAlpha'), COND, 0.03, 1.2, 20),
+    (_kernel('_cond', 'EIFCondExp'), EIF, 0.03, 0.8, 20),
+    (_kernel('_multisynapse', 'LIFCondExpMulti'), COND, 0.03, 1.2, 20),
+]
+
+
+def _run(cls, defaults, weight, current, K, threads, windows=3):
+    rng = np.random.default_rng(8)
+    multi = cls is _kernel('_multisynapse', 'LIFCondExpMulti')
+    names = cls.names(2) if multi else dict(param_names=cls.param_names,
+                                            state_names=cls.state_names,
+                                            internal_names=cls.internal_names)
+    params = {}
+    for name in names["param_names"]:
+        value = (2.0 if name.startswith("tau_syn") else 0.0 if name == "e_syn_0"
+                 else -70.0 if name == "e_syn_1" else defaults[name]) if multi else defaults[name]
+        params[name] = np.full(N, float(value)) * (rng.uniform(0.8, 1.2, N)
+                                                   if name.startswith("tau") else 1.0)
+    state = {s: np.zeros(N) for s in (*names["state_names"], *names["internal_names"])}
+    state["v"][:] = rng.uniform(-70.0, -52.0, N)
+    ring = np.zeros((2, K + 3, N))
+    i_ext = np.zeros((K, N))
+    spiked = np.zeros((K, N), dtype=np.uint8)
+    rec = np.zeros((len(names["state_names"]), K, N))
+    extra = dict(n_receptors=2) if multi else {}
+    kernel = cls(params, state, 0.1, ring, i_ext, spiked, rec, threads, **extra)
+    spikes, traces = [], []
+    for w in range(windows):
+        for k in range(K):
+            ring[:, (w * K + k) % ring.shape[1]] += (rng.random((2, N)) < 0.05) * weight
+        i_ext[:] = rng.uniform(0.0, current, (K, N))
+        kernel.update(w * K, K, True)
+        spikes.append(spiked.copy())
+        traces.append(rec.copy())
+    return np.array(spikes), np.array(traces), state
+
+
+@pytest.mark.parametrize("kernel", THREADED, ids=[k[0].__name__ for k in THREADED])
+def test_neuron_kernels_are_thread_invariant(kernel):
+    reference = _run(*kernel, threads=1)
+    assert reference[0].sum() > 0
+    for threads in (2, 3):
+        spikes, traces, state = _run(*kernel, threads=threads)
+        np.testing.assert_array_equal(spikes, reference[0])
+        np.testing.assert_array_equal(traces, reference[1])
+        for name in state:
+            np.testing.assert_array_equal(state[name], reference[2][name])
+
+
+def test_poisson_sources_are_thread_invariant():
+    reference = _source_spikes("baseline", 0, threads=1, n=5000, windows=(64, 20, 64))
+    for threads in (2, 3):
+        _assert_same_spikes(_source_spikes("baseline", 0, threads, n=5000,
+                                           windows=(64, 20, 64)), reference)
+
+
+def test_serial_delivery_is_thread_invariant():
+    reference = _delivered("baseline", 1)
+    for threads in (2, 3):
+        for ring, ring0 in zip(_delivered("baseline", threads), reference):
+            np.testing.assert_array_equal(ring, ring0)
