@@ -62,15 +62,17 @@ def recurrent(paradigm, threads=1, override=None):
 
 
 def feed_forward(paradigm):
-    """A 5-layer feed-forward network, two delays per layer, driven by dense high-rate
-    Poisson input (20% spike probability per step: the parallel paradigm's regime)."""
+    """A 5-layer feed-forward network, two delays per layer, driven all-to-all by dense
+    high-rate Poisson input (30% spike probability per step: the parallel paradigm's
+    regime, clearly enough that "auto" picks it there)."""
     sim.setup(timestep=0.1, paradigm=paradigm)
-    layers = [sim.Population(200, sim.SpikeSourcePoisson(rate=2000.0))]
+    layers = [sim.Population(400, sim.SpikeSourcePoisson(rate=3000.0))]
     for i in range(5):
         layers.append(sim.Population(120, sim.IF_curr_exp(tau_refrac=2.0)))
-        sim.Projection(layers[-2], layers[-1],
-                       sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(i)),
-                       sim.StaticSynapse(weight=0.01 if i == 0 else 0.06,
+        connector = sim.AllToAllConnector() if i == 0 else \
+            sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(i))
+        sim.Projection(layers[-2], layers[-1], connector,
+                       sim.StaticSynapse(weight=0.0017 if i == 0 else 0.06,
                                          delay=sim.RandomDistribution(
                                              "uniform_int", low=1, high=3,
                                              rng=sim.NumpyRNG(10 + i))))
@@ -82,10 +84,11 @@ def feed_forward(paradigm):
 
 def mixed(paradigm):
     """Several cell types (current, conductance, AdEx, Izhikevich) in one network, a
-    recurrent loop, and one dense high-rate input."""
+    recurrent loop, and one dense high-rate input (40% spike probability per step,
+    all-to-all: clearly the parallel paradigm's regime)."""
     sim.setup(timestep=0.1, paradigm=paradigm)
     src = sim.Population(80, sim.SpikeSourcePoisson(rate=40.0))
-    dense = sim.Population(200, sim.SpikeSourcePoisson(rate=2000.0))
+    dense = sim.Population(600, sim.SpikeSourcePoisson(rate=4000.0))
     pops = [sim.Population(50, sim.IF_cond_exp()),
             sim.Population(50, sim.EIF_cond_exp_isfa_ista()),
             sim.Population(50, sim.Izhikevich()),
@@ -95,7 +98,7 @@ def mixed(paradigm):
         sim.Projection(src, pop, sim.FixedProbabilityConnector(0.3, rng=sim.NumpyRNG(3)),
                        sim.StaticSynapse(weight=w, delay=1.0))
     sim.Projection(dense, pops[3], sim.AllToAllConnector(),
-                   sim.StaticSynapse(weight=0.0011, delay=1.0))
+                   sim.StaticSynapse(weight=0.00018, delay=1.0))
     sim.Projection(pops[0], pops[3], sim.AllToAllConnector(),
                    sim.StaticSynapse(weight=0.2, delay=1.5))
     sim.Projection(pops[3], pops[0], sim.AllToAllConnector(),

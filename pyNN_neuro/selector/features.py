@@ -43,7 +43,19 @@ MODEL_INPUT_NAMES = (
     "log_spikes_per_window",        # expected presynaptic spikes in one window
     "log_p_window_nonempty",        # the parallel paradigm skips empty windows
     "log_post_per_step_per_delay",  # n_post x n_delays / K ... ring writes per step
+    "log_active_fraction",          # presynaptic neurons spiking in a window / n_pre
+    "log_parallel_macs_per_step",   # multiply-adds of the products actually taken
 )
+
+
+def active_rows(n_pre, spike_probability, window):
+    """(expected presynaptic neurons that spike in a window of ``window`` steps, whether
+    the parallel paradigm then takes its products over those rows only); arrays or
+    numbers. See ``pyNN_neuro.engine.parallel``."""
+    from ..engine.parallel import GATHER_BELOW
+    p = np.clip(spike_probability, 0.0, 1.0 - 1e-12)
+    active = -np.expm1(window * np.log1p(-p)) * n_pre
+    return active, active < GATHER_BELOW * n_pre
 
 
 def _expected_max_fan_in(n_pre, n_post, p):
@@ -140,6 +152,9 @@ def model_inputs(features):
     # P(window has a spike) = 1 - (1 - p)^(n_pre K); log of it, computed stably
     log_empty = n_pre * K * np.log1p(-np.clip(p_spike, 0, 1 - 1e-12))
     p_nonempty = -np.expm1(log_empty)
+    active, gathered = active_rows(n_pre, p_spike, K)
+    # rows of the product per window, per step of a window that holds a spike
+    rows = np.where(gathered, active, n_pre)
     out = np.column_stack([
         np.log(n_pre), np.log(n_post),
         np.log(np.clip(col["connection_probability"], tiny, None)),
@@ -149,5 +164,7 @@ def model_inputs(features):
         np.log(events + tiny), np.log(macs), np.log(events + tiny) - np.log(macs),
         np.log(spikes_per_window + tiny), np.log(np.clip(p_nonempty, tiny, None)),
         np.log(n_post * col["n_delays"] / K),
+        np.log(np.clip(active / n_pre, tiny, None)),
+        np.log(np.clip(rows * n_post * col["n_delays"] * p_nonempty, tiny, None)),
     ])
     return out

@@ -31,7 +31,7 @@ CLASSIFIER_INPUT_NAMES = MODEL_INPUT_NAMES + (
 
 # cost-model terms, per simulated step (see cost_terms)
 SERIAL_TERMS = ("calls", "spikes", "events", "events_log_post")
-PARALLEL_TERMS = ("calls", "calls_x_delays", "zeroing", "spikes", "matrix_reads",
+PARALLEL_TERMS = ("calls", "calls_x_delays", "spike_matrix", "spikes", "gathered_rows",
                   "multiply_adds", "ring_adds")
 SERIAL_BUILD_TERMS = ("constant", "synapses", "synapses_log", "n_pre")
 PARALLEL_BUILD_TERMS = ("constant", "synapses", "synapses_log", "n_pre", "dense_elements",
@@ -48,7 +48,9 @@ def cost_terms(features):
     paradigm: (serial terms, parallel terms), arrays (n x len(SERIAL_TERMS)) and
     (n x len(PARALLEL_TERMS)). ``calls`` are per-window overheads (1/K per step); the
     parallel paradigm skips windows without spikes, so its terms are weighted by the
-    probability that a window holds one."""
+    probability that a window holds one, and takes its products over the window's active
+    presynaptic rows when they are few (``features.active_rows``)."""
+    from .features import active_rows
     c = {name: _column(features, name) for name in
          ("n_pre", "n_post", "n_synapses", "spike_probability", "window", "n_delays")}
     K = c["window"]
@@ -56,11 +58,14 @@ def cost_terms(features):
     events = spikes * c["n_synapses"] / c["n_pre"]
     p = np.clip(c["spike_probability"], 0.0, 1.0 - 1e-12)
     nonempty = -np.expm1(c["n_pre"] * K * np.log1p(-p))
-    dense = c["n_pre"] * c["n_post"] * c["n_delays"]
+    active, gathered = active_rows(c["n_pre"], p, K)
+    rows = np.where(gathered, active, c["n_pre"])
+    per_row = c["n_post"] * c["n_delays"]
     serial = np.column_stack([1.0 / K, spikes, events, events * np.log(c["n_post"] + 1.0)])
     parallel = np.column_stack([
-        nonempty / K, nonempty * c["n_delays"] / K, nonempty * c["n_pre"], spikes,
-        nonempty * dense / K, nonempty * dense, nonempty * c["n_post"] * c["n_delays"]])
+        nonempty / K, nonempty * c["n_delays"] / K, nonempty * rows, spikes,
+        np.where(gathered, active, 0.0) * per_row / K, nonempty * rows * per_row,
+        nonempty * per_row])
     return serial, parallel
 
 
