@@ -23,7 +23,7 @@ and the peak memory per synapse.
     python benchmarks/mapping.py --quick               # small networks, no 10^7 point
     python benchmarks/mapping.py --network conv --profile loihi --mapper default
     python benchmarks/mapping.py --json mapping_results.json --doc docs/mapping.md
-    python benchmarks/mapping.py --from-json mapping_results.json --doc docs/mapping.md
+    python benchmarks/mapping.py --from-json networks.json --from-json scaling.json --doc docs/mapping.md
 """
 import argparse
 import json
@@ -333,17 +333,37 @@ def hops_lower_bound_va(spec, profile, p=0.02):
 # compile-time scaling: every point in a fresh process, so that its peak memory is its own ---
 
 def scaling_point(family, n, seed):
-    """Compile one scaling network with the default mapper; figures as a dict."""
-    import resource
+    """Compile one scaling network with the default mapper; figures as a dict.
+
+    ``rss_growth_bytes``: the process's peak resident memory during the compile over its
+    resident memory before it (Linux: the peak is reset through /proc/self/clear_refs
+    after the network is built, so the generator's own peak does not hide the compile's;
+    this counts the partitioners' C/C++ memory too). ``None`` where that is unavailable."""
+    import gc
     spec = SCALING[family][0](n, seed)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    gc.collect()
+    before = _resident_bytes(reset_peak=True)
     mapping = compile(spec, get_profile("loihi"), mapper="default", progress=False)
-    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _resident_bytes(peak=True)
     return {"family": family, "neurons": spec.n_neurons, "synapses": spec.n_synapses,
             "cores": mapping.n_cores, "compile_seconds": mapping.compile_seconds["total"],
             "phases": {k: round(v, 3) for k, v in mapping.compile_seconds.items()},
             "traced_peak_bytes": mapping.peak_memory_mb * 2**20,
-            "rss_growth_bytes": max(0, rss_after - rss_before)}
+            "rss_growth_bytes": None if before is None or peak is None else max(0, peak - before)}
+
+
+def _resident_bytes(reset_peak=False, peak=False):
+    """Current (or peak) resident memory of this process from /proc/self/status."""
+    try:
+        if reset_peak:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+        field = "VmHWM:" if peak else "VmRSS:"
+        with open("/proc/self/status") as f:
+            line = next(line for line in f if line.startswith(field))
+        return int(line.split()[1]) * 1024
+    except (OSError, StopIteration, ValueError):
+        return None
 
 
 def run_scaling(args):
@@ -364,9 +384,10 @@ def run_scaling(args):
             point["compile_seconds"] = statistics.median(seconds)
             point["compile_seconds_all"] = [round(s, 3) for s in seconds]
             point["traced_peak_bytes"] = max(r["traced_peak_bytes"] for r in runs)
-            point["rss_growth_bytes"] = max(r["rss_growth_bytes"] for r in runs)
+            rss = [r["rss_growth_bytes"] for r in runs if r["rss_growth_bytes"] is not None]
+            point["rss_growth_bytes"] = max(rss) if rss else None
             point["traced_bytes_per_synapse"] = point["traced_peak_bytes"] / point["synapses"]
-            point["rss_bytes_per_synapse"] = point["rss_growth_bytes"] / point["synapses"]
+            point["rss_bytes_per_synapse"] = None if not rss else point["rss_growth_bytes"] / point["synapses"]
             points.append(point)
             print(f"  scaling {family} {point['synapses']:,} synapses: "
                   f"{point['compile_seconds']:.2f} s", file=sys.stderr, flush=True)
@@ -457,7 +478,7 @@ def tables(results):
                 lines.append(
                     f"| {family} | {p['synapses']:,} | {p['cores']:,} | {p['compile_seconds']:.2f} | "
                     f"{', '.join(f'{s:.2f}' for s in p['compile_seconds_all'])} | "
-                    f"{p['traced_bytes_per_synapse']:.0f} | {p['rss_bytes_per_synapse']:.0f} |")
+                    f"{p['traced_bytes_per_synapse']:.0f} | {_number(p['rss_bytes_per_synapse'])} |")
         lines += ["", "| family | fitted exponent (all points) | exponent of the last decade |",
                   "|---|---:|---:|"]
         for family, data in results["scaling"].items():
@@ -513,13 +534,37 @@ def verdicts(results):
     return lines
 
 
+def merge_results(paths):
+    """The results of several --json runs as one: their networks and scaling families (a
+    later file's network x profile rows and families replace an earlier one's), every
+    command, the first machine."""
+    merged = None
+    for path in paths:
+        with open(path) as f:
+            results = json.load(f)
+        if merged is None:
+            merged = dict(results, scaling=dict(results.get("scaling") or {}),
+                          quality_skipped=list(results.get("quality_skipped") or []))
+            continue
+        merged["command"] += "\n" + results["command"]
+        again = {(row["network"], row["profile"]) for row in results["networks"]}
+        merged["networks"] = [row for row in merged["networks"]
+                              if (row["network"], row["profile"]) not in again] + results["networks"]
+        merged["scaling"].update(results.get("scaling") or {})
+        merged["quality_skipped"] += results.get("quality_skipped") or []
+        if results["networks"]:
+            merged["repeats"] = results["repeats"]
+    return merged
+
+
 def write_doc(path, results, notes=""):
     m = results["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
     text = [
         "# Mapping compiler: measurements (issue 3)",
         "",
-        "Generated by `benchmarks/mapping.py`; every number below comes from this command:",
+        "Generated by `benchmarks/mapping.py`; every number below comes from these commands "
+        "(networks, then compile-time scaling; `--from-json` with both JSON files renders this page):",
         "",
         "```bash",
         results["command"],
@@ -576,17 +621,17 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write all results to this JSON file")
     parser.add_argument("--doc", help="write the Markdown page (docs/mapping.md) here")
-    parser.add_argument("--from-json", metavar="PATH",
-                        help="measure nothing: print (and with --doc write) the results of an "
-                             "earlier --json run")
+    parser.add_argument("--from-json", metavar="PATH", action="append",
+                        help="measure nothing: print (and with --doc write) the results of "
+                             "earlier --json runs (repeatable: networks and scaling families "
+                             "of later files are added, their commands listed)")
     parser.add_argument("--scaling-point", nargs=2, metavar=("FAMILY", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.scaling_point:
         print(json.dumps(scaling_point(args.scaling_point[0], int(args.scaling_point[1]), args.seed)))
         return 0
     if args.from_json:
-        with open(args.from_json) as f:
-            results = json.load(f)
+        results = merge_results(args.from_json)
         print("\n".join(tables(results) + [""] + verdicts(results)))
         if args.doc:
             write_doc(args.doc, results)

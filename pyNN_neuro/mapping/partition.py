@@ -60,8 +60,9 @@ MAX_GROWN_OVER_SHARE = 0.1
 # to the number of vertices, and such tiny parts are what growing makes best anyway)
 MIN_UNITS_PER_PART = 8
 FULL_CORE = 0.9            # a core using this share of some limit is full ...
-FULL_SHARE = 0.9           # ... and grown cores this often full may leave METIS out
-METIS_MAX_PINS_WHEN_FULL = 2_000_000
+FULL_SHARE = 0.9           # ... and grown cores this often full (or all but the last
+MAX_PARTIAL_CORES = 3      # few, the remainders of growing) may leave METIS out
+METIS_MAX_PINS_WHEN_FULL = 250_000
 METIS_MAX_TOTAL_WEIGHT = 2**30
 _warned_no_metis = False
 _mtkahypar = None
@@ -112,8 +113,8 @@ def default_partition(spec, legal, profile, caps=None, seed=0, seconds=None):
         # one), or when the cores hold a few units each (METIS refuses k close to the
         # number of vertices)
         skip_metis = bool(candidates) and (
-            _full_share(loads, limits, connectivity_only=True) >= FULL_SHARE
-            or (_full_share(loads, limits) >= FULL_SHARE and len(hg.pin_unit) > METIS_MAX_PINS_WHEN_FULL)
+            _mostly_full(loads, limits, connectivity_only=True)
+            or (_mostly_full(loads, limits) and len(hg.pin_unit) > METIS_MAX_PINS_WHEN_FULL)
             or n_grown > hg.n_units // MIN_UNITS_PER_PART)
         if pymetis is None:
             add_legal(*_breadth_first_partition(hg, index, limits), refine=True)
@@ -168,16 +169,16 @@ def _partition(spec, legal, profile, initial, seconds):
     return part, n_parts, None
 
 
-def _full_share(loads, limits, connectivity_only=False):
-    """Share of the cores that use at least FULL_CORE of some limit (of their axons or
-    output axons only, with ``connectivity_only``)."""
+def _mostly_full(loads, limits, connectivity_only=False):
+    """Whether all cores but FULL_SHARE of them, or but MAX_PARTIAL_CORES, use at least
+    FULL_CORE of some limit (of their axons or output axons only, with
+    ``connectivity_only``)."""
     neurons, axons, synapses, output, _ = loads
-    if not len(neurons):
-        return 1.0
     used = np.maximum(axons / limits.axons, output / limits.output_axons)
     if not connectivity_only:
         used = np.maximum.reduce([used, neurons / limits.neurons, synapses / limits.synapses])
-    return float(np.mean(used >= FULL_CORE))
+    partial = int(np.count_nonzero(used < FULL_CORE))
+    return partial <= max(MAX_PARTIAL_CORES, (1.0 - FULL_SHARE) * len(used))
 
 
 def _vertex_weights(hg, limits):
