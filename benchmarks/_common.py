@@ -34,6 +34,6 @@ def emit(result):
     result["peak_memory_mb"] = round(peak_memory_mb(), 1)
     engine = sys.modules.get("pyNN_neuro.engine")
     if engine is not None:
-        result["isa"] = engine.ISA          # the kernel build pyNN_neuro ran with
+        result["isa"] = getattr(engine, "ISA", "baseline")   # the kernel build used
     sys.stdout.flush()
     print(json.dumps(result), flush=True)

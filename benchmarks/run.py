@@ -6,6 +6,9 @@ and report medians and the ratio pyNN_neuro / anchor for each workload.
         --workload va-CUBA --workload va-COBA --workload brunel-10000 \\
         --workload scaling-16000 --workload deep-ff --json results.json
 
+A simulator may carry its own thread count, ``--sim pyNN_neuro@2``, so that one and two
+threads alternate too (``--sim pyNN_neuro --sim pyNN_neuro@2 --workload scaling-64000``).
+
 Each run is a fresh process (``python benchmarks/<script>.py <simulator> ...``), so build
 time, run time and peak memory are those of that run alone. A timing is reported only if
 the run's firing rates are within 10% of NEST's (when pyNN.nest is one of the simulators);
@@ -27,6 +30,14 @@ FIXED = {
     "deep-ff": ("deep_ff.py", []),
 }
 RATE_KEYS = ("exc_rate_hz", "inh_rate_hz", "mean_rate_hz")
+
+
+def parse_sim(item, default_threads):
+    """"name[=python][@threads]" -> (label, module name, python, threads)."""
+    label, _, threads = item.partition("@")
+    name, _, python = label.partition("=")
+    label = name + (f"@{threads}" if threads else "")
+    return label, name, python or sys.executable, int(threads) if threads else default_threads
 
 
 def command(workload, simulator, python, threads):
@@ -62,22 +73,19 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", help="write all runs and the summary here")
     args = parser.parse_args()
-    sims = []
-    for item in args.sim:
-        name, _, python = item.partition("=")
-        sims.append((name, python or sys.executable))
+    sims = [parse_sim(item, args.threads) for item in args.sim]
 
-    runs = {w: {name: [] for name, _ in sims} for w in args.workload}
+    runs = {w: {label: [] for label, *_ in sims} for w in args.workload}
     for workload in args.workload:
         for repeat in range(args.repeats):
-            for name, python in sims:              # A B A B: drift hits all alike
-                result = run_once(command(workload, name, python, args.threads))
-                runs[workload][name].append(result)
-                print(f"{workload:>16} {name:>12} run {repeat + 1}: build {result['build_s']:.2f} s,"
+            for label, name, python, threads in sims:  # A B A B: drift hits all alike
+                result = run_once(command(workload, name, python, threads))
+                runs[workload][label].append(result)
+                print(f"{workload:>16} {label:>12} run {repeat + 1}: build {result['build_s']:.2f} s,"
                       f" run {result['run_s']:.2f} s, {rates(result)}", file=sys.stderr, flush=True)
 
     summary = []
-    anchor_names = [name for name, _ in sims if name != "pyNN_neuro"]
+    anchor_names = [label for label, *_ in sims if label != "pyNN_neuro"]
     for workload, by_sim in runs.items():
         row = {"workload": workload}
         for name, results in by_sim.items():
@@ -108,7 +116,7 @@ def main():
     print("| workload | simulator | build (s) | run (s) | peak MB | rates (Hz) |")
     print("|---|---|---|---|---|---|")
     for row in summary:
-        for name, _ in sims:
+        for name, *_ in sims:
             r = row[name]
             rate_text = ", ".join(f"{k[:-3]} {v:.2f}" for k, v in r["rates"].items())
             print(f"| {row['workload']} | {name} | {r['build_s']:.2f} | {r['run_s']:.2f} | "
