@@ -135,8 +135,7 @@ def _build_both_keep_faster(state):
     from pyNN_neuro.selector.measure import _PostGroup, _PreGroup
     from pyNN_neuro.simulator import delay_steps
 
-    plan = paradigms.make_plan(state)        # only for the rate estimates and the window
-    K = plan.window
+    plan = paradigms.make_plan(state)        # only for the rate estimates and the windows
     quanta = paradigms.quanta(state)
     rng = np.random.default_rng(0)
     kept = {}
@@ -159,6 +158,7 @@ def _build_both_keep_faster(state):
                 unit.ring = (id(post), projection.receptor_type)
                 unit.set_quantum(quanta.get(unit.ring), projection._values["weight"][selection])
                 units[paradigm] = unit
+            K = plan.windows.get(id(projection), plan.window)
             timings = {name: _time_unit(unit, rate, state.dt, K, rng)
                        for name, unit in units.items()}
             best = min(timings, key=timings.get)

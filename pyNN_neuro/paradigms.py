@@ -17,9 +17,11 @@ pair (a "piece", which becomes one delivery unit):
 
 - sizes of the two base populations, synapse count, fan-in (from the connection arrays,
   one ``bincount``), number of distinct delays (in steps);
-- the engine's window K, by the engine's own rule (``engine.simulation``): at most
-  ``DEFAULT_MAX_WINDOW`` steps and ``WINDOW_ELEMENT_BUDGET`` / neurons, and at most the
-  smallest delay of any projection on a cycle (or plastic): one K for the whole network;
+- the window K its presynaptic population advances by, by the engine's own rule
+  (``engine.simulation.window_plan``): the whole macro window (up to
+  ``DEFAULT_MAX_WINDOW`` steps) for populations on no cycle, at most the smallest delay on
+  its cycles for a population on one, one short window for all in a network with plastic
+  synapses;
 - whether the piece lies on a cycle of projections (``recurrent``);
 - the expected presynaptic rate: for spike sources the declared one (SpikeSourcePoisson and
   SpikeSourcePoissonRefractory: mean ``rate``; SpikeSourceGamma: mean ``beta / alpha``;
@@ -52,8 +54,7 @@ from pyNN.standardmodels import cells as pynn_cells
 
 from .engine.delivery import StaticUnit
 from .engine.parallel import ParallelUnit
-from .engine.simulation import (DEFAULT_MAX_WINDOW, WINDOW_ELEMENT_BUDGET, Simulation,
-                                strongly_connected_components)
+from .engine.simulation import Simulation, window_plan
 
 logger = logging.getLogger("pyNN_neuro")
 
@@ -100,6 +101,7 @@ class Piece:
     n_delays: int
     min_delay: int                 # steps
     recurrent: bool = False
+    window: int = 1                # steps its presynaptic population advances by at once
 
     @property
     def ring(self):
@@ -146,18 +148,17 @@ def network_pieces(state):
 
 
 def engine_window(state, pieces):
-    """The window K (steps) the engine will choose (``Simulation.allocate``'s rule, applied
-    to the network spec), and mark each piece that lies on a cycle as recurrent."""
+    """The engine's macro window K (steps) by its own rule (``engine.simulation.window_plan``
+    applied to the network spec); marks each piece that lies on a cycle as recurrent and
+    gives it the window its presynaptic population will advance by (``Piece.window``)."""
     index = {id(p): i for i, p in enumerate(state.populations)}
-    edges = [(index[id(pc.pre)], index[id(pc.post)]) for pc in pieces if pc.size]
-    membership, _ = strongly_connected_components(len(state.populations), edges)
-    n_total = sum(p.size for p in state.populations) or 1
-    window = max(1, min(DEFAULT_MAX_WINDOW, WINDOW_ELEMENT_BUDGET // n_total))
+    links = [(index[id(pc.pre)], index[id(pc.post)], pc.min_delay,
+              bool(pc.projection.synapse_type.plastic)) for pc in pieces if pc.size]
+    windows, macro, membership, _ = window_plan([p.size for p in state.populations], links)
     for pc in pieces:
         pc.recurrent = membership[index[id(pc.pre)]] == membership[index[id(pc.post)]]
-        if pc.size and (pc.recurrent or pc.projection.synapse_type.plastic):
-            window = min(window, pc.min_delay)
-    return window
+        pc.window = windows[index[id(pc.pre)]]
+    return macro
 
 
 # -- presynaptic rates ---------------------------------------------------------------------------
@@ -294,11 +295,12 @@ class Decision:
 
 @dataclass
 class Plan:
-    window: int
+    window: int                    # the engine's macro window (steps)
     decisions: dict                # id(projection) -> Decision
     rates: dict                    # id(population) -> (Hz, source)
     model: str = None
     pilot_seconds: float = 0.0
+    windows: dict = field(default_factory=dict)   # id(projection) -> its pre's window
 
 
 def setting_of(state, projection):
@@ -308,27 +310,27 @@ def setting_of(state, projection):
     return state.paradigm, "setup"
 
 
-def _features(pieces, rates, window, dt):
+def _features(pieces, rates, dt):
     from .selector import projection_features
     rows = []
     for pc, rate in zip(pieces, rates):
         rows.append(projection_features(
             pc.pre.size, pc.post.size, n_synapses=pc.size, mean_fan_in=pc.mean_fan_in,
-            max_fan_in=pc.max_fan_in, rate_hz=max(rate, 0.0), dt=dt, window=window,
+            max_fan_in=pc.max_fan_in, rate_hz=max(rate, 0.0), dt=dt, window=pc.window,
             n_delays=pc.n_delays, plastic=not pc.static, recurrent=pc.recurrent)[0])
     return np.array(rows).reshape(len(rows), -1)
 
 
-def _predict(pieces, rates, window, dt, model):
+def _predict(pieces, rates, dt, model):
     """(choice, serial cost, parallel cost) per piece; parallel cost inf where the
     parallel paradigm cannot take the piece."""
     from .selector import predict_many
     if not pieces:
         return np.zeros(0, dtype="<U8"), np.zeros(0), np.zeros(0)
-    return predict_many(_features(pieces, rates, window, dt), model)
+    return predict_many(_features(pieces, rates, dt), model)
 
 
-def _choose_rates(state, pieces, window, model, auto_pieces):
+def _choose_rates(state, pieces, model, auto_pieces):
     """Rate (Hz) and its source for every population feeding a piece."""
     rates = {}
     undecided = []
@@ -350,8 +352,8 @@ def _choose_rates(state, pieces, window, model, auto_pieces):
         candidates = [pc for pc in auto_pieces if id(pc.pre) in undecided_ids]
         low = [LOW_RATE_HZ] * len(candidates)
         high = [_highest_neuron_rate(pc.pre, state.dt) for pc in candidates]
-        c_low, s_low, p_low = _predict(candidates, low, window, state.dt, model)
-        c_high, s_high, p_high = _predict(candidates, high, window, state.dt, model)
+        c_low, s_low, p_low = _predict(candidates, low, state.dt, model)
+        c_high, s_high, p_high = _predict(candidates, high, state.dt, model)
         at_stake = np.maximum(np.abs(s_low - p_low), np.abs(s_high - p_high))
         needed = {id(pc.pre): pc.pre for pc, a, b, stake in
                   zip(candidates, c_low, c_high, at_stake)
@@ -457,11 +459,11 @@ def make_plan(state):
             auto_pieces.extend(own)
 
     t0 = time.perf_counter()
-    rates = _choose_rates(state, pieces, window, model, auto_pieces)
+    rates = _choose_rates(state, pieces, model, auto_pieces)
     pilot_seconds = time.perf_counter() - t0
     piece_rates = [rates[id(pc.pre)][0] for pc in pieces]
     if model is not None:
-        choices, serial_cost, parallel_cost = _predict(pieces, piece_rates, window, state.dt,
+        choices, serial_cost, parallel_cost = _predict(pieces, piece_rates, state.dt,
                                                        model)
     else:
         choices = np.full(len(pieces), "serial")
@@ -495,10 +497,11 @@ def make_plan(state):
                     cost["parallel"] < cost["serial"] else "serial"
             decision = Decision(paradigm, "predicted",
                                 f"selector {model.name} at {rate:.3g} Hz ({source}), "
-                                f"window {window}", cost, rate, source)
+                                f"window {own[0].window}", cost, rate, source)
         decisions[id(projection)] = decision
+    windows = {key: own[0].window for key, own in by_projection.items() if own}
     return Plan(window, decisions, {k: v for k, v in rates.items()},
-                model.name if model is not None else None, pilot_seconds)
+                model.name if model is not None else None, pilot_seconds, windows)
 
 
 _plan_cache = {}
@@ -632,7 +635,8 @@ def projection_report(state):
     "projection"'s own ``paradigm``, by "setup"(paradigm=...), or a "rule"), why, the
     selector's predicted delivery cost in each paradigm (``predicted_cost``, seconds per
     simulated step; None where a paradigm cannot take the projection), the presynaptic
-    rate it assumed and where that rate came from, and the engine window."""
+    rate it assumed and where that rate came from, and the window (steps) its presynaptic
+    population advances by."""
     current = plan(state)
     rows = []
     for projection in state.projections:
@@ -651,6 +655,6 @@ def projection_report(state):
             "predicted_cost": dict(decision.cost),
             "rate_hz": decision.rate_hz,
             "rate_source": decision.rate_source,
-            "window": current.window,
+            "window": current.windows.get(id(projection), current.window),
         })
     return rows

@@ -125,6 +125,34 @@ def test_serial_parallel_and_auto_give_identical_spikes(network):
             "auto should mix the paradigms on this network (else the test means little)"
 
 
+@pytest.mark.parametrize("paradigm", ["serial", "parallel"])
+@pytest.mark.parametrize("forced", ["shortest", "one step"])
+def test_windows_per_component_leave_spikes_unchanged(monkeypatch, paradigm, forced):
+    """Populations on no cycle advance by the whole macro window, the recurrent pair by its
+    own shorter one; the spikes are those of one common window for every group."""
+    from pyNN_neuro.engine import simulation
+    original = simulation.window_plan
+    seen = {}
+
+    def spy(sizes, links, max_window=simulation.DEFAULT_MAX_WINDOW):
+        windows, macro, membership, components = original(sizes, links, max_window)
+        seen["windows"] = sorted(set(windows))
+        return windows, macro, membership, components
+
+    monkeypatch.setattr(simulation, "window_plan", spy)
+    per_component, _ = mixed(paradigm)
+    assert len(seen["windows"]) > 1, "the test network should mix window lengths"
+
+    def common(sizes, links, max_window=simulation.DEFAULT_MAX_WINDOW):
+        windows, macro, membership, components = original(sizes, links, max_window)
+        K = min(windows) if forced == "shortest" else 1
+        return [K] * len(sizes), K, membership, components
+
+    monkeypatch.setattr(simulation, "window_plan", common)
+    uniform, _ = mixed(paradigm)
+    _assert_identical(per_component, uniform)
+
+
 def test_auto_with_a_forced_projection_gives_identical_spikes():
     serial, _ = recurrent("serial")
     mixed_run, used = recurrent("auto", override="parallel")

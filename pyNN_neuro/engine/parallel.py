@@ -73,12 +73,16 @@ class ParallelUnit(StaticUnit):
         n_pre = pre.size
         k = pre.spike_k[:n]
         i = pre.spike_i[:n]
-        active, column = np.unique(i, return_inverse=True)
+        spiked = np.bincount(i, minlength=n_pre).astype(bool)
+        active = np.flatnonzero(spiked)
         gather = active.size < GATHER_BELOW * n_pre
-        width = active.size if gather else n_pre
+        if gather:
+            width = active.size
+            column = (np.cumsum(spiked) - 1)[i]      # rank of each spiking neuron
+        else:
+            width, column = n_pre, i
         # spike counts per (step, neuron): a source may emit several spikes in one step
-        S = np.bincount(k * width + (column if gather else i),
-                        minlength=K * width).reshape(K, width).astype(float)
+        S = np.bincount(k * width + column, minlength=K * width).reshape(K, width).astype(float)
         ring = self.post.ring[self.receptor]
         length = ring.shape[0]
         product = self._product[:K]

@@ -1,19 +1,25 @@
 """The run loop: windows of K steps over groups in dependency order.
 
-Window length. A spike emitted in step s acts on its target in step s + d (d = delay in
-steps >= 1). Inside a strongly connected set of groups (a cycle of projections), no spike
-emitted in a window may act inside the same window, so K is at most the smallest delay on
-any cycle (NEST's min-delay argument). Groups on no cycle are updated after every group
-that feeds them, in topological order, so feed-forward chains take long windows. A
-plastic (STDP) unit also bounds K by its own smallest delay, because postsynaptic spikes
-travel back to its synapses through the same delays.
+Windows (``window_plan``). A spike emitted in step s acts on its target in step s + d
+(d = delay in steps >= 1). Inside a strongly connected set of groups (a cycle of
+projections), no spike emitted in a window may act inside the same window, so that
+component's window is at most the smallest delay on its cycles (NEST's min-delay
+argument). A component on no cycle gets all its input from components that come before
+it in topological order, so it can take the whole *macro window* M at once (at most
+``DEFAULT_MAX_WINDOW`` steps and ``WINDOW_ELEMENT_BUDGET`` / neurons): feed-forward layers
+and spike sources advance M steps per call, a recurrent part beside them as many of its own
+shorter windows as M holds. A plastic (STDP) unit needs its pre- and postsynaptic groups
+to take turns window by window (postsynaptic spikes travel back to its synapses through
+the same delays), so a network with plastic units keeps one window for every group: the
+smallest delay on any cycle or of any plastic unit.
 
-Per window, for each strongly connected component in topological order: update its groups
-(current injection, kernel, spike list, recording), then run the delivery units leaving
-them; after a group's update, units that need its spikes as postsynaptic events get them.
+Per macro window, for each strongly connected component in topological order: advance it
+through the macro window in its own windows; in each, update its groups (current
+injection, kernel, spike list, recording), then run the delivery units leaving them;
+after a group's update, units that need its spikes as postsynaptic events get them.
 
-Ring buffers hold K + max_delay + 1 slots: a slot written during a window is never one
-still waiting to be read.
+Ring buffers hold M + max_delay + 1 slots: a slot written during a macro window is never
+one still waiting to be read.
 """
 import logging
 import signal
@@ -84,6 +90,31 @@ def strongly_connected_components(n_nodes, edges):
     return membership, components
 
 
+def window_plan(sizes, links, max_window=DEFAULT_MAX_WINDOW):
+    """The engine's windows (see the module docstring), from the network alone.
+
+    ``sizes``: neurons per group; ``links``: (pre group, post group, smallest delay in
+    steps, plastic) for every non-empty delivery unit. Returns (window of each group,
+    macro window, component of each group, components in topological order)."""
+    membership, components = strongly_connected_components(
+        len(sizes), [(a, b) for a, b, _, _ in links])
+    macro = max(1, min(max_window, WINDOW_ELEMENT_BUDGET // (sum(sizes) or 1)))
+    own = [macro] * len(components)
+    for a, b, delay, _ in links:
+        if membership[a] == membership[b]:
+            c = membership[a]
+            own[c] = min(own[c], delay)
+    if any(plastic for *_, plastic in links):
+        bounds = [delay for a, b, delay, plastic in links
+                  if plastic or membership[a] == membership[b]]
+        macro = min([macro] + bounds)
+        own = [macro] * len(components)
+    else:
+        shortest = min(own, default=macro)
+        macro = max(shortest, macro // shortest * shortest)  # no stub window at the end
+    return [own[c] for c in membership], macro, membership, components
+
+
 class Simulation:
     """Groups and delivery units, advanced together from step 0."""
 
@@ -113,47 +144,40 @@ class Simulation:
         groups new to the network start recording (and, for sources, firing) now."""
         self.step = step
         gid = {id(g): i for i, g in enumerate(self.groups)}
-        edges = [(gid[id(u.pre)], gid[id(u.post)]) for u in self.units if u.size]
-        membership, components = strongly_connected_components(len(self.groups), edges)
-        window = self.max_window
-        n_total = sum(g.size for g in self.groups) or 1
-        window = max(1, min(window, WINDOW_ELEMENT_BUDGET // n_total))
-        self.cycle_delay = None
-        for u in self.units:
-            if not u.size:
-                continue
-            on_cycle = membership[gid[id(u.pre)]] == membership[gid[id(u.post)]]
-            if on_cycle or u.plastic:
-                window = min(window, u.min_delay)
-                if on_cycle:
-                    self.cycle_delay = (u.min_delay if self.cycle_delay is None
-                                        else min(self.cycle_delay, u.min_delay))
-        self.window = window
+        links = [(gid[id(u.pre)], gid[id(u.post)], u.min_delay, bool(u.plastic))
+                 for u in self.units if u.size]
+        windows, window, membership, components = window_plan(
+            [g.size for g in self.groups], links, self.max_window)
+        self.window = window                 # the macro window
+        self.group_window = windows
+        cyclic = [d for a, b, d, _ in links if membership[a] == membership[b]]
+        self.cycle_delay = min(cyclic) if cyclic else None
         max_delay = max([u.max_delay for u in self.units if u.size] or [0])
         self.ring_length = window + max_delay + 1
-        for g in self.groups:
+        for g, own in zip(self.groups, windows):
             new = not getattr(g, "allocated", False)
-            g.allocate(window, self.ring_length, step)
+            g.allocate(own, self.ring_length, step)
             g.allocated = True
             if step:
                 g.resume(step)
                 if new:
                     g.recording.clear(step)
         for u in self.units:
-            u.allocate(window, self.ring_length)
+            u.allocate(windows[gid[id(u.pre)]], self.ring_length)
         self.order = []
         for members in components:
             groups = [self.groups[m] for m in members]
             member_ids = {id(g) for g in groups}
             leaving = [u for u in self.units if id(u.pre) in member_ids and u.size]
-            self.order.append((groups, leaving))
+            self.order.append((groups, leaving, windows[members[0]]))
         self.post_units = {}
         for u in self.units:
             if u.needs_post_spikes:
                 self.post_units.setdefault(id(u.post), []).append(u)
         self.allocated = True
-        logger.debug("engine: %d groups, %d units, window %d steps, ring %d slots",
-                     len(self.groups), len(self.units), window, self.ring_length)
+        logger.debug("engine: %d groups, %d units, macro window %d steps (windows %s), "
+                     "ring %d slots", len(self.groups), len(self.units), window,
+                     sorted(set(windows)), self.ring_length)
 
     # run -----------------------------------------------------------------------------------
 
@@ -195,15 +219,18 @@ class Simulation:
                           f"({100 * done:.0f}% of this run, {time.perf_counter() - t_wall:.1f} s)",
                           file=sys.stderr, flush=True)
 
-    def _advance(self, step0, K):
-        for groups, leaving in self.order:
-            for g in groups:
-                g.update(step0, K)
-                g.recording.collect(step0, K)
-                for u in self.post_units.get(id(g), ()):
-                    u.after_post_update(step0, K)
-            for u in leaving:
-                u.deliver(step0, K)
+    def _advance(self, step0, M):
+        end = step0 + M
+        for groups, leaving, own in self.order:
+            for start in range(step0, end, own):
+                K = min(own, end - start)
+                for g in groups:
+                    g.update(start, K)
+                    g.recording.collect(start, K)
+                    for u in self.post_units.get(id(g), ()):
+                        u.after_post_update(start, K)
+                for u in leaving:
+                    u.deliver(start, K)
 
     def reset(self):
         """Back to step 0: initial state, initial weights, empty delay buffers."""
