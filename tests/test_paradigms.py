@@ -135,22 +135,44 @@ def test_windows_per_component_leave_spikes_unchanged(monkeypatch, paradigm, for
     seen = {}
 
     def spy(sizes, links, max_window=simulation.DEFAULT_MAX_WINDOW):
-        windows, macro, membership, components = original(sizes, links, max_window)
+        windows, macro, membership, stages = original(sizes, links, max_window)
         seen["windows"] = sorted(set(windows))
-        return windows, macro, membership, components
+        return windows, macro, membership, stages
 
     monkeypatch.setattr(simulation, "window_plan", spy)
     per_component, _ = mixed(paradigm)
     assert len(seen["windows"]) > 1, "the test network should mix window lengths"
 
     def common(sizes, links, max_window=simulation.DEFAULT_MAX_WINDOW):
-        windows, macro, membership, components = original(sizes, links, max_window)
+        windows, macro, membership, stages = original(sizes, links, max_window)
         K = min(windows) if forced == "shortest" else 1
-        return [K] * len(sizes), K, membership, components
+        in_order = [members for _, components in stages for members in components]
+        return [K] * len(sizes), K, membership, [(K, in_order)]
 
     monkeypatch.setattr(simulation, "window_plan", common)
     uniform, _ = mixed(paradigm)
     _assert_identical(per_component, uniform)
+
+
+def test_window_plan_stages():
+    from pyNN_neuro.engine.simulation import window_plan
+    # 0: Poisson drive -> 1 <-> 2 (recurrent, delays 15 and 20); 3 -> 4 -> 5 feed-forward,
+    # 2 -> 6 a readout
+    sizes = [100] * 7
+    links = [(0, 1, 15, False), (1, 2, 15, False), (2, 1, 20, False), (3, 4, 15, False),
+             (4, 5, 15, False), (2, 6, 15, False)]
+    windows, macro, membership, stages = window_plan(sizes, links, max_window=256)
+    assert macro == 255                                 # a whole number of 15-step windows
+    assert windows == [15, 15, 15, macro, macro, macro, macro]
+    order = [m for _, components in stages for members in components for m in members]
+    assert order.index(0) < order.index(1) < order.index(6) and order.index(3) < order.index(5)
+    stage_of = {m: i for i, (_, components) in enumerate(stages)
+                for members in components for m in members}
+    assert stage_of[0] == stage_of[1] == stage_of[2]    # the drive keeps pace with its target
+    assert stage_of[3] == stage_of[4] == stage_of[5] != stage_of[0]
+    # plastic synapses anywhere: one window, one stage, as short as any cycle or plastic delay
+    windows, macro, _, stages = window_plan(sizes, links + [(3, 4, 7, True)], max_window=256)
+    assert windows == [7] * 7 and macro == 7 and len(stages) == 1
 
 
 def test_auto_with_a_forced_projection_gives_identical_spikes():

@@ -91,28 +91,63 @@ def strongly_connected_components(n_nodes, edges):
 
 
 def window_plan(sizes, links, max_window=DEFAULT_MAX_WINDOW):
-    """The engine's windows (see the module docstring), from the network alone.
+    """The engine's windows and update schedule (see the module docstring), from the
+    network alone.
 
     ``sizes``: neurons per group; ``links``: (pre group, post group, smallest delay in
     steps, plastic) for every non-empty delivery unit. Returns (window of each group,
-    macro window, component of each group, components in topological order)."""
+    macro window, component of each group, stages): a stage is (window, components in
+    topological order, each a list of groups) and advances window by window, every
+    component of it in turn, through the macro window; stages follow each other."""
     membership, components = strongly_connected_components(
         len(sizes), [(a, b) for a, b, _, _ in links])
+    n = len(components)
     macro = max(1, min(max_window, WINDOW_ELEMENT_BUDGET // (sum(sizes) or 1)))
-    own = [macro] * len(components)
+    cyclic = [None] * n                 # smallest delay on the component's cycles
+    consumers = [set() for _ in range(n)]
     for a, b, delay, _ in links:
-        if membership[a] == membership[b]:
-            c = membership[a]
-            own[c] = min(own[c], delay)
+        ca, cb = membership[a], membership[b]
+        if ca == cb:
+            cyclic[ca] = delay if cyclic[ca] is None else min(cyclic[ca], delay)
+        else:
+            consumers[ca].add(cb)
     if any(plastic for *_, plastic in links):
+        # pre- and postsynaptic groups of plastic synapses take turns window by window
         bounds = [delay for a, b, delay, plastic in links
                   if plastic or membership[a] == membership[b]]
         macro = min([macro] + bounds)
-        own = [macro] * len(components)
-    else:
-        shortest = min(own, default=macro)
-        macro = max(shortest, macro // shortest * shortest)  # no stub window at the end
-    return [own[c] for c in membership], macro, membership, components
+        windows = [macro] * len(sizes)
+        return windows, macro, membership, [(macro, components)]
+    bounds = [c for c in cyclic if c is not None and c < macro]
+    if bounds:
+        shortest = min(bounds)
+        macro = macro // shortest * shortest      # no stub window at the end
+    own = [min(c, macro) if c is not None else None for c in cyclic]
+    # a component on no cycle keeps pace with the components it feeds (so that it can
+    # share their stage, and their ring buffers stay short); one that feeds nothing, or
+    # a component that takes the macro window, takes the macro window
+    for c in reversed(range(n)):
+        if own[c] is None:
+            own[c] = max((own[x] for x in consumers[c]), default=macro)
+    # stages: components in a topological order that keeps equal windows together
+    indegree = [0] * n
+    for c in range(n):
+        for x in consumers[c]:
+            indegree[x] += 1
+    ready = [c for c in range(n) if indegree[c] == 0]
+    stages = []
+    while ready:
+        current = stages[-1][0] if stages else None
+        pick = next((c for c in ready if own[c] == current), ready[0])
+        ready.remove(pick)
+        if own[pick] != current:
+            stages.append((own[pick], []))
+        stages[-1][1].append(components[pick])
+        for x in sorted(consumers[pick]):
+            indegree[x] -= 1
+            if indegree[x] == 0:
+                ready.append(x)
+    return [own[c] for c in membership], macro, membership, stages
 
 
 class Simulation:
@@ -146,38 +181,55 @@ class Simulation:
         gid = {id(g): i for i, g in enumerate(self.groups)}
         links = [(gid[id(u.pre)], gid[id(u.post)], u.min_delay, bool(u.plastic))
                  for u in self.units if u.size]
-        windows, window, membership, components = window_plan(
+        windows, window, membership, stages = window_plan(
             [g.size for g in self.groups], links, self.max_window)
         self.window = window                 # the macro window
         self.group_window = windows
         cyclic = [d for a, b, d, _ in links if membership[a] == membership[b]]
         self.cycle_delay = min(cyclic) if cyclic else None
-        max_delay = max([u.max_delay for u in self.units if u.size] or [0])
-        self.ring_length = window + max_delay + 1
-        for g, own in zip(self.groups, windows):
+        stage_of = {}
+        for number, (_, stage_components) in enumerate(stages):
+            for members in stage_components:
+                for m in members:
+                    stage_of[m] = number
+        # a ring holds the slots its writers may fill ahead of its reader: a window when
+        # they all share the reader's stage, else the macro window; plus the longest delay
+        lead = list(windows)
+        longest = [0] * len(self.groups)
+        for a, b, _, _ in links:
+            if stage_of[a] != stage_of[b]:
+                lead[b] = window
+        for u in self.units:
+            if u.size:
+                b = gid[id(u.post)]
+                longest[b] = max(longest[b], u.max_delay)
+        for i, g in enumerate(self.groups):
             new = not getattr(g, "allocated", False)
-            g.allocate(own, self.ring_length, step)
+            g.allocate(windows[i], lead[i] + longest[i] + 1, step)
             g.allocated = True
             if step:
                 g.resume(step)
                 if new:
                     g.recording.clear(step)
         for u in self.units:
-            u.allocate(windows[gid[id(u.pre)]], self.ring_length)
+            u.allocate(windows[gid[id(u.pre)]], u.post.ring_length)
         self.order = []
-        for members in components:
-            groups = [self.groups[m] for m in members]
-            member_ids = {id(g) for g in groups}
-            leaving = [u for u in self.units if id(u.pre) in member_ids and u.size]
-            self.order.append((groups, leaving, windows[members[0]]))
+        for stage_window, stage_components in stages:
+            steps = []
+            for members in stage_components:
+                groups = [self.groups[m] for m in members]
+                member_ids = {id(g) for g in groups}
+                leaving = [u for u in self.units if id(u.pre) in member_ids and u.size]
+                steps.append((groups, leaving))
+            self.order.append((stage_window, steps))
         self.post_units = {}
         for u in self.units:
             if u.needs_post_spikes:
                 self.post_units.setdefault(id(u.post), []).append(u)
         self.allocated = True
-        logger.debug("engine: %d groups, %d units, macro window %d steps (windows %s), "
-                     "ring %d slots", len(self.groups), len(self.units), window,
-                     sorted(set(windows)), self.ring_length)
+        logger.debug("engine: %d groups, %d units, macro window %d steps, %d stages "
+                     "(windows %s)", len(self.groups), len(self.units), window, len(stages),
+                     [w for w, _ in stages])
 
     # run -----------------------------------------------------------------------------------
 
@@ -221,16 +273,17 @@ class Simulation:
 
     def _advance(self, step0, M):
         end = step0 + M
-        for groups, leaving, own in self.order:
+        for own, steps in self.order:
             for start in range(step0, end, own):
                 K = min(own, end - start)
-                for g in groups:
-                    g.update(start, K)
-                    g.recording.collect(start, K)
-                    for u in self.post_units.get(id(g), ()):
-                        u.after_post_update(start, K)
-                for u in leaving:
-                    u.deliver(start, K)
+                for groups, leaving in steps:
+                    for g in groups:
+                        g.update(start, K)
+                        g.recording.collect(start, K)
+                        for u in self.post_units.get(id(g), ()):
+                            u.after_post_update(start, K)
+                    for u in leaving:
+                        u.deliver(start, K)
 
     def reset(self):
         """Back to step 0: initial state, initial weights, empty delay buffers."""
