@@ -1,11 +1,14 @@
 """Shared plumbing of the benchmark scripts: loading a simulator module and an example by
 path, peak memory, and the one-JSON-line output every script ends with."""
+import hashlib
 import importlib
 import importlib.util
 import json
 import os
 import resource
 import sys
+
+import numpy as np
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "examples")
 
@@ -27,6 +30,21 @@ def example(name):
 def peak_memory_mb():
     """Peak resident memory of this process so far (MB); one benchmark per process."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def spike_digest(populations):
+    """SHA-256 (first 16 hex digits) of every recorded spike (population, neuron, time),
+    sorted, for pyNN_neuro, whose recorder hands them over as arrays; None for other
+    backends. Equal digests: identical spike trains (e.g. with 1 and 2 threads)."""
+    if not all(type(p).__module__.startswith("pyNN_neuro") for p in populations):
+        return None
+    digest = hashlib.sha256()
+    for population in populations:
+        ids, times = population.recorder._get_spiketimes(population.all_cells)
+        order = np.lexsort((times, ids))
+        digest.update(np.ascontiguousarray(ids[order], dtype=np.int64).tobytes())
+        digest.update(np.ascontiguousarray(times[order], dtype=np.float64).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def emit(result):

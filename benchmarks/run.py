@@ -9,6 +9,9 @@ and report medians and the ratio pyNN_neuro / anchor for each workload.
 A simulator may carry its own thread count, ``--sim pyNN_neuro@2``, so that one and two
 threads alternate too (``--sim pyNN_neuro --sim pyNN_neuro@2 --workload scaling-64000``).
 
+Where a script reports a ``spike_digest`` (scaling.py on pyNN_neuro), the runner also says
+whether every pyNN_neuro run of a workload, at every thread count, gave the same spikes.
+
 Each run is a fresh process (``python benchmarks/<script>.py <simulator> ...``), so build
 time, run time and peak memory are those of that run alone. A timing is reported only if
 the run's firing rates are within 10% of NEST's (when pyNN.nest is one of the simulators);
@@ -96,6 +99,10 @@ def main():
                 "rates": {k: statistics.median(r[k] for r in results)
                           for k in rates(results[0])},
             }
+        digests = {r.get("spike_digest") for name, results in by_sim.items()
+                   if name.startswith("pyNN_neuro") for r in results} - {None}
+        if digests:    # every pyNN_neuro run, whatever its thread count
+            row["pyNN_neuro_spikes_identical"] = len(digests) == 1
         ours = row.get("pyNN_neuro")
         nest = row.get("pyNN.nest")
         if ours and nest:
@@ -123,6 +130,9 @@ def main():
                   f"{r['peak_memory_mb']:.0f} | {rate_text} |")
     print()
     for row in summary:
+        if "pyNN_neuro_spikes_identical" in row:
+            print(f"{row['workload']}: pyNN_neuro spike trains identical in every run and "
+                  f"thread count: {'yes' if row['pyNN_neuro_spikes_identical'] else 'NO'}")
         for key, ratio in row.items():
             if key.startswith("ratio_vs_"):
                 if row.get("rates_match_nest") is False:

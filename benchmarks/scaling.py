@@ -58,7 +58,8 @@ def build_and_run(sim, n, tstop=1000.0, threads=1, seed=42):
               "synapses": int(sum(p.size() for p in projections)),
               "build_s": round(build_time, 3), "run_s": round(run_time, 3),
               "exc_rate_hz": float(counts[0]) / n_exc / (tstop / 1000.0),
-              "inh_rate_hz": float(counts[1]) / n_inh / (tstop / 1000.0), "threads": threads}
+              "inh_rate_hz": float(counts[1]) / n_inh / (tstop / 1000.0), "threads": threads,
+              "spike_digest": _common.spike_digest([exc, inh])}
     # 100 recurrent targets per spike on average, plus the drive (2000 Hz x 1 target)
     events = (counts[0] + counts[1]) * 100 + n * 2000.0 * tstop / 1000.0
     result["synaptic_events_per_s"] = round(events / max(run_time, 1e-9))

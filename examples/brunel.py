@@ -49,14 +49,23 @@ def cv_isi(spiketrains, min_spikes=3):
 
 
 def build_and_run(sim, size=2500, tstop=1000.0, g=5.0, eta=2.0, J=0.1, delay=1.5, dt=0.1,
-                  seed=20000, threads=1, n_record=500, transient=100.0, sparse=False):
+                  seed=20000, threads=1, n_record=500, transient=100.0, sparse=False,
+                  v_rest=0.0, v_init="uniform", then_ms=0.0):
     """Build and run the network on ``sim``; return a dict of timings and statistics.
 
     In-degrees: C_E = 0.1 N_E and C_I = 0.1 N_I with ``sparse=True``; otherwise those of the
     full model (C_E = 1000, C_I = 250, i.e. 0.1 N at N = 12500) at every size up to 12500,
     which keeps the mean and the variance of the input, hence the state of the network.
-    Rates and CVs are computed over (transient, tstop] from ``n_record`` neurons of each
-    population (all of them when a population is smaller)."""
+    Rates and CVs are computed over (transient, tstop + then_ms] from ``n_record`` neurons
+    of each population (all of them when a population is smaller); ``run_s`` times the
+    first ``tstop`` ms, ``then_run_s`` the ``then_ms`` after them (a second ``run``).
+
+    ``v_rest`` (mV) shifts every potential (rest, reset, threshold): the model is the same
+    at any offset. ``v_init="uniform"`` starts each membrane at a random potential between
+    rest and threshold; ``v_init="rest"`` starts all of them at rest. pyNN.nest (PyNN 0.13)
+    ignores ``initialize(v=...)`` for IF_curr_delta (its translation has no ``v -> V_m``)
+    and starts every iaf_psc_delta at NEST's default V_m = -70 mV, so only ``v_rest=-70,
+    v_init="rest"`` starts the network in the same state on every backend."""
     from pyNN.random import NumpyRNG, RandomDistribution
 
     n_exc = int(round(size * 0.8))
@@ -71,14 +80,19 @@ def build_and_run(sim, size=2500, tstop=1000.0, g=5.0, eta=2.0, J=0.1, delay=1.5
 
     t0 = time.perf_counter()
     sim.setup(timestep=dt, min_delay=delay, max_delay=delay, threads=threads)
-    params = dict(tau_m=tau_m, cm=0.25, v_rest=0.0, v_reset=v_reset, v_thresh=theta,
-                  tau_refrac=t_ref, i_offset=0.0)
+    params = dict(tau_m=tau_m, cm=0.25, v_rest=v_rest, v_reset=v_rest + v_reset,
+                  v_thresh=v_rest + theta, tau_refrac=t_ref, i_offset=0.0)
     exc = sim.Population(n_exc, sim.IF_curr_delta(**params), label="E")
     inh = sim.Population(n_inh, sim.IF_curr_delta(**params), label="I")
     rng = NumpyRNG(seed=seed, parallel_safe=True)
-    v_init = RandomDistribution("uniform", low=0.0, high=theta, rng=rng)
-    exc.initialize(v=v_init)
-    inh.initialize(v=v_init)
+    if v_init == "uniform":
+        v_start = RandomDistribution("uniform", low=v_rest, high=v_rest + theta, rng=rng)
+    elif v_init == "rest":
+        v_start = v_rest
+    else:
+        raise ValueError(f"v_init must be 'uniform' or 'rest', not {v_init!r}")
+    exc.initialize(v=v_start)
+    inh.initialize(v=v_start)
     noise_e = sim.Population(n_exc, sim.SpikeSourcePoisson(rate=rate_ext), label="ext_E")
     noise_i = sim.Population(n_inh, sim.SpikeSourcePoisson(rate=rate_ext), label="ext_I")
 
@@ -103,12 +117,17 @@ def build_and_run(sim, size=2500, tstop=1000.0, g=5.0, eta=2.0, J=0.1, delay=1.5
     t0 = time.perf_counter()
     sim.run(tstop)
     run_time = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if then_ms > 0:
+        sim.run(then_ms)
+    then_time = time.perf_counter() - t0
 
     result = {"simulator": sim.__name__, "neurons": size, "N_E": n_exc, "N_I": n_inh,
               "C_E": c_exc, "C_I": c_inh, "external_rate_hz": rate_ext,
               "synapses": int(sum(p.size() for p in projections[:4])),
-              "build_s": round(build_time, 3), "run_s": round(run_time, 3)}
-    window = (tstop - transient) / 1000.0
+              "build_s": round(build_time, 3), "run_s": round(run_time, 3),
+              "then_run_s": round(then_time, 3)}
+    window = (tstop + then_ms - transient) / 1000.0
     for key, pop in (("exc", exc), ("inh", inh)):
         trains = [np.asarray(st.rescale("ms").magnitude)
                   for st in pop.get_data("spikes").segments[0].spiketrains]

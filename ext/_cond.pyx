@@ -766,6 +766,9 @@ cdef class _IafKernel(_ConductanceKernel):
         cdef double arrived_exc[NEURON_BLOCK]
         cdef double arrived_inh[NEURON_BLOCK]
         cdef double fired[NEURON_BLOCK]
+        cdef bint sure[NEURON_BLOCK]                # trial surely accepted (vector pass)
+        cdef bint pending[NEURON_BLOCK]             # lane left to the scalar pass
+        cdef bint last, capped
         cdef double abs_tol[MAX_DIM]
         cdef double inverse_tol[MAX_DIM]
         cdef double rel_tol, value_weight, slope_weight
@@ -804,15 +807,33 @@ cdef class _IafKernel(_ConductanceKernel):
                     estimate[b] = _iaf_exp_trial(
                         &p_exp, dt, state[b], state[NEURON_BLOCK + b],
                         state[2 * NEURON_BLOCK + b], inverse_tol, trial, err, b)
-            # keep it where the adaptive integrator would have, else integrate adaptively
+            # keep it where the adaptive integrator would have, else integrate adaptively.
+            # First, branch-free (vectorised), the lanes whose trial is surely accepted:
+            # most of them. Any proposal >= dt makes the next step the same trial of length
+            # dt, and below GROWTH_CAPPED_RATIO the proposal is exactly 5 dt; only a stored
+            # proposal above that ratio needs the exact error ratio (second pass).
+            last = k == K - 1
             for b in range(m):
-                if _trial_accepted(h[b], dt, estimate[b], trial, err, b, dim, abs_tol,
-                                   rel_tol, value_weight, slope_weight):
+                sure[b] = (h[b] >= dt) & (estimate[b] <= SURELY_ACCEPTED)
+                capped = estimate[b] < GROWTH_CAPPED_RATIO
+                h[b] = (5.0 * dt if capped else h[b]) if sure[b] and last else \
+                    (dt if sure[b] else h[b])
+                pending[b] = (not sure[b]) | (last & (not capped))
+            for j in range(dim):
+                for b in range(m):
+                    state[j * NEURON_BLOCK + b] = trial[j * NEURON_BLOCK + b] if sure[b] \
+                        else state[j * NEURON_BLOCK + b]
+            for b in range(m):
+                if not pending[b]:
+                    continue
+                if sure[b]:
+                    h[b] = _trial_proposal(dt, estimate[b], trial, err, b, dim, abs_tol,
+                                           rel_tol, value_weight, slope_weight)
+                elif _trial_accepted(h[b], dt, estimate[b], trial, err, b, dim, abs_tol,
+                                     rel_tol, value_weight, slope_weight):
                     for j in range(dim):
                         state[j * NEURON_BLOCK + b] = trial[j * NEURON_BLOCK + b]
-                    # any proposal >= dt makes the next step the same trial of length dt:
-                    # the exact one is needed only when the state is stored
-                    h[b] = dt if k < K - 1 else _trial_proposal(
+                    h[b] = dt if not last else _trial_proposal(
                         dt, estimate[b], trial, err, b, dim, abs_tol, rel_tol, value_weight,
                         slope_weight)
                 elif self.alpha:

@@ -66,23 +66,46 @@ def _bulk_connect(connector, projection, pre, post, values):
         projection._value_chunks[name].append(np.broadcast_to(np.asarray(value, dtype=float), (n,)))
 
 
+def _later_repeats(rows):
+    """Mask of the entries of ``rows`` (2-d, non-negative integers) equal to an entry before
+    them in the same row: every repeat but the first occurrence."""
+    k = rows.shape[1]
+    shift = max(k - 1, 1).bit_length()
+    # (value << shift) | position is unique within a row and sorts by value, then by
+    # position, so a plain (unstable, vectorised) sort finds the same later occurrences
+    # that a stable argsort would, several times faster
+    keys = rows << shift
+    keys |= np.arange(k)
+    keys.sort(axis=1)
+    values = keys >> shift
+    row, column = np.nonzero(values[:, 1:] == values[:, :-1])
+    repeat = np.zeros(rows.shape, dtype=bool)
+    repeat[row, keys[row, column + 1] & ((1 << shift) - 1)] = True
+    return repeat
+
+
 def _distinct_rows(rng, n_rows, k, high, exclude=None):
     """``n_rows`` rows of ``k`` distinct uniform integers in [0, high), none equal to
-    ``exclude[row]``: draw, then redraw repeats and excluded values until none is left."""
+    ``exclude[row]``: draw, then redraw repeats and excluded values (in row-major order)
+    until none is left. After the first pass only the rows that were redrawn can hold a
+    repeat, so only those are checked again."""
     draws = np.asarray(rng.next(n_rows * k, "uniform_int", {"low": 0, "high": high}),
                        dtype=np.int64).reshape(n_rows, k)
-    while True:
-        order = np.argsort(draws, axis=1, kind="stable")
-        ranked = np.take_along_axis(draws, order, axis=1)
-        repeat = np.zeros_like(draws, dtype=bool)
-        np.put_along_axis(repeat, order[:, 1:], ranked[:, 1:] == ranked[:, :-1], axis=1)
+    rows = np.arange(n_rows)
+    while rows.size:
+        part = draws[rows]
+        repeat = _later_repeats(part)
         if exclude is not None:
-            repeat |= draws == exclude[:, np.newaxis]
+            repeat |= part == exclude[rows, np.newaxis]
         count = int(repeat.sum())
         if count == 0:
-            return draws
-        draws[repeat] = np.asarray(rng.next(count, "uniform_int", {"low": 0, "high": high}),
-                                   dtype=np.int64).reshape(count)
+            break
+        part[repeat] = np.asarray(rng.next(count, "uniform_int", {"low": 0, "high": high}),
+                                  dtype=np.int64).reshape(count)
+        touched = repeat.any(axis=1)
+        rows = rows[touched]
+        draws[rows] = part[touched]
+    return draws
 
 
 class FixedNumberPreConnector(connectors.FixedNumberPreConnector):

@@ -316,7 +316,9 @@ class Projection(common.Projection):
     def _pieces(self):
         """The connections split by (presynaptic, postsynaptic) base population: tuples
         (pre population, post population, pre indices, post indices in those populations,
-        positions of these connections in connection order)."""
+        positions of these connections in connection order: an index array, or
+        ``slice(None)`` when the piece is the whole projection, so that ``values[selection]``
+        is a view, not a copy)."""
         pre_bases, pre_base_id, pre_base_index = _resolve(self.pre)
         post_bases, post_base_id, post_base_index = _resolve(self.post)
         if len(pre_bases) == 1 and len(post_bases) == 1:
@@ -328,7 +330,7 @@ class Projection(common.Projection):
                        else pre_base_index[self._pre_index],
                        self._post_index if self.post is post_bases[0]
                        else post_base_index[self._post_index],
-                       np.arange(self._pre_index.size))
+                       slice(None))
             return
         pb = pre_base_id[self._pre_index]
         qb = post_base_id[self._post_index]

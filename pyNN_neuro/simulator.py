@@ -13,6 +13,7 @@ from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY
 
 from .engine import Simulation
+from .engine.delivery import uniform_value
 from .hardware import DEFAULT_PROFILE, get_profile
 from . import mapping as mapping_compiler
 from . import paradigms, unrolling
@@ -27,6 +28,9 @@ def delay_steps(delays, dt):
     delays = np.asarray(delays, dtype=float)
     if delays.ndim == 0:
         return np.floor(delays * (1.0 / dt) + 0.5 + 1e-9).astype(np.int64)
+    value = uniform_value(delays)
+    if value is not None:    # one delay (the usual case): computed once, the same steps
+        return np.full(delays.size, delay_steps(value, dt), dtype=np.int64)
     steps = delays * (1.0 / dt)
     steps += 0.5          # in place, in the order of floor(d / dt + 0.5 + 1e-9)
     steps += 1e-9
@@ -218,10 +222,10 @@ class State(common.control.BaseState):
         mapping = self.get_mapping(refresh=False)
         added = mapping.legal.syn_added_steps
         start = 0
-        for prj, selection in self._spec_pieces:
+        for prj, selection, size in self._spec_pieces:
             if prj._unroll_extra_steps is None or len(prj._unroll_extra_steps) != len(prj):
                 prj._unroll_extra_steps = np.zeros(len(prj), dtype=np.intc)
-            stop = start + len(selection)
+            stop = start + size
             if not np.array_equal(prj._unroll_extra_steps[selection], added[start:stop]):
                 prj._sync_from_units()
                 prj._units = None            # rebuild its units with the new delays
@@ -239,7 +243,7 @@ class State(common.control.BaseState):
             weights = prj._values_of("weight")
             delays = prj._values_of("delay")
             for pre, post, pre_index, post_index, selection in prj._pieces():
-                self._spec_pieces.append((prj, selection))
+                self._spec_pieces.append((prj, selection, pre_index.size))
                 projections.append(dict(
                     label=prj.label or f"projection{len(projections)}",
                     pre=index[id(pre)], post=index[id(post)],

@@ -26,13 +26,43 @@ def csr_order(pre_index, post_index, n_pre, n_post):
                                np.ascontiguousarray(post_index, dtype=np.int64), n_pre, n_post)
 
 
+def uniform_value(values):
+    """The value every element of the 1-d array ``values`` holds, bit for bit (so 0.0 and
+    -0.0 differ), or None when they differ or there are none. Cheap when they differ
+    early: most arrays of a large network are either one value or mixed from the start."""
+    values = np.asarray(values)
+    if values.ndim != 1 or values.size == 0:
+        return None
+    bits = values.view(np.int64) if values.dtype == np.float64 else values
+    first = bits[0]
+    head = bits[:64]
+    if head.min() != first or head.max() != first:
+        return None
+    if bits.min() != first or bits.max() != first:
+        return None
+    return values[0]
+
+
+def gathered(values, order, dtype):
+    """``values[order]`` as a C-contiguous array of ``dtype``; filled instead of gathered
+    when every value is the same (homogeneous weights and delays: the same array, without
+    a random-access pass over it)."""
+    value = uniform_value(values)
+    if value is not None:
+        return np.full(len(order), value, dtype=dtype)
+    return np.ascontiguousarray(np.asarray(values)[order], dtype=dtype)
+
+
 def on_grid(values, quantum):
     """``values`` rounded to the nearest multiples of ``quantum`` (a power of two, so the
     division and the product are exact); unchanged when ``quantum`` is None."""
     values = np.asarray(values, dtype=float)
     if quantum is None:
         return values
-    return np.round(values / quantum) * quantum
+    rounded = values / quantum
+    np.round(rounded, out=rounded)
+    rounded *= quantum
+    return rounded
 
 
 class StaticUnit:
@@ -48,8 +78,8 @@ class StaticUnit:
         self.receptor = post.receptor_names.index(receptor)
         self.order, self.indptr = csr_order(pre_index, post_index, pre.size, post.size)
         self.post_index = np.ascontiguousarray(np.asarray(post_index)[self.order], dtype=np.intc)
-        self.weight = np.ascontiguousarray(np.asarray(weight, dtype=float)[self.order])
-        self.delay = np.ascontiguousarray(np.asarray(delay_steps)[self.order], dtype=np.intc)
+        self.weight = gathered(np.asarray(weight, dtype=float), self.order, float)
+        self.delay = gathered(delay_steps, self.order, np.intc)
         self.initial_weight = self.weight.copy()
         self.quantum = None
 
@@ -113,10 +143,18 @@ class StaticUnit:
 
     def set(self, name, values_in_connection_order):
         array = self._array(name)
-        values = np.asarray(values_in_connection_order)[self.order]
-        if name == "weight" and self.fixed_weights:
-            values = on_grid(values, self.quantum)
-        array[:] = values
+        values = np.asarray(values_in_connection_order)
+        value = uniform_value(values) if values.size == array.size else None
+        if value is not None:
+            # one value (a homogeneous weight): round it once, no gather
+            if name == "weight" and self.fixed_weights:
+                value = on_grid(np.array([value], dtype=float), self.quantum)[0]
+            array[:] = value
+        else:
+            values = values[self.order]
+            if name == "weight" and self.fixed_weights:
+                values = on_grid(values, self.quantum)
+            array[:] = values
         if name == "weight":
             self.initial_weight[:] = self.weight
 
