@@ -145,8 +145,10 @@ class _Traffic:
         host = route_core < 0
         self.host = np.bincount(self.target[host], weights=route_weight[host], minlength=n_cores)
         inner = ~host & (route_core != self.target)
-        self._core_graph(route_core[inner].astype(np.int64), self.target[inner].astype(np.int64),
-                         route_weight[inner])
+        del host
+        a, b, w = route_core[inner].astype(np.int64), self.target[inner].astype(np.int64), route_weight[inner]
+        del route_core, route_weight, inner
+        self._core_graph(a, b, w)
 
     def _core_graph(self, a, b, w):
         n = self.n_cores
@@ -156,16 +158,23 @@ class _Traffic:
             self.graph_row, self.graph_col = (i.astype(np.int64) for i in np.nonzero(table))
             self.graph_weight = table[self.graph_row, self.graph_col]
         else:
-            pair = np.concatenate([a * n + b, b * n + a])
-            w = np.concatenate([w, w])
+            # each unordered pair once (a != b here), summed, then both directions: half
+            # the index arrays of sorting both directions of every route
+            pair = np.minimum(a, b) * n + np.maximum(a, b)
             order = np.argsort(pair)
             pair, w = pair[order], w[order]
+            del order
             starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]])) if len(pair) \
                 else np.zeros(0, dtype=np.int64)
-            self.graph_weight = np.add.reduceat(w, starts) if len(starts) else np.zeros(0)
+            weight = np.add.reduceat(w, starts) if len(starts) else np.zeros(0)
             pair = pair[starts]
-            self.graph_row = pair // n
-            self.graph_col = pair % n
+            del w, starts
+            row = np.concatenate([pair // n, pair % n])
+            col = np.concatenate([pair % n, pair // n])
+            del pair
+            order = np.lexsort((col, row))
+            self.graph_row, self.graph_col = row[order], col[order]
+            self.graph_weight = np.concatenate([weight, weight])[order]
         self.graph_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.graph_row, minlength=n))])
 
     def proxy_cost(self, x, y):
