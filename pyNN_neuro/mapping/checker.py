@@ -130,6 +130,13 @@ def _check(mapping, violations):
         if list(reported[name]) != values.tolist():
             violations.append(f"reported {name} differs from the recomputed one")
 
+    # synapse types: plastic projections need a chip that changes weights ---------------------
+    if not getattr(profile, "on_chip_plasticity", True):
+        plastic = [j for j, p in enumerate(spec.projections) if getattr(p, "plastic", False) and len(p)]
+        if plastic:
+            violations.append(f"{len(plastic)} plastic projections on a profile without on-chip "
+                              f"plasticity (projections {', '.join(map(str, plastic[:3]))})")
+
     # cores on chips ---------------------------------------------------------------------------
     if n_cores > profile.max_chips * profile.cores_per_chip:
         violations.append(f"{n_cores} cores exceed {profile.max_chips} chips x "
