@@ -516,6 +516,11 @@ def verdicts(results):
         cores = {m: r.get("cores") for m, r in row["mappers"].items() if m in ("slice", "default")}
         if hops is not None and hops > row["hops_target"] and None not in cores.values():
             line += f"; cores: default {cores['default']:,}, slice {cores['slice']:,}"
+            cut = ratio(row["mappers"]["default"].get("hypergraph_cut"),
+                        row["mappers"]["slice"].get("hypergraph_cut"))
+            line += f"; KM1 cut (spike copies) default / slice {_number(cut)}"
+            if not bound or bound.get("vs_slice") is None:
+                line += "; no lower bound is computed for this network, so it is not shown out of reach"
         if bound and bound.get("vs_slice") is not None and hops is not None and hops > row["hops_target"]:
             line += (f"; out of reach for any mapping: at most {bound['zero_hop_sources_max']} of "
                      f"{row['neurons']} sources can avoid every hop (every legal mapping needs "
@@ -649,6 +654,8 @@ def main(argv=None):
                         help="measure nothing: print (and with --doc write) the results of "
                              "earlier --json runs (repeatable: networks and scaling families "
                              "of later files are added, their commands listed)")
+    parser.add_argument("--note", help="a paragraph added to the end of the --doc page "
+                                       "(how the runs were made, when that matters)")
     parser.add_argument("--scaling-point", nargs=2, metavar=("FAMILY", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.scaling_point:
@@ -658,7 +665,7 @@ def main(argv=None):
         results = merge_results(args.from_json)
         print("\n".join(tables(results) + [""] + verdicts(results)))
         if args.doc:
-            write_doc(args.doc, results)
+            write_doc(args.doc, results, args.note or "")
         return 0
     args.network = args.network or list(NETWORKS)
     args.profile = args.profile or ["loihi", "truenorth"]
@@ -679,7 +686,7 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     if args.doc:
-        write_doc(args.doc, results)
+        write_doc(args.doc, results, args.note or "")
     return 0
 
 

@@ -249,7 +249,9 @@ class State(common.control.BaseState):
                     pre=index[id(pre)], post=index[id(post)],
                     pre_index=pre_index, post_index=post_index,
                     weight=weights[selection],
-                    delay_steps=delay_steps(delays[selection], self.dt)))
+                    delay_steps=delay_steps(delays[selection], self.dt),
+                    synapse_type=type(prj.synapse_type).__name__,
+                    plastic=bool(prj.synapse_type.plastic)))
         counts, duration = None, 0.0
         if self.engine is not None and self.engine.step > 0:
             counts = [p._group.spike_count for p in self.populations]

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 import pyNN_neuro as sim
+from pyNN_neuro.hardware import HardwareProfile
+from pyNN_neuro.mapping import MappingError
 
 
 def _network(hardware="loihi"):
@@ -153,3 +155,61 @@ def test_bad_mapper_or_unroll_keywords():
         sim.setup(unroll="spiral")
     with pytest.raises(Exception, match="mapper must be one of"):
         sim.setup(mapper="magic")
+
+
+# a chip with room for anything: one core holds every neuron and every input
+UNLIMITED = HardwareProfile(
+    name="unlimited", neurons_per_core=10**6, axons_per_core=10**6, synapses_per_core=10**8,
+    weight_bits=32, cores_per_chip=1, core_mesh=(1, 1), chip_mesh=(1, 1), max_chips=1,
+    energy_synaptic_event_pj=1.0, energy_neuron_update_pj=1.0, energy_spike_pj=1.0,
+    energy_hop_pj=1.0, hop_latency_ns=1.0, routing_entries_per_router=None, native_tick_ms=None,
+    source="no limits: the reference of the mapping-invariance test")
+
+
+@pytest.mark.parametrize("hardware, mapper", [("dynapse", "default"), ("dynapse", "slice"),
+                                              ("loihi", "default"), ("truenorth", "slice")])
+def test_exact_mode_spikes_equal_a_run_without_hardware_limits(hardware, mapper):
+    """Issue 3's invariance: in exact mode, a network mapped onto a real profile (DYNAP-SE:
+    150 inputs per neuron on 64 rows, every neuron unrolled; TrueNorth: the inputs spread
+    over several 256-axon cores), compiled before the run and counted after it, spikes
+    exactly as on one unlimited core."""
+    def trains(profile, mapper):
+        sim.setup(timestep=0.1, hardware=profile, mapper=mapper, unroll="exact")
+        source = sim.Population(300, sim.SpikeSourcePoisson(rate=30.0), label="input")
+        cells = sim.Population(40, sim.IF_curr_exp(tau_syn_E=2.0), label="cells")
+        sim.Projection(source, cells, sim.FixedNumberPreConnector(150, rng=sim.NumpyRNG(5)),
+                       sim.StaticSynapse(weight=0.6, delay=1.0))
+        sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.2, rng=sim.NumpyRNG(6)),
+                       sim.StaticSynapse(weight=0.2, delay=1.5))
+        cells.record("spikes")
+        report = sim.compile().report()
+        sim.run(300.0)
+        after = sim.get_mapping().report()
+        out = _trains(cells)
+        sim.end()
+        return out, report, after
+    limited, report, after = trains(hardware, mapper)
+    reference, reference_report, _ = trains(UNLIMITED, "slice")
+    assert reference_report["cores_used"] == 1 and reference_report["unrolled_units"] == 0
+    if hardware == "dynapse":
+        assert report["unrolled_units"] > 0
+    if hardware == "truenorth":
+        assert report["cores_used"] > 1
+    assert report["unroll"] == "exact" and after["spike_deviation"] is None
+    assert sum(len(t) for t in reference) > 0
+    assert len(limited) == len(reference)
+    for a, b in zip(limited, reference):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_plastic_projection_on_truenorth_is_refused_by_compile():
+    sim.setup(timestep=0.1, hardware="truenorth")
+    cells = sim.Population(20, sim.IF_curr_exp(), label="cells")
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(),
+                             weight_dependence=sim.AdditiveWeightDependence(), weight=0.1, delay=1.0)
+    sim.Projection(cells, cells, sim.AllToAllConnector(allow_self_connections=False), stdp,
+                   label="learning")
+    with pytest.raises(MappingError, match=r"no on-chip plasticity .*380 synapses do not fit: "
+                                           r"'learning' \(STDPMechanism, 380 synapses\)"):
+        sim.compile()
+    sim.end()

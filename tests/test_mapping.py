@@ -228,6 +228,28 @@ def test_single_unit_with_too_many_synapses():
         compile(spec, TINY)
 
 
+def test_plastic_synapses_on_a_chip_without_plasticity():
+    """A synapse type the profile cannot hold: plastic projections on TrueNorth (weights
+    fixed off-chip) are refused, naming the projection, its type and its synapses; a
+    profile with plasticity (Loihi) maps them, and the checker flags such a mapping
+    moved onto a profile without plasticity."""
+    pre, post = all_to_all(20, 30)
+    projections = [dict(pre="input", post="cells", pre_index=pre, post_index=post),
+                   dict(label="learning", pre="cells", post="cells", pre_index=post[:300],
+                        post_index=pre[:300] + 5, synapse_type="STDPMechanism", plastic=True)]
+    spec = network_spec([("input", 20, True), ("cells", 30)], projections)
+    with pytest.raises(MappingError, match=r"profile 'truenorth' has no on-chip plasticity .*"
+                                           r"1 projection\(s\) with 300 synapses do not fit: "
+                                           r"'learning' \(STDPMechanism, 300 synapses\)"):
+        compile(spec, "truenorth")
+    mapping = compile(spec, "loihi")
+    assert check(mapping) == []
+    mapping.profile = dataclasses.replace(mapping.profile, on_chip_plasticity=False)
+    assert any("plastic projections" in v for v in check(mapping))
+    with pytest.raises(ValueError, match="on_chip_plasticity"):
+        dataclasses.replace(LOIHI, on_chip_plasticity="no")
+
+
 def test_tree_and_chain_unrolling_on_dynapse():
     # fan-in 300 on 64-row units: k = ceil(299 / 63) = 5 units per neuron either way
     spec = source_network(300, 4)
@@ -502,6 +524,53 @@ def test_property_tiny_cores_legal_or_refused(spec, unroll, mapper):
         return
     assert check(mapping) == []
     assert int(mapping.core_synapses.sum()) == spec.n_synapses
+
+
+def _seeded_spec(seed):
+    """A random network of 2-4 populations (some spike sources), up to 300 synapses per
+    projection with repeats, fan-in up to a few hundred: the sizes of ``random_specs``,
+    drawn from a seed instead of by hypothesis."""
+    rng = np.random.default_rng(seed)
+    populations = [(f"p{i}", int(rng.integers(1, 60)), bool(i and rng.random() < 0.3))
+                   for i in range(int(rng.integers(2, 5)))]
+    targets = [i for i, p in enumerate(populations) if not p[2]]
+    projections = []
+    for _ in range(int(rng.integers(1, 6))):
+        a, b = int(rng.integers(len(populations))), int(rng.choice(targets))
+        n = int(rng.integers(0, 300))
+        projections.append(dict(pre=a, post=b, pre_index=rng.integers(0, populations[a][1], n),
+                                post_index=rng.integers(0, populations[b][1], n)))
+    counts = rng.poisson(3, sum(p[1] for p in populations))
+    return network_spec(populations, projections, spike_counts=counts, duration_ms=10.0, dt_ms=0.5)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES) + ["tiny"])
+@pytest.mark.parametrize("unroll", ["exact", "tree", "chain"])
+def test_checker_passes_every_profile_unroll_and_mapper(profile, unroll):
+    """Every combination, not only those hypothesis happens to draw: 8 seeded networks x
+    the slice and default mappers (and quality, when Mt-KaHyPar is installed, on 2 of
+    them); each mapping passes the independent checker with every synapse placed, or the
+    network is refused with a MappingError (only TINY refuses some)."""
+    from pyNN_neuro.mapping.partition import _import_mtkahypar
+    try:
+        _import_mtkahypar()
+        quality = True
+    except MappingError:
+        quality = False
+    hardware = TINY if profile == "tiny" else profile
+    compiled = 0
+    for seed in range(8):
+        spec = _seeded_spec(seed)
+        for mapper in ("slice", "default") + (("quality",) if quality and seed < 2 else ()):
+            try:
+                mapping = compile_any(spec, hardware, mapper=mapper, unroll=unroll, verify=False)
+            except MappingError:
+                assert profile == "tiny"
+                continue
+            assert check(mapping) == [], (seed, mapper)
+            assert int(mapping.core_synapses.sum()) == spec.n_synapses
+            compiled += 1
+    assert compiled >= (4 if profile == "tiny" else 16)    # a named profile refuses none
 
 
 def test_checker_catches_broken_partial_sum_trees():

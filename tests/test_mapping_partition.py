@@ -171,6 +171,35 @@ def test_placement_modes_never_worse_than_row_major():
         compile(spec, SMALL, mapper="default", placement="spiral")
 
 
+def test_placement_shapes_for_multicast_trees():
+    """The band (by mesh rows) and stripe (by mesh columns) candidates: a random network
+    whose sources reach many cores costs fewer tree links on a band as wide as the two
+    used chips than chip by chip, and the greedy placement (no annealing, which finds as
+    good on a network this small) takes it; no placement is worse than either shape."""
+    from pyNN_neuro.mapping.placement import _Traffic, _slot_positions
+    wide = HardwareProfile(
+        name="two chips side by side", neurons_per_core=4, axons_per_core=64,
+        synapses_per_core=4096, weight_bits=8, cores_per_chip=64, core_mesh=(8, 8),
+        chip_mesh=(2, 1), max_chips=2, energy_synaptic_event_pj=1.0,
+        energy_neuron_update_pj=1.0, energy_spike_pj=1.0, energy_hop_pj=1.0,
+        hop_latency_ns=1.0, routing_entries_per_router=None, native_tick_ms=None,
+        source="made-up numbers for a test")
+    spec = random_network(n=400, p=0.03, seed=2)
+    mapping = compile(spec, wide, mapper="default", placement="greedy")
+    n = mapping.n_cores
+    assert 64 < n <= 128
+    traffic = _Traffic(n, mapping.legal, mapping.unit_core, source_weights(spec))
+    _, _, x, y = _slot_positions(np.arange(128), wide)
+    cost = {name: traffic.tree_cost(x[slots], y[slots]) for name, slots in (
+        ("chip by chip", np.arange(n)),
+        ("band", np.lexsort((np.arange(128), x, y))[:n]),
+        ("stripes", np.lexsort((np.arange(128), y, x))[:n]))}
+    assert cost["band"] < cost["chip by chip"]
+    hops = mapping.report()["hops_total"]
+    assert hops == pytest.approx(traffic.tree_cost(mapping.placement.core_x, mapping.placement.core_y))
+    assert hops <= min(cost.values()) * (1 + 1e-12)
+
+
 def test_default_respects_loihi_output_axons():
     # fan-out 20 over ~19 cores (see test_mapping's slice version of this network)
     rng = np.random.default_rng(5)

@@ -55,6 +55,9 @@ class HardwareProfile:
       (Loihi's output-axon table); ``None`` when not limited separately.
     - ``max_target_cores_per_neuron``: destination cores one neuron can reach (TrueNorth: 1);
       reported, not yet legalised by splitter neurons.
+    - ``on_chip_plasticity``: whether the chip can change its synaptic weights while it
+      runs (plastic synapse types such as STDP); ``False`` makes the mapping compiler
+      refuse plastic projections.
     """
 
     name: str
@@ -78,6 +81,7 @@ class HardwareProfile:
     max_fan_in: Optional[int] = None
     output_axons_per_core: Optional[int] = None
     max_target_cores_per_neuron: Optional[int] = None
+    on_chip_plasticity: bool = True
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -93,6 +97,9 @@ class HardwareProfile:
                 _check_real(self.name, name, value, minimum=0.0, strict=False)
         if self.native_tick_ms is not None:
             _check_real(self.name, "native_tick_ms", self.native_tick_ms, minimum=0.0, strict=True)
+        if not isinstance(self.on_chip_plasticity, bool):
+            raise ValueError(f"HardwareProfile {self.name!r}: on_chip_plasticity = "
+                             f"{self.on_chip_plasticity!r} must be True or False")
         for name in ("core_mesh", "chip_mesh"):
             value = getattr(self, name)
             if not (isinstance(value, tuple) and len(value) == 2):

@@ -64,6 +64,7 @@ TRUENORTH = HardwareProfile(
     routing_entries_per_router=None,  # each neuron stores its own single destination
     native_tick_ms=1.0,             # 1 kHz global tick [paper]
     max_target_cores_per_neuron=1,  # one target axon per neuron (SANA-FE truenorth.yaml fan_out 1) [src]
+    on_chip_plasticity=False,       # weights are programmed off-chip; no learning circuits [paper]
     source=("IBM TrueNorth. Merolla et al., 'A million spiking-neuron integrated circuit with a "
             "scalable communication network and interface', Science 345(6197), 2014: 4096 cores of "
             "256 neurons x 256 axons, 1 ms tick, 26 pJ per synaptic event at system level (which "
@@ -123,6 +124,7 @@ DYNAPSE = HardwareProfile(
     hop_latency_ns=None,
     routing_entries_per_router=None,  # SRAM destination tags per neuron, not router tables
     native_tick_ms=None,              # analog, continuous time
+    on_chip_plasticity=False,         # no learning circuits (added in its successor DYNAP-SEL) [paper]
     source=("DYNAP-SE (SynSense / INI Zurich). Moradi, Qiao, Stefanini, Indiveri, 'A scalable "
             "multicore architecture with heterogeneous memory structures for dynamic "
             "neuromorphic asynchronous processors (DYNAPs)', IEEE TBCAS 12(1), 2018: 4 cores of "

@@ -130,6 +130,13 @@ def _check(mapping, violations):
         if list(reported[name]) != values.tolist():
             violations.append(f"reported {name} differs from the recomputed one")
 
+    # synapse types: plastic projections need a chip that changes weights ---------------------
+    if not getattr(profile, "on_chip_plasticity", True):
+        plastic = [j for j, p in enumerate(spec.projections) if getattr(p, "plastic", False) and len(p)]
+        if plastic:
+            violations.append(f"{len(plastic)} plastic projections on a profile without on-chip "
+                              f"plasticity (projections {', '.join(map(str, plastic[:3]))})")
+
     # cores on chips ---------------------------------------------------------------------------
     if n_cores > profile.max_chips * profile.cores_per_chip:
         violations.append(f"{n_cores} cores exceed {profile.max_chips} chips x "
@@ -411,9 +418,11 @@ def _distinct_pairs(a, b):
     return a[keep], b[keep]
 
 
-def _router_entries_by_enumeration(src, sx, sy, tx, ty, cols, rows, chunk=2_000_000):
+def _router_entries_by_enumeration(src, sx, sy, tx, ty, cols, rows, chunk=500_000):
     """Distinct sources per router, listing every router of every XY path (in chunks of
-    about ``chunk`` path routers, so memory stays bounded). ``src`` must be sorted."""
+    about ``chunk`` path routers, so memory stays bounded: some 100 bytes per path router,
+    so 2 million of them were a fixed 200 MB, twice the whole mapping of a 10^6-synapse
+    network). ``src`` must be sorted."""
     length = np.abs(tx - sx) + np.abs(ty - sy) + 1
     entries = np.zeros(rows * cols, dtype=np.int64)
     # cut only between sources, so that a source's paths are deduplicated together

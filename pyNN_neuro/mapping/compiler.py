@@ -68,6 +68,7 @@ def compile_network(spec, profile=None, mapper="default", unroll="exact", verify
                          f"{', '.join(PLACEMENTS)}")
     partition = MAPPERS[mapper]
     seconds = _Phases(progress, f"{spec.n_synapses:,} synapses onto {profile.name} ({mapper})")
+    _check_synapse_types(spec, profile)
     started_tracing = not tracemalloc.is_tracing()
     if started_tracing:
         tracemalloc.start()
@@ -132,6 +133,23 @@ def compile_network(spec, profile=None, mapper="default", unroll="exact", verify
     mapping.compile_seconds = dict(seconds)
     mapping.peak_memory_mb = peak / 2**20
     return mapping
+
+
+def _check_synapse_types(spec, profile):
+    """``MappingError`` when the network has plastic synapses and ``profile`` cannot
+    change weights on chip: which projections, and how many synapses."""
+    if profile.on_chip_plasticity:
+        return
+    plastic = [p for p in spec.projections if p.plastic and len(p)]
+    if not plastic:
+        return
+    named = ", ".join(f"{p.label!r} ({p.synapse_type or 'plastic'}, {len(p):,} synapses)"
+                      for p in plastic[:5]) + (", ..." if len(plastic) > 5 else "")
+    raise MappingError(
+        f"profile {profile.name!r} has no on-chip plasticity (on_chip_plasticity = False), so "
+        f"it cannot hold plastic synapses: {len(plastic)} projection(s) with "
+        f"{sum(len(p) for p in plastic):,} synapses do not fit: {named}; use a static "
+        f"synapse type or a profile with plasticity")
 
 
 def _check_router_entries(profile, routes, tables):

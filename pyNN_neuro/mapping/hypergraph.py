@@ -158,6 +158,8 @@ def expand_to_graph(hg, max_clique=12, ring=3, chunk=1 << 20):
     positive = w[(small | large) & (w > 0)]
     scale = 64.0 * 2 * ring / float(np.median(positive)) if len(positive) else 1.0
     n_links = int((size[small] * (size[small] - 1) // 2).sum() + ring * size[large].sum())
+    # pieces of at most an eighth of the links: a small graph's temporaries stay small too
+    chunk = max(1, min(chunk, max(1 << 12, n_links // 8)))
     packed = np.empty(n_links, dtype=np.int64)
     filled = 0
 
@@ -204,28 +206,48 @@ def expand_to_graph(hg, max_clique=12, ring=3, chunk=1 << 20):
         new_pair[first:last] = (packed[first:last] >> weight_bits) != (packed[first - 1:last - 1] >> weight_bits)
     starts = np.flatnonzero(new_pair)
     del new_pair
-    pair = packed[starts] >> weight_bits
+    pair = packed[starts]
+    pair >>= weight_bits
     packed &= weight_max
     weight = np.add.reduceat(packed, starts) if len(starts) else np.zeros(0, dtype=np.int64)
     del packed, starts
-    low, high = pair // n, pair % n
-    del pair
-    degree = np.bincount(low, minlength=n) + np.bincount(high, minlength=n)
-    ptr = np.concatenate([[0], np.cumsum(degree)]).astype(np.int64)
-    adjacent = np.empty(int(ptr[-1]), dtype=np.int32)
+    # the CSR is filled in smaller pieces: each holds several index arrays per pair
+    return _symmetric_csr(pair, weight, n, max(1, min(chunk, max(1 << 12, len(pair) // 32))))
+
+
+def _symmetric_csr(pair, weight, n, chunk):
+    """Symmetric CSR ``(ptr, adjacent, weight)`` (all int64, the type METIS takes without a
+    copy) of the edges ``pair = low * n + high`` (sorted, distinct, low < high). Row r
+    lists its pairs with low = r (by increasing high), then those with high = r (by
+    increasing low). Filled ``chunk`` pairs at a time, so that the peak is the CSR and
+    its inputs, not several index arrays per edge."""
+    low_count = np.zeros(n, dtype=np.int64)
+    high_count = np.zeros(n, dtype=np.int64)
+    for first in range(0, len(pair), chunk):
+        block = pair[first:first + chunk]
+        low_count += np.bincount(block // n, minlength=n)
+        high_count += np.bincount(block % n, minlength=n)
+    ptr = np.concatenate([[0], np.cumsum(low_count + high_count)]).astype(np.int64)
+    adjacent = np.empty(int(ptr[-1]), dtype=np.int64)
     adjacent_weight = np.empty(int(ptr[-1]), dtype=np.int64)
-    # row ``low`` first (pairs are sorted by low), then row ``high`` after them
-    first_of_low = np.searchsorted(low, low)
-    position = ptr[low] + np.arange(len(low)) - first_of_low
-    del first_of_low
-    adjacent[position] = high
-    adjacent_weight[position] = weight
-    low_count = np.bincount(low, minlength=n)
-    by_high = np.argsort(high, kind="stable")
-    high_sorted = high[by_high]
-    position = ptr[high_sorted] + low_count[high_sorted] + np.arange(len(high)) - np.searchsorted(high_sorted, high_sorted)
-    adjacent[position] = low[by_high]
-    adjacent_weight[position] = weight[by_high]
+    first_of_low = np.concatenate([[0], np.cumsum(low_count)[:-1]])   # pairs are sorted by low
+    next_high = ptr[:-1] + low_count       # next place of each row's "high = r" part
+    del low_count, high_count
+    for first in range(0, len(pair), chunk):
+        block = pair[first:first + chunk]
+        block_weight = weight[first:first + chunk]
+        low = block // n
+        high = block - low * n
+        position = ptr[low] + (np.arange(first, first + len(block)) - first_of_low[low])
+        adjacent[position] = high
+        adjacent_weight[position] = block_weight
+        # the same pairs from their high end, in pair order within a row (a stable sort)
+        order = np.argsort(high, kind="stable")
+        high = high[order]
+        position = next_high[high] + np.arange(len(high)) - np.searchsorted(high, high)
+        adjacent[position] = low[order]
+        adjacent_weight[position] = block_weight[order]
+        next_high += np.bincount(high, minlength=n)
     return ptr, adjacent, adjacent_weight
 
 

@@ -49,7 +49,7 @@ class Legalised:
     unit of every partial-sum link). ``population_units[p]`` = (first, stop) unit ids.
     Tree/chain modes: per link ``link_child``, ``link_parent`` (units; sources
     ``n_neurons + link``); per unit ``unit_depth`` (links to the root); per synapse
-    ``syn_added_steps`` (= depth of its unit; zeros in exact mode).
+    ``syn_added_steps`` (= depth of its unit; in exact mode a read-only view of zeros).
     """
     syn_pre: np.ndarray
     syn_post: np.ndarray
@@ -205,13 +205,17 @@ def legalise(spec, profile, unroll="exact"):
         pair_src = np.concatenate([pair_src, n + np.arange(len(child), dtype=np.int64)])
         pair_unit = np.concatenate([pair_unit, link_parent])
         root_unit = np.concatenate([root_unit, link_child])
+    if branching is None:   # exact: no synapse is delayed; a read-only zero view, no memory
+        added_steps = np.broadcast_to(np.zeros(1, dtype=np.int64), syn_unit.shape)
+    else:
+        added_steps = unit_depth[syn_unit]
     return Legalised(syn_pre=pre, syn_post=post, syn_unit=syn_unit, pair_src=pair_src,
                      pair_unit=pair_unit, unit_neuron=unit_neuron, unit_rank=unit_rank,
                      unit_population=unit_population, unit_synapses=unit_synapses,
                      fan_in=fan_in, units_per_neuron=units_per_neuron, root_unit=root_unit,
                      population_units=population_units, unroll=unroll, n_neurons=n,
                      link_child=link_child, link_parent=link_parent, unit_depth=unit_depth,
-                     syn_added_steps=unit_depth[syn_unit])
+                     syn_added_steps=added_steps)
 
 
 def _children(rank, k, branching):

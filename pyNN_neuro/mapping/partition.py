@@ -122,6 +122,7 @@ def default_partition(spec, legal, profile, caps=None, seed=0, seconds=None):
         elif not skip_metis:
             graph = expand_to_graph(hg)
             part, k = _k_search(hg, limits, lambda k, vw, eps: _metis(pymetis, graph, k, vw, eps, seed))
+            del graph           # not needed by the repair, whose peak it would raise
             add_legal(*compact(part), refine=True)
             timings["partition_metis"] = time.perf_counter() - start
         if not candidates:
@@ -225,7 +226,7 @@ def _metis(pymetis, graph, k, vw, imbalance, seed):
     # element through Python integers (15x slower, worse still under tracemalloc)
     _, membership = pymetis.part_graph(
         int(k), adjacency=pymetis.CSRAdjacency(ptr.astype(np.int64, copy=False),
-                                               adjacent.astype(np.int64)),
+                                               adjacent.astype(np.int64, copy=False)),
         vweights=vw.astype(np.int64, copy=False),
         eweights=None if eweights is None else eweights.astype(np.int64, copy=False),
         options=options)

@@ -20,10 +20,18 @@ Modes (``compile(..., placement=...)``):
   The seed is fixed and the number of rounds depends only on the sizes, so it is
   deterministic; the rounds are bounded so that the phase stays near a second.
 
-Every mode except ``row_major`` returns whichever of its candidates (row-major, greedy
-start, annealed) has the lowest exact cost: sum over sources of spikes x XY multicast
-tree links (the model of :mod:`.routing`). So no mode is worse than row-major on that
-measure. Chips used are always ceil(cores / cores_per_chip).
+Every mode except ``row_major`` returns whichever of its candidates has the lowest exact
+cost: sum over sources of spikes x XY multicast tree links (the model of
+:mod:`.routing`). The candidates are row-major, the greedy start, the annealed placement
+(``anneal`` only) and the cores in their own order laid over the used chips' slots in two
+more shapes: by mesh rows (a band as wide as the used chips, as flat as they allow) and
+by mesh columns (vertical stripes). Those two exist for multicast trees, which the
+pairwise proxy does not see: an XY tree costs its row span plus a column span per target
+column, so a source reaching many random cores costs less on a wide, flat band (Brunel
+fan-in 100 on TrueNorth: 0.87x row-major), and units that read the same source range
+(fan-in unrolling numbers units rank-major, so consecutive cores read similar sources)
+cost less as vertical stripes, where a source's targets share few columns. So no mode is
+worse than row-major on that measure. Chips used are always ceil(cores / cores_per_chip).
 """
 from dataclasses import dataclass
 
@@ -103,6 +111,9 @@ def place_on_mesh(n_cores, profile, legal, unit_core, source_weight, mode="annea
     if mode == "anneal":
         start = min(candidates, key=lambda c: traffic.proxy_cost(slot_x[c], slot_y[c]))
         candidates.append(_anneal(traffic, start, slot_x, slot_y, n_slots, profile, seed))
+    every_slot = np.arange(n_slots, dtype=np.int64)
+    for minor, major in ((slot_x, slot_y), (slot_y, slot_x)):   # by rows, then by columns
+        candidates.append(np.lexsort((every_slot, minor, major))[:n_cores])
     costs = [traffic.tree_cost(slot_x[c], slot_y[c]) for c in candidates]
     return _placement(candidates[int(np.argmin(costs))], profile)
 
@@ -134,8 +145,10 @@ class _Traffic:
         host = route_core < 0
         self.host = np.bincount(self.target[host], weights=route_weight[host], minlength=n_cores)
         inner = ~host & (route_core != self.target)
-        self._core_graph(route_core[inner].astype(np.int64), self.target[inner].astype(np.int64),
-                         route_weight[inner])
+        del host
+        a, b, w = route_core[inner].astype(np.int64), self.target[inner].astype(np.int64), route_weight[inner]
+        del route_core, route_weight, inner
+        self._core_graph(a, b, w)
 
     def _core_graph(self, a, b, w):
         n = self.n_cores
@@ -145,16 +158,23 @@ class _Traffic:
             self.graph_row, self.graph_col = (i.astype(np.int64) for i in np.nonzero(table))
             self.graph_weight = table[self.graph_row, self.graph_col]
         else:
-            pair = np.concatenate([a * n + b, b * n + a])
-            w = np.concatenate([w, w])
+            # each unordered pair once (a != b here), summed, then both directions: half
+            # the index arrays of sorting both directions of every route
+            pair = np.minimum(a, b) * n + np.maximum(a, b)
             order = np.argsort(pair)
             pair, w = pair[order], w[order]
+            del order
             starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]])) if len(pair) \
                 else np.zeros(0, dtype=np.int64)
-            self.graph_weight = np.add.reduceat(w, starts) if len(starts) else np.zeros(0)
+            weight = np.add.reduceat(w, starts) if len(starts) else np.zeros(0)
             pair = pair[starts]
-            self.graph_row = pair // n
-            self.graph_col = pair % n
+            del w, starts
+            row = np.concatenate([pair // n, pair % n])
+            col = np.concatenate([pair % n, pair // n])
+            del pair
+            order = np.lexsort((col, row))
+            self.graph_row, self.graph_col = row[order], col[order]
+            self.graph_weight = np.concatenate([weight, weight])[order]
         self.graph_ptr = np.concatenate([[0], np.cumsum(np.bincount(self.graph_row, minlength=n))])
 
     def proxy_cost(self, x, y):

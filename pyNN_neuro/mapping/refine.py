@@ -326,45 +326,10 @@ def refine_moves(hg, index, part, n_parts, limits, rounds=12, work_per_round=Non
     current = km1(hg, part, n_parts)
     idle_rounds = 0
     for round_number in range(rounds):
-        keys, counts = connectivity(hg, part, n_parts)
-        edge_of_key = keys // n_parts
-        lam = np.bincount(edge_of_key, minlength=hg.n_edges)
-        key_start = np.searchsorted(edge_of_key, np.arange(hg.n_edges))
-        pin_core = part[hg.pin_unit]
-        pin_count = counts[np.searchsorted(keys, hg.pin_edge * n_parts + pin_core)]
-        single = np.bincount(hg.pin_unit, weights=index.pin_weight * (pin_count == 1),
-                             minlength=hg.n_units)
-        # candidate (unit, core) entries from the pins' hyperedges
-        pin_lam = lam[hg.pin_edge]
-        max_lam = _largest_lambda_within(pin_lam, work_per_round)
-        selected = np.flatnonzero((pin_lam >= 2) & (pin_lam <= max_lam))
-        if not len(selected):
+        moves = _best_moves(hg, index, part, n_parts, round_number % 2 == 0, work_per_round)
+        if moves is None:
             break
-        repeat = pin_lam[selected]
-        entry_pin = np.repeat(selected, repeat)
-        entry_core = keys[_ranges(key_start[hg.pin_edge[selected]], repeat)] % n_parts
-        entry_unit = hg.pin_unit[entry_pin]
-        from_core = part[entry_unit]
-        direction = (from_core < entry_core) if round_number % 2 == 0 else (from_core > entry_core)
-        entry_unit, entry_core, entry_pin = entry_unit[direction], entry_core[direction], entry_pin[direction]
-        if not len(entry_unit):
-            idle_rounds += 1
-            if idle_rounds >= 2:
-                break
-            continue
-        key = entry_unit * n_parts + entry_core
-        order = np.argsort(key)
-        key = key[order]
-        starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-        conn = np.add.reduceat(index.pin_weight[entry_pin[order]], starts)
-        cand_unit, cand_core = key[starts] // n_parts, key[starts] % n_parts
-        gain = single[cand_unit] - index.unit_weight[cand_unit] + conn
-        best = np.lexsort((-gain, cand_unit))
-        first = np.concatenate([[True], cand_unit[best][1:] != cand_unit[best][:-1]])
-        best = best[first]
-        move_unit, move_core, move_gain = cand_unit[best], cand_core[best], gain[best]
-        positive = move_gain > 1e-9 * max(1.0, float(np.abs(move_gain).max()))
-        move_unit, move_core, move_gain = move_unit[positive], move_core[positive], move_gain[positive]
+        move_unit, move_core, move_gain = moves
         if not len(move_unit):
             idle_rounds += 1
             if idle_rounds >= 2:
@@ -390,6 +355,58 @@ def refine_moves(hg, index, part, n_parts, limits, rounds=12, work_per_round=Non
         if idle_rounds >= 2:
             break
     return compact(part)
+
+
+def _best_moves(hg, index, part, n_parts, upward, work_per_round):
+    """The best positive single-unit move of every unit in one direction (to a core of
+    higher number when ``upward``): ``(unit, core, gain)`` arrays, or ``None`` when no
+    hyperedge spans two cores. A function of its own so that its per-pin arrays are
+    freed before the round verifies its moves."""
+    keys, counts = connectivity(hg, part, n_parts)
+    edge_of_key = keys // n_parts
+    lam = np.bincount(edge_of_key, minlength=hg.n_edges)
+    key_start = np.searchsorted(edge_of_key, np.arange(hg.n_edges))
+    del edge_of_key
+    pin_count = counts[np.searchsorted(keys, hg.pin_edge * n_parts + part[hg.pin_unit])]
+    del counts
+    single = np.bincount(hg.pin_unit, weights=index.pin_weight * (pin_count == 1),
+                         minlength=hg.n_units)
+    del pin_count
+    # candidate (unit, core) entries from the pins' hyperedges
+    pin_lam = lam[hg.pin_edge]
+    max_lam = _largest_lambda_within(pin_lam, work_per_round)
+    selected = np.flatnonzero((pin_lam >= 2) & (pin_lam <= max_lam))
+    if not len(selected):
+        return None
+    repeat = pin_lam[selected]
+    del pin_lam
+    entry_pin = np.repeat(selected, repeat)
+    entry_core = keys[_ranges(key_start[hg.pin_edge[selected]], repeat)] % n_parts
+    del keys, selected, repeat
+    entry_unit = hg.pin_unit[entry_pin]
+    from_core = part[entry_unit]
+    direction = (from_core < entry_core) if upward else (from_core > entry_core)
+    del from_core
+    entry_unit, entry_core, entry_pin = entry_unit[direction], entry_core[direction], entry_pin[direction]
+    del direction
+    if not len(entry_unit):
+        return entry_unit, entry_core, np.zeros(0)
+    key = entry_unit * n_parts + entry_core
+    del entry_unit, entry_core
+    order = np.argsort(key)
+    key = key[order]
+    starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    conn = np.add.reduceat(index.pin_weight[entry_pin[order]], starts)
+    del entry_pin, order
+    cand_unit, cand_core = key[starts] // n_parts, key[starts] % n_parts
+    del key, starts
+    gain = single[cand_unit] - index.unit_weight[cand_unit] + conn
+    best = np.lexsort((-gain, cand_unit))
+    first = np.concatenate([[True], cand_unit[best][1:] != cand_unit[best][:-1]])
+    best = best[first]
+    move_unit, move_core, move_gain = cand_unit[best], cand_core[best], gain[best]
+    positive = move_gain > 1e-9 * max(1.0, float(np.abs(move_gain).max()))
+    return move_unit[positive], move_core[positive], move_gain[positive]
 
 
 def _largest_lambda_within(pin_lam, budget):

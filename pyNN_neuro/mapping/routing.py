@@ -67,8 +67,10 @@ def route_xy(spec, legal, unit_core, placement, by_core=False):
     base = max(n_cores, 1)
     core_of_pair = unit_core[legal.pair_unit]
     key = sorted_unique(legal.pair_src * base + core_of_pair)
+    del core_of_pair
     edge_src = key // base
     edge_core = key % base
+    del key
     if len(edge_src):
         first_edge = np.flatnonzero(np.concatenate([[True], edge_src[1:] != edge_src[:-1]]))
     else:
@@ -92,6 +94,7 @@ def route_xy(spec, legal, unit_core, placement, by_core=False):
         edge_src = np.repeat(source, n_targets)
         first_edge = np.concatenate([[0], np.cumsum(n_targets)[:-1]])
     target_ptr = np.concatenate([first_edge, [len(edge_src)]]).astype(np.int64)
+    del edge_src
     source_index = np.repeat(np.arange(len(source)), n_targets)
 
     source_core = own_core
@@ -108,6 +111,7 @@ def route_xy(spec, legal, unit_core, placement, by_core=False):
     copies = np.bincount(source_index, weights=(edge_core != source_core[source_index]),
                          minlength=len(source)).astype(np.int64)
     distance = np.abs(tx - sx) + np.abs(ty - sy)
+    del sx, sy      # routes are arrays per (source, target core): each freed when done
     path_hops_sum = np.bincount(source_index, weights=distance, minlength=len(source)).astype(np.int64)
     if len(source):
         path_hops_max = np.maximum.reduceat(distance, first_edge)
@@ -115,18 +119,23 @@ def route_xy(spec, legal, unit_core, placement, by_core=False):
         row_xmax = np.maximum(np.maximum.reduceat(tx, first_edge), source_x)
     else:
         path_hops_max = row_xmin = row_xmax = np.zeros(0, dtype=np.int64)
+    del distance
 
     # one column segment per (source, target column)
     column_key = source_index * placement.mesh_cols + tx
     column_order = np.argsort(column_key, kind="stable")
-    sorted_key = column_key[column_order]
-    starts = np.flatnonzero(np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]])) \
-        if len(sorted_key) else np.zeros(0, dtype=np.int64)
+    column_key = column_key[column_order]
+    starts = np.flatnonzero(np.concatenate([[True], column_key[1:] != column_key[:-1]])) \
+        if len(column_key) else np.zeros(0, dtype=np.int64)
+    del column_key
     column_source = source_index[column_order][starts]
     column_x = tx[column_order][starts]
+    del source_index, tx
+    ty = ty[column_order]
+    del column_order
     if len(starts):
-        column_ymin = np.minimum(np.minimum.reduceat(ty[column_order], starts), source_y[column_source])
-        column_ymax = np.maximum(np.maximum.reduceat(ty[column_order], starts), source_y[column_source])
+        column_ymin = np.minimum(np.minimum.reduceat(ty, starts), source_y[column_source])
+        column_ymax = np.maximum(np.maximum.reduceat(ty, starts), source_y[column_source])
     else:
         column_ymin = column_ymax = np.zeros(0, dtype=np.int64)
     tree_hops = (row_xmax - row_xmin) + np.bincount(

@@ -36,6 +36,8 @@ class ProjectionSpec:
 
     ``pre_index`` and ``post_index`` index neurons within the pre and post populations;
     ``weight`` (PyNN units) and ``delay_steps`` (time steps) may be ``None`` when unknown.
+    ``synapse_type`` names the PyNN synapse type (for messages); ``plastic`` says whether
+    its weights change during a run (STDP), which needs on-chip plasticity.
     """
     label: str
     pre: int
@@ -44,6 +46,8 @@ class ProjectionSpec:
     post_index: np.ndarray
     weight: Optional[np.ndarray] = None
     delay_steps: Optional[np.ndarray] = None
+    synapse_type: Optional[str] = None
+    plastic: bool = False
 
     def __len__(self):
         return len(self.pre_index)
@@ -197,7 +201,7 @@ def network_spec(populations, projections=(), *, spike_counts=None, rates_hz=Non
     tuples, dicts with those keys, or :class:`PopulationSpec`.
     ``projections``: a sequence of dicts with keys ``pre``, ``post`` (population indices or
     labels), ``pre_index``, ``post_index`` and optionally ``label``, ``weight``,
-    ``delay_steps``; or :class:`ProjectionSpec`.
+    ``delay_steps``, ``synapse_type``, ``plastic``; or :class:`ProjectionSpec`.
     ``spike_counts`` / ``rates_hz``: per neuron, as one array over all neurons in population
     order or a list of per-population arrays.
     """
@@ -227,6 +231,7 @@ def network_spec(populations, projections=(), *, spike_counts=None, rates_hz=Non
             label=item.get("label", f"projection{j}"),
             pre=population_index(item["pre"]), post=population_index(item["post"]),
             pre_index=item["pre_index"], post_index=item["post_index"],
-            weight=item.get("weight"), delay_steps=item.get("delay_steps")))
+            weight=item.get("weight"), delay_steps=item.get("delay_steps"),
+            synapse_type=item.get("synapse_type"), plastic=bool(item.get("plastic", False))))
     return NetworkSpec(pops, projs, spike_counts=spike_counts, rates_hz=rates_hz,
                        duration_ms=duration_ms, dt_ms=dt_ms)
