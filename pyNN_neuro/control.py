@@ -12,7 +12,7 @@ from .hardware import DEFAULT_PROFILE, get_profile
 logger = logging.getLogger("pyNN_neuro")
 
 OUR_SETUP_KEYWORDS = {"threads", "rng_seed", "max_delay", "spike_precision", "hardware",
-                      "paradigm", "mapper", "unroll"}
+                      "paradigm", "mapper", "unroll", "quantise_weights"}
 PARADIGMS = paradigms.SETTINGS
 
 # keywords of other backends' setup() (NEST, NEURON, Brian2, sPyNNaker, GeNN): accepted and
@@ -45,7 +45,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     ``pyNN_neuro.paradigms``).
     ``mapper`` ("default", "slice" or "quality") and ``unroll`` ("exact", default: spikes
     unchanged; "tree" or "chain": fan-in unrolling with partial sums one step per level,
-    which delays the affected synapses; the network is then mapped before the first run).
+    which delays the affected synapses; the network is then mapped before the first run),
+    ``quantise_weights`` (False, default; True: every weight is rounded to the profile's
+    ``weight_bits`` with one power-of-two step per receptor of each population, at the
+    first run or ``get_mapping()``, and a weight that would round to zero raises
+    MappingError; see ``pyNN_neuro.mapping.quantise``).
     Simulator-specific keywords of other backends (``verbosity``, ``spike_precision``, ...)
     are accepted and ignored.
     """
@@ -74,6 +78,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.hardware = hardware
     state.paradigm = paradigm
     state.configure_mapping(extra_params.get("mapper", "default"), extra_params.get("unroll", "exact"))
+    quantise = extra_params.get("quantise_weights", False)
+    if not isinstance(quantise, bool):
+        raise errors.InvalidParameterValueError(
+            f"setup(): quantise_weights must be True or False, got {quantise!r}")
+    state.quantise_weights = quantise
     state.dt = float(timestep)
     state.min_delay = min_delay
     state.max_delay = max_delay

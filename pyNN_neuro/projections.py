@@ -220,6 +220,7 @@ class Projection(common.Projection):
         if native_name == "weight":
             # the new weights may need a coarser grid on their receptor (exact sums)
             paradigms.regrid_all(simulator.state)
+            simulator.state._apply_quantisation()   # with quantise_weights, onto its steps
 
     def _set_attributes(self, parameter_space):
         parameter_space.evaluate(simplify=False)

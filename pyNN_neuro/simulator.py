@@ -16,6 +16,7 @@ from .engine import Simulation
 from .engine.delivery import uniform_value
 from .hardware import DEFAULT_PROFILE, get_profile
 from . import mapping as mapping_compiler
+from .mapping.quantise import quantise_projections
 from . import paradigms, unrolling
 
 logger = logging.getLogger("pyNN_neuro")
@@ -152,6 +153,8 @@ class State(common.control.BaseState):
         self.engine = None
         self.mapping = None
         self.needs_rebuild = False
+        self.quantise_weights = False
+        self.weight_quantisation = None
         self._min_delay = "auto"
         self._max_delay = DEFAULT_MAX_DELAY
         self.reset()
@@ -162,6 +165,7 @@ class State(common.control.BaseState):
         """Turn the network into engine groups and delivery units. With tree/chain
         unrolling the network is mapped first: the synapses on deeper units of an unrolled
         neuron act later by the depth of their unit (one step per partial-sum hop)."""
+        self._apply_quantisation()
         self._apply_unrolling()
         previous = self.engine
         engine = Simulation(self.dt)
@@ -211,6 +215,30 @@ class State(common.control.BaseState):
             self._t = round(t, 9) if abs(t - round(t, 9)) < 1e-12 * max(1.0, abs(t)) else t
 
     # mapping onto the hardware profile ----------------------------------------------------------
+
+    def _apply_quantisation(self):
+        """With ``setup(quantise_weights=True)``: every weight to the profile's weight bits
+        (``pyNN_neuro.mapping.quantise``); raises MappingError before any simulation when a
+        weight would be lost. Built units take the new weights at once."""
+        if not self.quantise_weights:
+            self.weight_quantisation = None
+            return
+        report = quantise_projections(self.projections, self.hardware)
+        changed = report.pop("changed")
+        built = [prj for prj in changed if prj._units is not None]
+        for prj in built:
+            for unit, selection in prj._units:
+                unit.set("weight", prj._values["weight"][selection])
+        if changed:
+            paradigms.connections_changed()
+        if built:
+            paradigms.regrid_all(self)
+        previous = self.weight_quantisation
+        steps = [(r["population"], r["receptor"], r["scale"]) for r in report["receptors"]]
+        if not changed and previous is not None and steps == [
+                (r["population"], r["receptor"], r["scale"]) for r in previous["receptors"]]:
+            return     # already on their steps: keep the errors of the first rounding
+        self.weight_quantisation = report
 
     def _apply_unrolling(self):
         if self.unroll == "exact":
@@ -264,6 +292,7 @@ class State(common.control.BaseState):
         change of connectivity, its counted figures refreshed from the latest run (and, for
         tree/chain unrolling, the deviation of its spikes from an exact-mode run)."""
         if self.mapping is None:
+            self._apply_quantisation()
             spec = self.network_spec()
             self.mapping = mapping_compiler.compile(spec, self.hardware, mapper=self.mapper,
                                                     unroll=self.unroll)
@@ -275,6 +304,7 @@ class State(common.control.BaseState):
                     and not self.needs_rebuild:
                 self.mapping.spike_deviation = unrolling.spike_deviation(self)
             self.mapping.extra_report["projections"] = paradigms.projection_report(self)
+            self.mapping.extra_report["weight_quantisation"] = self.weight_quantisation
         return self.mapping
 
     def reset(self):

@@ -33,7 +33,7 @@ class HardwareProfile:
     - ``neurons_per_core``: neuron columns per core (unrolled partial-sum units use them too).
     - ``axons_per_core``: crossbar rows per core = distinct presynaptic sources a core can receive.
     - ``synapses_per_core``: synapses the core's memory holds.
-    - ``weight_bits``: bits of one stored synaptic weight (used by later quantisation modes).
+    - ``weight_bits``: bits of one stored synaptic weight, sign included (``setup(quantise_weights=True)``).
     - ``cores_per_chip``: cores on one chip.
     - ``core_mesh``: (cols, rows) of routers inside one chip; router r serves cores
       ``r * cores_per_router ... (r + 1) * cores_per_router - 1``.
