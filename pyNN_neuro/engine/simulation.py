@@ -181,12 +181,9 @@ class Simulation:
         gid = {id(g): i for i, g in enumerate(self.groups)}
         links = [(gid[id(u.pre)], gid[id(u.post)], u.min_delay, bool(u.plastic))
                  for u in self.units if u.size]
-        windows, window, membership, stages = window_plan(
+        windows, window, _, stages = window_plan(
             [g.size for g in self.groups], links, self.max_window)
         self.window = window                 # the macro window
-        self.group_window = windows
-        cyclic = [d for a, b, d, _ in links if membership[a] == membership[b]]
-        self.cycle_delay = min(cyclic) if cyclic else None
         stage_of = {}
         for number, (_, stage_components) in enumerate(stages):
             for members in stage_components:
