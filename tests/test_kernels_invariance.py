@@ -10,6 +10,8 @@ spike lists must agree to the bit. Kernels start threads only for calls with eno
 (``threads_for`` in ext/_kernel_common.pxd), so the thread tests use sizes at which
 several threads share several blocks of neurons, spike sources and synaptic events.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -154,6 +156,24 @@ def test_sources_agree_at_every_isa_level(kind):
     reference = _source_spikes("baseline", kind)
     for level in LEVELS[1:]:
         _assert_same_spikes(_source_spikes(level, kind), reference)
+
+
+def test_kernel_logarithm_within_one_ulp_of_libm_and_the_same_in_every_build():
+    """The Poisson sources' own logarithm (branch-free so that it vectorises) on uniform
+    numbers as the sources draw them, extremes, and the range reduction's edges."""
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 2 ** 53, 200_000, dtype=np.uint64)
+    x = (bits.astype(np.float64) + 0.5) / 2.0 ** 53
+    edges = np.array([0.5 / 2.0 ** 53, 1.0 - 0.5 / 2.0 ** 53, 0.5, 0.25, np.sqrt(0.5),
+                      np.nextafter(np.sqrt(0.5), 0.0), np.nextafter(np.sqrt(0.5), 1.0),
+                      1e-300, 3.0, 1e300])
+    x = np.concatenate([x, edges])
+    expected = np.array([math.log(v) for v in x])
+    for level in LEVELS:
+        got = _isa.modules(level)["_sources"].log_array(x)
+        assert np.all(np.abs(got - expected) <= np.spacing(np.abs(expected))), level
+        if level != LEVELS[0]:
+            np.testing.assert_array_equal(got, _isa.modules(LEVELS[0])["_sources"].log_array(x))
 
 
 def _delivered(level, threads, n_pre=2000, n_post=3000, n_syn=400000):
