@@ -573,12 +573,22 @@ cdef class RenewalSource:
             if n_steps[b]:
                 self.counter[i] = c[b]
 
+    cdef void _scatter(self, SpikeBuffer* b) noexcept nogil:
+        """One unsorted list to its places in spike_k/spike_i (``per_step[k]``: the place
+        of its next spike of step k)."""
+        cdef int m, k, pos
+        for m in range(b.count):
+            k = b.k[m]
+            pos = b.per_step[k]
+            self.spike_k[pos] = k
+            self.spike_i[pos] = b.i[m]
+            b.per_step[k] = pos + 1
+
     cdef int _order_by_step(self, SpikeBuffer* buffers, int threads, int K):
         """Scatter the unsorted lists into spike_k/spike_i by step, thread after thread
         within a step: a stable counting sort whose per-step counts ``_emit`` made.
         Returns the number of spikes (0, with ``overflow`` set, if they do not fit)."""
         cdef int t, k, m, pos, total = 0
-        cdef SpikeBuffer* b
         for t in range(threads):
             total += buffers[t].count
             self.overflow += buffers[t].overflow
@@ -593,12 +603,11 @@ cdef class RenewalSource:
                 m = buffers[t].per_step[k + 1]
                 buffers[t].per_step[k] = pos
                 pos += m
-        for t in range(threads):
-            b = &buffers[t]
-            for m in range(b.count):
-                k = b.k[m]
-                pos = b.per_step[k]
-                self.spike_k[pos] = k
-                self.spike_i[pos] = b.i[m]
-                b.per_step[k] = pos + 1
+        # each thread's spikes go to places no other thread's go: the threads that made
+        # the lists scatter them
+        if threads == 1:
+            self._scatter(&buffers[0])
+        else:
+            for t in prange(threads, nogil=True, num_threads=threads, schedule='static'):
+                self._scatter(&buffers[t])
         return total
