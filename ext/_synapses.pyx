@@ -108,7 +108,14 @@ cdef class StaticDelivery:
     them), thread t owns the targets t n_post / T .. (t + 1) n_post / T - 1: it walks every
     spike but adds only the part of each row that falls in its range. Every ring entry is
     then written by one thread, in spike order, exactly as with one thread: the same sums
-    to the bit. A window with few events is delivered by one thread."""
+    to the bit. A window with few events is delivered by one thread.
+
+    When the targets grow along the whole synapse array (one-to-one projections, and any
+    whose rows do not interleave), a thread's synapses are one contiguous range and, the
+    spike list being ordered by step then neuron, the spikes that reach them are one run
+    per step, found by bisection: the thread walks only its own spikes. Walking every spike
+    would cost each thread as much as delivering them all, where a spike has one or two
+    synapses."""
     cdef const cnp.int64_t[::1] indptr
     cdef const int[::1] post
     cdef const double[::1] weight
@@ -119,6 +126,8 @@ cdef class StaticDelivery:
     cdef int uniform_delay                          # the common delay, or -1
     cdef readonly int num_threads
     cdef cnp.int64_t[:, ::1] segment                # (threads + 1, n_pre) row cut points
+    cdef cnp.int64_t[::1] cut                       # monotone targets: thread t's synapses
+    cdef bint monotone                              # ... are cut[t] .. cut[t + 1] - 1
     cdef double events_per_spike
 
     def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
@@ -133,7 +142,14 @@ cdef class StaticDelivery:
         self.events_per_spike = post.shape[0] / max(1, indptr.shape[0] - 1)
         self.bind(spike_k, spike_i, ring)
         self.num_threads = 1
-        if num_threads > 1 and self._rows_sorted_by_target():
+        self.monotone = False
+        if num_threads > 1 and post.shape[0] and bool(np.all(np.diff(post) >= 0)):
+            self.num_threads = num_threads
+            self.monotone = True
+            bounds = np.arange(num_threads + 1, dtype=np.int64) * self._ring.shape[1] // num_threads
+            self.cut = np.searchsorted(np.asarray(post), bounds).astype(np.int64)
+            self.cut[num_threads] = post.shape[0]
+        elif num_threads > 1 and self._rows_sorted_by_target():
             self.num_threads = num_threads
             self.segment = self._cut_rows(num_threads, self._ring.shape[1])
 
@@ -176,10 +192,68 @@ cdef class StaticDelivery:
         if threads == 1:
             with nogil:
                 self._deliver(step0, n_spikes, &self.indptr[0], &self.indptr[1])
+        elif self.monotone:
+            for t in prange(self.num_threads, nogil=True, num_threads=threads,
+                            schedule='static'):
+                self._deliver_range(step0, n_spikes, self.cut[t], self.cut[t + 1])
         else:
             for t in prange(self.num_threads, nogil=True, num_threads=threads,
                             schedule='static'):
                 self._deliver(step0, n_spikes, &self.segment[t, 0], &self.segment[t + 1, 0])
+
+    cdef void _deliver_range(self, long step0, int n_spikes, cnp.int64_t first_synapse,
+                             cnp.int64_t end_synapse) noexcept nogil:
+        """The synapses first_synapse .. end_synapse - 1 of the spikes' rows, for targets
+        that grow along the synapse array: per step, the spikes whose rows meet that
+        range are one run of the list (rows and their synapse ranges grow with the
+        neuron), found by bisection."""
+        cdef Py_ssize_t m = 0, lo, hi, mid, end_step, j, j_end, L = self._ring.shape[0]
+        cdef Py_ssize_t slot, row_slot
+        cdef int k, i
+        while m < n_spikes:
+            k = self._spike_k[m]
+            slot = (step0 + k) % L
+            # end of this step's spikes
+            lo = m
+            hi = n_spikes
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if self._spike_k[mid] > k:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            end_step = lo
+            # first spike whose row ends after first_synapse
+            lo = m
+            hi = end_step
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if self.indptr[self._spike_i[mid] + 1] > first_synapse:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            while lo < end_step:
+                i = self._spike_i[lo]
+                j = self.indptr[i]
+                if j >= end_synapse:
+                    break
+                j_end = self.indptr[i + 1]
+                if j < first_synapse:
+                    j = first_synapse
+                if j_end > end_synapse:
+                    j_end = end_synapse
+                if self.uniform_delay >= 0:
+                    row_slot = _arrival_slot(slot, self.uniform_delay, L)
+                    while j < j_end:
+                        self._ring[row_slot, self.post[j]] += self.weight[j]
+                        j += 1
+                else:
+                    while j < j_end:
+                        self._ring[_arrival_slot(slot, self.delay[j], L), self.post[j]] += \
+                            self.weight[j]
+                        j += 1
+                lo += 1
+            m = end_step
 
     cdef void _deliver(self, long step0, int n_spikes, const cnp.int64_t* row_start,
                        const cnp.int64_t* row_end) noexcept nogil:
