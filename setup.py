@@ -10,6 +10,11 @@ also built for x86-64-v3 (AVX2) and x86-64-v4 (AVX-512), as
 processor supports (``pyNN_neuro/engine/_isa.py``). The levels differ only in vector
 width: no fused multiply-add at any level, so every level computes the same numbers.
 ``PYNN_NEURO_BUILD_ISA=baseline`` (or a comma-separated list of levels) builds fewer.
+
+The mapping compiler's kernels in ``ext/mapping/*.pyx`` become modules of
+``pyNN_neuro.mapping`` (``ext/mapping/_grow.pyx`` -> ``pyNN_neuro.mapping._grow``), built
+for the baseline only: their loops chase indices through memory, which wider vectors do
+not speed up.
 """
 import glob
 import os
@@ -93,12 +98,14 @@ class BuildExt(build_ext):
 
 
 kernel_sources = sorted(glob.glob(os.path.join("ext", "*.pyx")))
+mapping_kernel_sources = sorted(glob.glob(os.path.join("ext", "mapping", "*.pyx")))
 common = dict(include_dirs=[numpy.get_include()],
               define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
 extensions = [
-    Extension("pyNN_neuro.engine." + os.path.splitext(os.path.basename(path))[0], [path],
+    Extension(f"pyNN_neuro.{package}." + os.path.splitext(os.path.basename(path))[0], [path],
               **common)
-    for path in kernel_sources
+    for package, sources in (("engine", kernel_sources), ("mapping", mapping_kernel_sources))
+    for path in sources
 ]
 
 

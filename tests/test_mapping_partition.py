@@ -244,6 +244,32 @@ def test_grown_cores_keep_every_limit_but_output_axons():
         assert synapses.max() <= limits.synapses
 
 
+def test_growing_is_seeded_and_keeps_given_cores():
+    from pyNN_neuro.mapping.grow import grow_partition
+    from pyNN_neuro.mapping.legalise import legalise
+    from pyNN_neuro.mapping.refine import Limits, UnitIndex, core_loads
+    spec = random_network()
+    legal = legalise(spec, SMALL)
+    hg = build_hypergraph(spec, legal)
+    index, limits = UnitIndex(hg), Limits(SMALL)
+    order = np.random.default_rng(1).permutation(hg.n_units)
+    ones = np.ones(hg.n_units, dtype=np.int64)
+    first = grow_partition(hg, index, limits, order, ones, seed=4)
+    assert np.array_equal(first, grow_partition(hg, index, limits, order, ones, seed=4))
+    # cores made before are kept; the others are grown after them, within every limit
+    given = np.full(hg.n_units, -1, dtype=np.int64)
+    given[:40] = np.arange(40) // 20
+    part = grow_partition(hg, index, limits, order, ones, seed=4, unit_core=given)
+    assert np.array_equal(part[:40], given[:40]) and part[40:].min() == 2
+    assert given[40:].max() == -1          # the caller's array is left alone
+    # (the given cores may be over a limit: only the grown ones must fit)
+    neurons, axons, synapses, _, _ = (load[2:] for load in core_loads(hg, part, int(part.max()) + 1))
+    assert neurons.max() <= limits.neurons and axons.max() <= limits.axons
+    assert synapses.max() <= limits.synapses
+    with pytest.raises(ValueError, match="permutation"):
+        grow_partition(hg, index, limits, np.zeros(hg.n_units, dtype=np.int64), ones)
+
+
 def test_cores_over_output_axons_are_relieved_not_split():
     from pyNN_neuro.mapping.legalise import legalise
     from pyNN_neuro.mapping.refine import Limits, UnitIndex, core_loads, relieve_output_axons

@@ -15,16 +15,24 @@ because a unit surrounded by the block shares most of its receptive field with i
 
 Cost: every step gathers the pins of at most ``GATHER_BUDGET`` candidate entries; a step
 adds at most a quarter of the core's size (one unit while it has fewer than 8), so a core
-of m units takes about 8 + 4 ln(m / 8) steps, plus up to ``RETRIES`` to close it.
+of m units takes about 8 + 4 ln(m / 8) steps, plus up to ``RETRIES`` to close it. The
+loop runs in a Cython kernel (``ext/mapping/_grow.pyx``): a step is a few thousand
+memory reads, which numpy spent more time dispatching than doing.
 """
 import numpy as np
 
-from .hypergraph import _ranges
+from ._grow import grow_cores_kernel
 from .refine import core_loads, relieve_output_axons
 
-GATHER_BUDGET = 1 << 16    # candidate pins scored per step
-MAX_CANDIDATES = 256
-MIN_CANDIDATES = 64
+# candidate pins scored per step, and the candidates of a step: a core's first units
+# (and a core of a few large units) choose among MIN_CANDIDATES, the pool grows with the
+# batch a core can take, up to MAX_CANDIDATES within the budget. With the loop in Cython a
+# step costs little, so the pool is 4x (small cores) and 2x (large ones) what numpy could
+# afford: the same seeds then give fewer cores and a lower cut (Vogels-Abbott on
+# TrueNorth: 1315 cores instead of 1320, Brunel fan-in 100 on Loihi: 238 instead of 240)
+GATHER_BUDGET = 1 << 17
+MAX_CANDIDATES = 512
+MIN_CANDIDATES = 256
 CANDIDATES_PER_BATCH_UNIT = 32
 SAMPLED_EDGES = 64         # touched hyperedges whose pins give the candidates of a step
 PINS_PER_EDGE = 32         # at most this many pins of each sampled hyperedge
@@ -55,150 +63,29 @@ def grow_partition(hg, index, limits, order, unit_output, seed=0, unit_core=None
     Returns the core of every unit (new cores numbered after the given ones, in order
     of creation)."""
     n = hg.n_units
-    rng = np.random.default_rng(seed)
+    unit_core = np.full(n, -1, dtype=np.int64) if unit_core is None \
+        else np.array(unit_core, dtype=np.int64)
+    if n == 0:
+        return unit_core
+    order = np.ascontiguousarray(order, dtype=np.int64)
+    if len(order) != n or np.bincount(order, minlength=n).max() != 1:
+        raise ValueError(f"order must be a permutation of the {n} units")
     # one extra edge, of weight 0, stands for "no root hyperedge" (spike sources, sources
     # without targets), so that every unit has a root edge to look up
     no_edge = hg.n_edges
-    weight = np.append(hg.edge_weight.astype(float), 0.0)
-    fan_in = hg.unit_fan_in
-    read_ptr, read_edge = index.read_ptr, index.read_edge
-    root_edge = np.where(index.root_edge >= 0, index.root_edge, no_edge)
-    edge_ptr, pin_unit = hg.edge_ptr, hg.pin_unit
-    edge_size = np.diff(edge_ptr)
-    unit_core = np.full(n, -1, dtype=np.int64) if unit_core is None else unit_core.copy()
-    touched = np.full(no_edge + 1, -1, dtype=np.int64)    # last core with a pin on the edge
-    read = np.full(no_edge + 1, -1, dtype=np.int64)       # last core reading the edge (an axon)
-    frontier = np.empty(hg.n_edges + n, dtype=np.int64)   # edges touched by the current core
-    scratch = np.empty(n, dtype=np.int64)
-    mean_fan_in = max(1.0, float(fan_in.mean())) if n else 1.0
-    max_candidates = int(np.clip(GATHER_BUDGET / mean_fan_in, 16, MAX_CANDIDATES))
-    unit_synapses = hg.unit_synapses
-    read_weight = weight[read_edge]
-    unit_weight = index.unit_weight
-    position = 0
-    core = int(unit_core.max(initial=-1)) + 1
-    while True:
-        while position < n and unit_core[order[position]] >= 0:
-            position += 1
-        if position == n:
-            break
-        members = 0
-        axons = synapses = output = 0
-        n_frontier = 0
-        batch = order[position:position + 1]
-        retries = 0
-        while True:
-            # join the batch: mark its pins, count the axons it really adds
-            unit_core[batch] = core
-            members += len(batch)
-            synapses += int(unit_synapses[batch].sum())
-            output += int(unit_output[batch].sum())
-            if len(batch) == 1:      # one unit reads distinct edges: no sort needed
-                unit = int(batch[0])
-                reads = read_edge[read_ptr[unit]:read_ptr[unit + 1]]
-                new_reads = reads[read[reads] != core]
-                root = int(root_edge[unit])
-                pins = reads if root == no_edge else np.append(reads, root)
-                new_touch = pins[touched[pins] != core]
-                if root != no_edge and len(new_touch) > 1 and new_touch[-1] in new_touch[:-1]:
-                    new_touch = new_touch[:-1]
-            else:
-                reads = read_edge[_ranges(read_ptr[batch], fan_in[batch])]
-                new_reads = np.unique(reads[read[reads] != core])
-                roots = root_edge[batch]
-                pins = np.concatenate([reads, roots[roots != no_edge]])
-                new_touch = np.unique(pins[touched[pins] != core])
-            read[new_reads] = core
-            axons += len(new_reads)
-            touched[new_touch] = core
-            frontier[n_frontier:n_frontier + len(new_touch)] = new_touch
-            n_frontier += len(new_touch)
-            if members >= limits.neurons:
-                break
-            # a small core's score differences are small too, so few candidates do; the
-            # pool grows with the batch the core can take
-            pool = int(min(max_candidates, CANDIDATES_PER_BATCH_UNIT * max(1, members // 4)))
-            candidates = _candidates(rng, frontier[:n_frontier], edge_ptr, edge_size, pin_unit,
-                                     unit_core, max(MIN_CANDIDATES, pool), scratch)
-            if not len(candidates):
-                # a core whose hyperedges hold no free unit: continue with the next units
-                # of the order (disconnected parts, sources without targets)
-                following = order[position:position + 4 * max_candidates]
-                candidates = following[unit_core[following] < 0][:max_candidates]
-                if not len(candidates):
-                    break
-            batch, hopeless = _best_batch(candidates, members, axons, synapses, output, core,
-                                          limits, read_ptr, read_edge, read_weight, fan_in,
-                                          root_edge, touched, read, weight, unit_weight,
-                                          unit_synapses, unit_output)
-            if not len(batch):
-                retries += 1
-                if retries > RETRIES or hopeless:
-                    break
-        core += 1
+    weight = np.append(np.asarray(hg.edge_weight, dtype=float), 0.0)
+    mean_fan_in = max(1.0, float(hg.unit_fan_in.mean()))
+    grow_cores_kernel(
+        np.ascontiguousarray(hg.edge_ptr, dtype=np.int64),
+        np.ascontiguousarray(hg.pin_unit, dtype=np.int64),
+        np.ascontiguousarray(index.read_ptr, dtype=np.int64),
+        np.ascontiguousarray(index.read_edge, dtype=np.int64),
+        np.where(index.root_edge >= 0, index.root_edge, no_edge).astype(np.int64),
+        weight, np.ascontiguousarray(index.unit_weight, dtype=float),
+        np.ascontiguousarray(hg.unit_synapses, dtype=np.int64),
+        np.ascontiguousarray(unit_output, dtype=np.int64), order, unit_core,
+        int(limits.neurons), float(limits.axons), float(limits.synapses),
+        float(limits.output_axons), SAMPLED_EDGES, PINS_PER_EDGE, MIN_CANDIDATES,
+        int(np.clip(GATHER_BUDGET / mean_fan_in, 16, MAX_CANDIDATES)),
+        CANDIDATES_PER_BATCH_UNIT, RETRIES, HOPELESS, int(seed))
     return unit_core
-
-
-def _candidates(rng, frontier, edge_ptr, edge_size, pin_unit, unit_core, limit, scratch):
-    """Free units on a sample of the core's hyperedges (a window of each large one), in
-    increasing order; ``scratch``: an int array over units that it may overwrite."""
-    if not len(frontier):
-        return frontier
-    edges = frontier if len(frontier) <= SAMPLED_EDGES else \
-        frontier[rng.integers(0, len(frontier), SAMPLED_EDGES)]
-    size = edge_size[edges]
-    take = np.minimum(size, PINS_PER_EDGE)
-    start = edge_ptr[edges] + (rng.integers(0, 1 << 30, len(edges)) % (size - take + 1))
-    units = pin_unit[_ranges(start, take)]
-    units = units[unit_core[units] < 0]
-    # distinct units without hashing: the last occurrence of each keeps its position
-    position = np.arange(len(units))
-    scratch[units] = position
-    units = np.sort(units[scratch[units] == position])
-    if len(units) > limit:
-        units = units[rng.permutation(len(units))[:limit]]
-    return units
-
-
-def _best_batch(candidates, members, axons, synapses, output, core, limits, read_ptr, read_edge,
-                read_weight, fan_in, root_edge, touched, read, weight, unit_weight,
-                unit_synapses, unit_output):
-    """The best-scored candidates that fit together (new axons counted without their
-    overlap with each other: an upper bound), at most a quarter of the core's size.
-
-    Score: the share of the candidate's pin weight on hyperedges the core already holds,
-    minus the share on new ones. A unit whose pins are all held scores 1 whatever its
-    fan-in, so a core is not filled with the units that use most synapses. Returns
-    (batch, hopeless): ``hopeless`` when nothing fits and no candidate came close."""
-    lengths = fan_in[candidates]
-    position = _ranges(read_ptr[candidates], lengths)
-    owner = np.repeat(np.arange(len(candidates)), lengths)
-    is_new = read[read_edge[position]] != core
-    new_axons = np.bincount(owner, weights=is_new, minlength=len(candidates))
-    # a read pin on a new axon is a pin on a hyperedge the core does not hold yet (an
-    # edge held only through a root pin is counted as new: a slight under-estimate)
-    new_weight = np.bincount(owner, weights=read_weight[position] * is_new,
-                             minlength=len(candidates)).astype(float)
-    roots = root_edge[candidates]
-    new_weight += np.where(touched[roots] != core, weight[roots], 0.0)
-    total = np.maximum(unit_weight[candidates], 1e-300)
-    score = 1.0 - 2.0 * new_weight / total
-    # each candidate's demand over what the core has left, for its tightest resource
-    demand = np.maximum.reduce([
-        new_axons / max(limits.axons - axons, 1e-9),
-        unit_synapses[candidates] / max(limits.synapses - synapses, 1e-9),
-        unit_output[candidates] / max(limits.output_axons - output, 1e-9)])
-    fits = demand <= 1.0
-    if not fits.any():
-        # another sample is worth a try only when some candidate came close (on random
-        # networks the overlaps vary little between samples)
-        return np.zeros(0, dtype=np.int64), bool(demand.min() > HOPELESS)
-    chosen = np.flatnonzero(fits)
-    chosen = chosen[np.argsort(-score[chosen], kind="stable")]
-    chosen = chosen[:max(1, min(members // 4, limits.neurons - members))]
-    ok = ((axons + np.cumsum(new_axons[chosen]) <= limits.axons)
-          & (synapses + np.cumsum(unit_synapses[candidates[chosen]]) <= limits.synapses)
-          & (output + np.cumsum(unit_output[candidates[chosen]]) <= limits.output_axons))
-    # the longest prefix that fits (the first one always does)
-    stop = int(np.argmin(ok)) if not ok.all() else len(ok)
-    return candidates[chosen[:max(stop, 1)]], False
