@@ -237,7 +237,7 @@ cdef class SpikeAppender:
 
 
 cdef enum:
-    POISSON_LANES = 64      # neurons of a Poisson source advanced together
+    POISSON_LANES = 256      # neurons of a Poisson source advanced together
     POISSON_ROUNDS = 16     # spikes per neuron and window kept before it goes on alone
     MAX_SOURCE_THREADS = 64
 
