@@ -155,6 +155,7 @@ cdef class StaticDelivery:
     cdef cnp.int64_t[:, ::1] segment                # (threads + 1, n_pre) row cut points
     cdef cnp.int64_t[::1] cut                       # monotone targets: thread t's synapses
     cdef bint monotone                              # ... are cut[t] .. cut[t + 1] - 1
+    cdef bint single                                # no row has more than one synapse
     cdef double events_per_spike
 
     def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
@@ -170,6 +171,7 @@ cdef class StaticDelivery:
         self.bind(spike_k, spike_i, ring)
         self.num_threads = 1
         self.monotone = post.shape[0] > 0 and bool(np.all(np.diff(post) >= 0))
+        self.single = bool(np.all(np.diff(indptr) <= 1))
         if self.monotone:
             self.num_threads = max(1, num_threads)
             bounds = (np.arange(self.num_threads + 1, dtype=np.int64) * self._ring.shape[1]
@@ -262,6 +264,17 @@ cdef class StaticDelivery:
                     hi = mid
                 else:
                     lo = mid + 1
+            if self.single and self.uniform_delay >= 0:
+                # one synapse or none per row (one-to-one): no clipping, one slot
+                row_slot = _arrival_slot(slot, self.uniform_delay, L)
+                while lo < end_step:
+                    i = self._spike_i[lo]
+                    j = self.indptr[i]
+                    if j >= end_synapse:
+                        break
+                    if self.indptr[i + 1] > j:
+                        self._ring[row_slot, self.post[j]] += self.weight[j]
+                    lo += 1
             while lo < end_step:
                 i = self._spike_i[lo]
                 j = self.indptr[i]
