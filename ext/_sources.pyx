@@ -240,6 +240,7 @@ cdef enum:
     POISSON_LANES = 256      # neurons of a Poisson source advanced together
     POISSON_ROUNDS = 16     # spikes per neuron and window kept before it goes on alone
     MAX_SOURCE_THREADS = 64
+    MAX_DIRECT = 8          # rings a Poisson source may add its spikes into directly
 
 # a thread is started for at least this many neuron-steps of a window
 cdef double MIN_NEURON_STEPS_PER_THREAD = 50000.0
@@ -343,6 +344,18 @@ cdef class RenewalSource:
     cdef int[::1] sort_k, sort_i, step_start
     cdef int num_threads
     cdef public int overflow
+    # a Poisson source feeding units of one synapse or none per neuron (distinct targets,
+    # one delay each) may add its spikes straight into their rings
+    cdef int n_direct
+    cdef const cnp.int64_t* direct_indptr[MAX_DIRECT]
+    cdef const int* direct_post[MAX_DIRECT]
+    cdef const double* direct_weight[MAX_DIRECT]
+    cdef double* direct_ring[MAX_DIRECT]
+    cdef Py_ssize_t direct_length[MAX_DIRECT]     # ring slots
+    cdef Py_ssize_t direct_stride[MAX_DIRECT]     # elements between slots
+    cdef int direct_delay[MAX_DIRECT]
+    cdef Py_ssize_t direct_slot0[MAX_DIRECT]      # slot of the window's first step
+    cdef list direct_arrays                       # keeps the arrays alive
 
     def __init__(self, int kind, dict params, double dt, uint64_t seed,
                  double[::1] next_time, cnp.uint64_t[::1] counter,
@@ -378,6 +391,8 @@ cdef class RenewalSource:
         self.sort_i = np.empty(self.num_threads * spike_k.shape[0], dtype=np.intc)
         self.step_start = np.empty(self.num_threads * 2, dtype=np.intc)
         self.overflow = 0
+        self.n_direct = 0
+        self.direct_arrays = []
 
     cdef inline double _interval(self, Py_ssize_t i) noexcept nogil:
         cdef double r, isi
@@ -426,6 +441,8 @@ cdef class RenewalSource:
                                        <double>n * K, MIN_NEURON_STEPS_PER_THREAD, n_blocks)
         cdef int t
         cdef SpikeBuffer buffers[MAX_SOURCE_THREADS]
+        for t in range(self.n_direct):
+            self.direct_slot0[t] = step0 % self.direct_length[t]
         if self.step_start.shape[0] < self.num_threads * (K + 1):
             self.step_start = np.empty(self.num_threads * (K + 1), dtype=np.intc)
         for t in range(threads):
@@ -452,6 +469,65 @@ cdef class RenewalSource:
         buffer.capacity = <int>capacity
         buffer.count = 0
         buffer.overflow = 0
+
+    def set_direct(self, targets):
+        """Add each spike of a Poisson source straight into rings instead of the spike
+        list, which stays empty (spike counts are kept). ``targets``: up to MAX_DIRECT
+        tuples (indptr, post, weight, delay, ring), one per unit of at most one synapse
+        per neuron (indptr[i + 1] - indptr[i] <= 1) with distinct targets: a spike of
+        neuron i in step s adds weight[indptr[i]] to ring[(s + delay) % L, post[indptr[i]]]
+        when neuron i has that synapse, the additions the serial delivery of those units
+        would make. ``weight`` is read at every spike (changes in place take effect)."""
+        cdef cnp.int64_t[::1] indptr
+        cdef int[::1] post
+        cdef double[::1] weight
+        cdef double[:, ::1] ring
+        cdef int t
+        if self.kind != 0 and len(targets):
+            raise ValueError("only Poisson sources add their spikes straight into rings")
+        if len(targets) > MAX_DIRECT:
+            raise ValueError(f"at most {MAX_DIRECT} direct targets, got {len(targets)}")
+        self.n_direct = 0
+        self.direct_arrays = []
+        for t, (indptr_a, post_a, weight_a, delay, ring_a) in enumerate(targets):
+            indptr, post, weight, ring = indptr_a, post_a, weight_a, ring_a
+            if indptr.shape[0] != self.next_time.shape[0] + 1:
+                raise ValueError(f"indptr: expected {self.next_time.shape[0] + 1} row "
+                                 f"pointers, got {indptr.shape[0]}")
+            if not 0 <= delay < ring.shape[0]:
+                raise ValueError(f"delay {delay} steps does not fit a ring of "
+                                 f"{ring.shape[0]} slots")
+            self.direct_indptr[t] = &indptr[0]
+            self.direct_post[t] = &post[0] if post.shape[0] else NULL
+            self.direct_weight[t] = &weight[0] if weight.shape[0] else NULL
+            self.direct_ring[t] = &ring[0, 0] if ring.shape[0] and ring.shape[1] else NULL
+            self.direct_length[t] = ring.shape[0]
+            self.direct_stride[t] = ring.shape[1]
+            self.direct_delay[t] = delay
+            self.direct_arrays.append((indptr_a, post_a, weight_a, ring_a))
+        self.n_direct = len(targets)
+
+    @property
+    def is_direct(self):
+        return self.n_direct > 0
+
+    cdef inline void _add_direct(self, long s, long step0, Py_ssize_t i) noexcept nogil:
+        """``_emit`` for a source with direct targets: the spike's weight into each
+        target's ring slot (no division: the slot is at most two ring lengths past the
+        first)."""
+        cdef Py_ssize_t j, slot
+        cdef int t
+        if s < step0:
+            s = step0
+        self.spike_count[i] += 1
+        for t in range(self.n_direct):
+            j = self.direct_indptr[t][i]
+            if self.direct_indptr[t][i + 1] > j:
+                slot = self.direct_slot0[t] + (s - step0) + self.direct_delay[t]
+                while slot >= self.direct_length[t]:
+                    slot -= self.direct_length[t]
+                self.direct_ring[t][slot * self.direct_stride[t] + self.direct_post[t][j]] += \
+                    self.direct_weight[t][j]
 
     cdef inline void _emit(self, SpikeBuffer* out, long s, long step0,
                            Py_ssize_t i) noexcept nogil:
@@ -556,14 +632,20 @@ cdef class RenewalSource:
         for b in range(lanes):
             i = first + b
             for j in range(n_steps[b]):
-                self._emit(out, steps[b * POISSON_ROUNDS + j], step0, i)
+                if self.n_direct:
+                    self._add_direct(steps[b * POISSON_ROUNDS + j], step0, i)
+                else:
+                    self._emit(out, steps[b * POISSON_ROUNDS + j], step0, i)
             if n_steps[b] == POISSON_ROUNDS and t[b] < t_end:
                 # more spikes in this window than rounds: the rest one by one
                 while t[b] < t_end:
                     if t[b] >= stop[b]:
                         t[b] = INFINITY
                         break
-                    self._emit(out, pnn_emission_step(t[b], self.dt), step0, i)
+                    if self.n_direct:
+                        self._add_direct(pnn_emission_step(t[b], self.dt), step0, i)
+                    else:
+                        self._emit(out, pnn_emission_step(t[b], self.dt), step0, i)
                     if rate[b] <= 0.0:
                         t[b] = INFINITY
                     else:

@@ -136,3 +136,64 @@ def test_stdp_threads_identical():
     _assert_same(t1, t2)
     np.testing.assert_array_equal(w1, w2)
     assert np.nanstd(w1) > 0
+
+
+def _driven(direct, threads=1, record_drive_after=None, t_stop=100.0):
+    """Each cell driven by its own Poisson source, one-to-one from two parts of one source
+    population, plus recurrent synapses onto the same receptor: the drive may add its
+    spikes straight into the cells' rings (engine.simulation.DIRECT_SOURCES)."""
+    from pyNN_neuro.engine import simulation
+    saved = simulation.DIRECT_SOURCES
+    simulation.DIRECT_SOURCES = direct
+    try:
+        sim.setup(timestep=0.1, threads=threads, rng_seed=4321)
+        n_exc, n_inh = 800, 200
+        exc = sim.Population(n_exc, sim.IF_curr_exp(tau_syn_E=2.0, tau_syn_I=4.0))
+        inh = sim.Population(n_inh, sim.IF_curr_exp(tau_syn_E=2.0, tau_syn_I=4.0))
+        drive = sim.Population(n_exc + n_inh, sim.SpikeSourcePoisson(rate=2500.0))
+        rng = sim.NumpyRNG(seed=3)
+        for post, part in ((exc, drive[:n_exc]), (inh, drive[n_exc:])):
+            sim.Projection(part, post, sim.OneToOneConnector(),
+                           sim.StaticSynapse(weight=0.3, delay=0.5))
+            sim.Projection(exc, post, sim.FixedProbabilityConnector(0.05, rng=rng),
+                           sim.StaticSynapse(weight=0.07, delay=1.0))
+            sim.Projection(inh, post, sim.FixedProbabilityConnector(0.05, rng=rng),
+                           sim.StaticSynapse(weight=-0.3, delay=1.0),
+                           receptor_type="inhibitory")
+        exc.record("spikes")
+        if record_drive_after is None:
+            sim.run(t_stop)
+        else:
+            sim.run(record_drive_after)
+            drive.record("spikes")
+            sim.run(t_stop - record_drive_after)
+        from pyNN_neuro import simulator
+        is_direct = [g.source.is_direct for g in simulator.state.engine.groups
+                     if hasattr(g, "source") and hasattr(g.source, "is_direct")]
+        trains = [np.asarray(st.magnitude) for st in exc.get_data().segments[0].spiketrains]
+        drive_trains = ([np.asarray(st.magnitude)
+                         for st in drive.get_data().segments[0].spiketrains]
+                        if record_drive_after is not None else None)
+        sim.end()
+    finally:
+        simulation.DIRECT_SOURCES = saved
+    return trains, drive_trains, is_direct
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_poisson_drive_added_straight_into_rings_changes_no_spike(threads):
+    listed, _, was_direct = _driven(direct=False, threads=threads)
+    direct, _, is_direct = _driven(direct=True, threads=threads)
+    assert was_direct == [False] and is_direct == [True]
+    assert sum(t.size for t in listed) > 500
+    _assert_same(direct, listed)
+
+
+def test_poisson_drive_recorded_after_a_run_goes_back_to_a_spike_list():
+    listed, drive_listed, _ = _driven(direct=False, record_drive_after=40.0)
+    direct, drive_direct, is_direct = _driven(direct=True, record_drive_after=40.0)
+    assert is_direct == [False]
+    assert sum(t.size for t in drive_direct) > 1000
+    assert all(t.min() > 40.0 for t in drive_direct if t.size)
+    _assert_same(drive_direct, drive_listed)
+    _assert_same(direct, listed)

@@ -238,8 +238,21 @@ class RenewalGroup(Group):
         self.counter = np.zeros(self.size, dtype=np.uint64)
         self.params = {}
         self.source = None
+        self.direct = None     # [(indptr, post, weight, delay, ring)]: see set_direct
         self.time = 0.0
         self.set_parameters(params)
+
+    def set_direct(self, targets):
+        """Let the source add its spikes straight into its units' rings (see
+        ``RenewalSource.set_direct``; ``targets``: a list of (indptr, post, weight, delay,
+        ring)), or go back to a spike list (None). The engine decides
+        (``Simulation.allocate``)."""
+        self.direct = targets or None
+        if self.source is not None:
+            self._apply_direct()
+
+    def _apply_direct(self):
+        self.source.set_direct(self.direct or [])
 
     def set_parameters(self, params):
         for name, value in params.items():
@@ -280,6 +293,7 @@ class RenewalGroup(Group):
                                              self.next_time, self.counter,
                                              self.spike_k, self.spike_i, self.spike_count,
                                              self.num_threads)
+        self._apply_direct()
 
     def restore_initial_state(self):
         self.counter[:] = 0
@@ -288,6 +302,8 @@ class RenewalGroup(Group):
             self.source.restart(0.0)
 
     def update(self, step0, K):
+        if self.direct is not None and self.recording.records_spikes:
+            self.set_direct(None)          # recorded from now on: the spikes need a list
         self.n_spikes = self.source.update(step0, K)
         self.time = (step0 + K) * self.dt
         if self.source.overflow:

@@ -29,11 +29,17 @@ import time
 
 import numpy as np
 
+from .delivery import StaticUnit
+from .groups import RenewalGroup
+
 logger = logging.getLogger("pyNN_neuro")
 
 DEFAULT_MAX_WINDOW = 256
 WINDOW_ELEMENT_BUDGET = 4_000_000   # bound on window_max x neurons, for buffer memory
 PROGRESS_INTERVAL_S = 5.0           # a run longer than this prints a progress line this often
+#: Poisson drives add their spikes straight into their one-to-one target's ring (same
+#: additions as delivering them; False is kept for the tests that compare both ways)
+DIRECT_SOURCES = True
 
 
 def strongly_connected_components(n_nodes, edges):
@@ -210,6 +216,7 @@ class Simulation:
                     g.recording.clear(step)
         for u in self.units:
             u.allocate(windows[gid[id(u.pre)]], u.post.ring_length)
+        self._connect_sources_directly()
         self.order = []
         for stage_window, stage_components in stages:
             steps = []
@@ -227,6 +234,48 @@ class Simulation:
         logger.debug("engine: %d groups, %d units, macro window %d steps, %d stages "
                      "(windows %s)", len(self.groups), len(self.units), window, len(stages),
                      [w for w, _ in stages])
+
+    def _connect_sources_directly(self):
+        """Let each Poisson source whose spikes feed only serial units of one synapse or
+        none per neuron (one-to-one drives, also from parts of one population), each with
+        one delay, add them straight into those units' rings: no spike list, no delivery
+        pass (the additions are the same). Not for a source whose spikes are recorded; not
+        where two neurons of the source reach one ring entry (threads would share it); not
+        where the order of additions into a ring could matter: with another writer into
+        it, every writer must have its weights on the ring's grid (exact sums, see
+        paradigms.ring_quanta)."""
+        leaving, writers = {}, {}
+        for u in self.units:
+            if u.size:
+                leaving.setdefault(id(u.pre), []).append(u)
+                writers.setdefault((id(u.post), u.receptor), []).append(u)
+        for g in self.groups:
+            if isinstance(g, RenewalGroup):
+                g.set_direct(self._direct_targets(g, leaving.get(id(g), ()), writers))
+
+    @staticmethod
+    def _direct_targets(group, units, writers):
+        """The list of ``RenewalGroup.set_direct``, or None when the group must keep its
+        spike list (see ``_connect_sources_directly``)."""
+        if (not DIRECT_SOURCES or group.kind != 0 or not units or len(units) > 8
+                or group.recording.records_spikes):
+            return None
+        targets = {}
+        for u in units:
+            if (type(u) is not StaticUnit or int(u.delay.min()) != int(u.delay.max())
+                    or int(np.diff(u.indptr).max(initial=0)) > 1):
+                return None
+            into = writers[(id(u.post), u.receptor)]
+            if len(into) > 1 and not all(w.fixed_weights and w.quantum is not None
+                                         for w in into):
+                return None
+            targets.setdefault((id(u.post), u.receptor), []).append(u.post_index)
+        for posts in targets.values():
+            posts = np.concatenate(posts)
+            if np.unique(posts).size != posts.size:
+                return None
+        return [(u.indptr, u.post_index, u.weight, int(u.delay[0]), u.post.ring[u.receptor])
+                for u in units]
 
     # run -----------------------------------------------------------------------------------
 
