@@ -326,3 +326,59 @@ def test_serial_delivery_with_growing_targets_is_thread_invariant():
     for threads in (2, 3):
         for ring, ring0 in zip(_delivered_monotone(threads), reference):
             np.testing.assert_array_equal(ring, ring0)
+
+
+def _poisson_into_rings(threads, direct, n=5000, windows=(64, 20, 64, 3)):
+    """Rings filled by a Poisson source of n neurons through two units of one synapse or
+    none per neuron (alternate neurons reach ring A, every third one ring B, delays 3 and
+    5): added straight by the source (``set_direct``), or listed and then delivered."""
+    sources = _isa.modules("baseline")["_sources"]
+    synapses = _isa.modules("baseline")["_synapses"]
+    rng = np.random.default_rng(11)
+    params = dict(start=np.zeros(n), duration=np.full(n, 1e9), rate=rng.uniform(0, 3000, n))
+    capacity = 2 * max(windows) * n + 1000
+    spike_k = np.zeros(capacity, dtype=np.intc)
+    spike_i = np.zeros(capacity, dtype=np.intc)
+    counts = np.zeros(n, dtype=np.int64)
+    source = sources.RenewalSource(0, params, 0.1, 99, np.zeros(n), np.zeros(n, np.uint64),
+                                   spike_k, spike_i, counts, threads)
+    units, rings = [], []
+    for every, delay in ((2, 3), (3, 5)):
+        has = (np.arange(n) % every == 0).astype(np.int64)
+        indptr = np.concatenate([[0], np.cumsum(has)])
+        post = np.arange(int(has.sum()), dtype=np.intc)
+        weight = rng.normal(0.0, 1.0, post.size)
+        ring = np.zeros((max(windows) + 6, post.size))
+        rings.append(ring)
+        units.append((indptr, post, weight, delay, ring))
+    if direct:
+        source.set_direct(units)
+        assert source.is_direct
+    delivery = [synapses.StaticDelivery(indptr, post, weight, np.full(post.size, delay, np.intc),
+                                        spike_k, spike_i, ring, 1)
+                for indptr, post, weight, delay, ring in units]
+    source.restart(0.0)
+    step, snapshots = 0, []
+    for K in windows:
+        m = source.update(step, K)
+        assert m == 0 or not direct
+        for unit in delivery:
+            if m:
+                unit.deliver(step, m)
+        snapshots.append([ring.copy() for ring in rings])
+        for ring in rings:          # the slots the window's neurons would have read
+            for k in range(K):
+                ring[(step + k) % ring.shape[0]] = 0.0
+        step += K
+    return snapshots, counts
+
+
+def test_poisson_source_adds_straight_into_rings_as_delivery_would():
+    reference, counts = _poisson_into_rings(1, direct=False)
+    assert counts.sum() > 10000
+    for threads in (1, 2, 3):
+        snapshots, direct_counts = _poisson_into_rings(threads, direct=True)
+        np.testing.assert_array_equal(direct_counts, counts)
+        for rings, rings0 in zip(snapshots, reference):
+            for ring, ring0 in zip(rings, rings0):
+                np.testing.assert_array_equal(ring, ring0)
