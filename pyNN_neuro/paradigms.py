@@ -127,7 +127,7 @@ def projection_arrays(state, projection):
         steps = delay_steps(delays[selection], state.dt)
         if extra is not None:
             steps = steps + np.asarray(extra)[selection]
-        yield pre, post, pre_index, post_index, selection, steps.astype(np.int64)
+        yield pre, post, pre_index, post_index, selection, steps.astype(np.int64, copy=False)
 
 
 def network_pieces(state):

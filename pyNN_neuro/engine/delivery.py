@@ -80,7 +80,8 @@ class StaticUnit:
         self.post_index = np.ascontiguousarray(np.asarray(post_index)[self.order], dtype=np.intc)
         self.weight = gathered(np.asarray(weight, dtype=float), self.order, float)
         self.delay = gathered(delay_steps, self.order, np.intc)
-        self.initial_weight = self.weight.copy()
+        # weights that only set() changes need no copy to return to: set() changes both
+        self.initial_weight = self.weight if self.fixed_weights else self.weight.copy()
         self.quantum = None
 
     def set_quantum(self, quantum, weight_in_connection_order):
@@ -131,7 +132,8 @@ class StaticUnit:
         pass
 
     def reset(self):
-        self.weight[:] = self.initial_weight
+        if self.initial_weight is not self.weight:
+            self.weight[:] = self.initial_weight
 
     # attribute access in connection order ----------------------------------------------
 
@@ -155,7 +157,7 @@ class StaticUnit:
             if name == "weight" and self.fixed_weights:
                 values = on_grid(values, self.quantum)
             array[:] = values
-        if name == "weight":
+        if name == "weight" and self.initial_weight is not self.weight:
             self.initial_weight[:] = self.weight
 
     def _array(self, name):
