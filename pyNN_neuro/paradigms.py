@@ -119,12 +119,12 @@ class Piece:
 def projection_arrays(state, projection):
     """For each piece of ``projection`` (``Projection._pieces`` order): (pre population,
     post population, pre indices, post indices, positions in connection order, delays in
-    steps including any delay added by the hardware mapping's unrolling)."""
+    steps including any delay added by the hardware mapping's unrolling; read-only)."""
     from .simulator import delay_steps
     delays = projection._values["delay"]
     extra = projection._unroll_extra_steps
     for pre, post, pre_index, post_index, selection in projection._pieces():
-        steps = delay_steps(delays[selection], state.dt)
+        steps = delay_steps(delays[selection], state.dt, writeable=False)
         if extra is not None:
             steps = steps + np.asarray(extra)[selection]
         yield pre, post, pre_index, post_index, selection, steps.astype(np.int64, copy=False)

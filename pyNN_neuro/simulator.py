@@ -24,13 +24,17 @@ logger = logging.getLogger("pyNN_neuro")
 name = "pyNN_neuro"
 
 
-def delay_steps(delays, dt):
-    """Whole steps of each delay (ms): the nearest multiple of dt, halves rounded up."""
+def delay_steps(delays, dt, writeable=True):
+    """Whole steps of each delay (ms): the nearest multiple of dt, halves rounded up. With
+    ``writeable=False`` one delay for all gives a read-only broadcast of one value (no
+    array of a network's size to fill and fault in)."""
     delays = np.asarray(delays, dtype=float)
     if delays.ndim == 0:
         return np.floor(delays * (1.0 / dt) + 0.5 + 1e-9).astype(np.int64)
     value = uniform_value(delays)
     if value is not None:    # one delay (the usual case): computed once, the same steps
+        if not writeable:
+            return np.broadcast_to(delay_steps(value, dt), delays.shape)
         return np.full(delays.size, delay_steps(value, dt), dtype=np.int64)
     steps = delays * (1.0 / dt)
     steps += 0.5          # in place, in the order of floor(d / dt + 0.5 + 1e-9)
