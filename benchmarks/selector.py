@@ -24,7 +24,8 @@ from pyNN_neuro.selector import default_data_path, default_model_path, load_mode
 from pyNN_neuro.selector.dataset import costs, load_dataset
 from pyNN_neuro.selector.features import FEATURE_NAMES
 from pyNN_neuro.selector.measure import ORIGINS
-from pyNN_neuro.selector.model import CLASSIFIER_INPUT_NAMES, SelectorModel, memory_bytes
+from pyNN_neuro.selector.model import (CLASSIFIER_INPUT_NAMES, PARALLEL_TERMS, SERIAL_TERMS,
+                                      SelectorModel, memory_bytes)
 from pyNN_neuro.selector.train import (DEFAULT_MODEL, DEFAULT_WEIGHTED, EXPORTABLE,
                                        classifiers, fit_cost_model, fit_selector, labels,
                                        regressors, scores, split)
@@ -375,8 +376,11 @@ def main(argv=None):
         "",
         "`predict()` returns the selector's choice and, for reports, each paradigm's "
         "delivery time per step from a non-negative linear model over work counts "
-        "(`pyNN_neuro.selector.model.cost_terms`: per-window calls, spikes, synaptic "
-        "events for serial; calls, spike-matrix entries, spikes, gathered rows, "
+        "(`pyNN_neuro.selector.model.cost_terms`, whose docstring says what each term "
+        "stands for in the kernels: per-window calls, calls of windows with spikes, "
+        "spikes, synaptic events on the uniform-delay and on the per-synapse-delay path, "
+        "ring wrap-around and cache growth for serial; calls, spike-matrix entries, "
+        "spikes, gathered rows, presynaptic scans, matrix reads, "
         "multiply-adds, ring adds for parallel, weighted by the chance that a window has "
         "a spike). On the held-out "
         f"rows its median error is a factor {np.exp(np.median(err_s)):.2f} (serial) and "
@@ -386,12 +390,10 @@ def main(argv=None):
         "Memory is exact from the counts (`memory_bytes`; "
         + ("matches every measured unit" if mem_ok else "DOES NOT match the measured units")
         + "). Fitted coefficients (seconds per unit of work): serial "
-        + ", ".join(f"{n} {c:.3g}" for n, c in zip(("calls", "spikes", "events",
-                                                     "events x log(n_post)"),
+        + ", ".join(f"{n} {c:.3g}" for n, c in zip(SERIAL_TERMS,
                                                     cost_model.meta["serial_cost"]))
         + "; parallel " + ", ".join(
-            f"{n} {c:.3g}" for n, c in zip(("calls", "calls x delays", "zeroing", "spikes",
-                                            "matrix reads", "multiply-adds", "ring adds"),
+            f"{n} {c:.3g}" for n, c in zip(PARALLEL_TERMS,
                                            cost_model.meta["parallel_cost"])) + ".",
         "",
         "## Caveats",
