@@ -424,10 +424,16 @@ def main(argv=None):
 
 def _relabel_lines(data):
     """What ``calibrate --relabel-band`` did to the data, from its meta and arrays."""
+    upgraded = data["meta"].get("upgraded")
+    lines = ["The `min_delay` and `max_delay` features were added to the stored rows "
+             f"afterwards (the data's meta: \"{upgraded}\"): each configuration's "
+             "connections were drawn again from its stored seed, and their synapse and "
+             "distinct-delay counts checked against the row.",
+             ""] if upgraded else []
     runs = data["meta"].get("relabel") or []
     repeats = data.get("deliver_repeats")
     if not runs or repeats is None:
-        return []
+        return lines
     counts = data["n_measurements"]
     again = np.flatnonzero(counts > 1)
     ratio = np.log(repeats[again, :, 0] / repeats[again, :, 1])
@@ -441,7 +447,7 @@ def _relabel_lines(data):
         f"average {r['load_average_before'][0]:.1f} before and "
         f"{r['load_average_after'][0]:.1f} after, {r['labels_changed']} labels changed"
         for r in runs)
-    return [
+    return lines + [
         "Near-ties measured again (`python -m pyNN_neuro.calibrate --relabel-band B`): "
         f"{len(again)} configurations whose |log(serial cost / parallel cost)| was below "
         "the band were measured again (same connections and spikes, each measurement a "
