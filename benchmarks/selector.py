@@ -24,7 +24,8 @@ from pyNN_neuro.selector import default_data_path, default_model_path, load_mode
 from pyNN_neuro.selector.dataset import costs, load_dataset
 from pyNN_neuro.selector.features import FEATURE_NAMES
 from pyNN_neuro.selector.measure import ORIGINS
-from pyNN_neuro.selector.model import CLASSIFIER_INPUT_NAMES, SelectorModel, memory_bytes
+from pyNN_neuro.selector.model import (CLASSIFIER_INPUT_NAMES, PARALLEL_TERMS, SERIAL_TERMS,
+                                      SelectorModel, memory_bytes)
 from pyNN_neuro.selector.train import (DEFAULT_MODEL, DEFAULT_WEIGHTED, EXPORTABLE,
                                        classifiers, fit_cost_model, fit_selector, labels,
                                        regressors, scores, split)
@@ -256,6 +257,7 @@ def main(argv=None):
         "passes, a pass >= 256 steps and >= 24 windows that hold a spike (within caps on "
         "its length). Build time (best of 2) and bytes of each unit are recorded too.",
         "",
+        *_relabel_lines(data),
         "Cost of a paradigm = seconds of `deliver()` per simulated step"
         + (f" + build seconds / {args.run_steps:g} steps" if args.run_steps else
            " (build time not included; `calibrate --run-steps N` adds build time / N)")
@@ -375,8 +377,11 @@ def main(argv=None):
         "",
         "`predict()` returns the selector's choice and, for reports, each paradigm's "
         "delivery time per step from a non-negative linear model over work counts "
-        "(`pyNN_neuro.selector.model.cost_terms`: per-window calls, spikes, synaptic "
-        "events for serial; calls, spike-matrix entries, spikes, gathered rows, "
+        "(`pyNN_neuro.selector.model.cost_terms`, whose docstring says what each term "
+        "stands for in the kernels: per-window calls, calls of windows with spikes, "
+        "spikes, synaptic events on the uniform-delay and on the per-synapse-delay path, "
+        "ring wrap-around and cache growth for serial; calls, spike-matrix entries, "
+        "spikes, gathered rows, presynaptic scans, matrix reads, "
         "multiply-adds, ring adds for parallel, weighted by the chance that a window has "
         "a spike). On the held-out "
         f"rows its median error is a factor {np.exp(np.median(err_s)):.2f} (serial) and "
@@ -386,12 +391,10 @@ def main(argv=None):
         "Memory is exact from the counts (`memory_bytes`; "
         + ("matches every measured unit" if mem_ok else "DOES NOT match the measured units")
         + "). Fitted coefficients (seconds per unit of work): serial "
-        + ", ".join(f"{n} {c:.3g}" for n, c in zip(("calls", "spikes", "events",
-                                                     "events x log(n_post)"),
+        + ", ".join(f"{n} {c:.3g}" for n, c in zip(SERIAL_TERMS,
                                                     cost_model.meta["serial_cost"]))
         + "; parallel " + ", ".join(
-            f"{n} {c:.3g}" for n, c in zip(("calls", "calls x delays", "zeroing", "spikes",
-                                            "matrix reads", "multiply-adds", "ring adds"),
+            f"{n} {c:.3g}" for n, c in zip(PARALLEL_TERMS,
                                            cost_model.meta["parallel_cost"])) + ".",
         "",
         "## Caveats",
@@ -400,12 +403,8 @@ def main(argv=None):
         "or BLAS moves the crossover: run `python -m pyNN_neuro.calibrate` there (2400 "
         "configurations by default, about 8 minutes here; `--max-seconds` bounds it) and "
         "`predict()` uses the calibrated model automatically.",
-        "- Worst regret: the few held-out mistakes above 10% are near the crossover (the "
-        "measured cost ratio of those configurations is 1.1-1.6) and reproducible: "
-        "re-measuring them with new connections and spikes gives the same ratio within "
-        "about 5%, so they are errors of the model, not of the timing. More boundary data "
-        "or features the model lacks (e.g. the largest delay, which sets the ring size) "
-        "might close them; the selector is not within the 10% target.",
+        "- Worst regret: " + (_worst_rows_caveat(X_raw[test], s_test, p_test, data, test)
+                               if shipped else "see the shipped model's rows above."),
         "- Configurations are capped at 6 million dense weight entries (n_delays x n_pre x "
         "n_post) and 2.5 million synapses to keep calibration short. The classifier sees "
         "ratios (events per multiply-add), which carry over to larger layers, but trees do "
@@ -421,6 +420,72 @@ def main(argv=None):
         f.write("\n".join(lines))
     print(f"wrote {os.path.normpath(args.out)}", file=sys.stderr)
     return 0
+
+
+def _relabel_lines(data):
+    """What ``calibrate --relabel-band`` did to the data, from its meta and arrays."""
+    upgraded = data["meta"].get("upgraded")
+    lines = ["The `min_delay` and `max_delay` features were added to the stored rows "
+             f"afterwards (the data's meta: \"{upgraded}\"): each configuration's "
+             "connections were drawn again from its stored seed, and their synapse and "
+             "distinct-delay counts checked against the row.",
+             ""] if upgraded else []
+    runs = data["meta"].get("relabel") or []
+    repeats = data.get("deliver_repeats")
+    if not runs or repeats is None:
+        return lines
+    counts = data["n_measurements"]
+    again = np.flatnonzero(counts > 1)
+    ratio = np.log(repeats[again, :, 0] / repeats[again, :, 1])
+    median = np.log(np.median(repeats[again, :, 0], axis=1) /
+                    np.median(repeats[again, :, 1], axis=1))
+    first = np.abs(ratio[:, 0] - median)
+    shift = np.median(np.median(ratio[:, 1:], axis=1) - ratio[:, 0])
+    done = "; ".join(
+        f"`{r['command']}` ({r['date']}): {r['rows_measured_again']} rows within "
+        f"{r['band']} measured {r['repeats']} more times in {r['seconds']:.0f} s, load "
+        f"average {r['load_average_before'][0]:.1f} before and "
+        f"{r['load_average_after'][0]:.1f} after, {r['labels_changed']} labels changed"
+        for r in runs)
+    return lines + [
+        "Near-ties measured again (`python -m pyNN_neuro.calibrate --relabel-band B`): "
+        f"{len(again)} configurations whose |log(serial cost / parallel cost)| was below "
+        "the band were measured again (same connections and spikes, each measurement a "
+        "minimum over alternating passes as above), and their delivery costs are the "
+        "median per paradigm of all their measurements, the first included. " + done +
+        f". The first measurement differs from that median by {np.median(first):.3f} in "
+        f"log ratio at the median, {np.percentile(first, 99):.3f} at the 99th percentile "
+        f"and {first.max():.3f} at most; the later measurements (on a busier machine) "
+        f"differ from the first by {shift:+.3f} at the median.",
+        "",
+    ]
+
+
+def _worst_rows_caveat(X_raw, serial, parallel, data, test):
+    model = load_model(default_model_path())
+    chosen = np.where(model.prefers_parallel(X_raw), parallel, serial)
+    regret = chosen / np.minimum(serial, parallel) - 1.0
+    bad = np.flatnonzero(regret > 0.10)
+    if not bad.size:
+        return "no held-out row has a regret above 10%."
+    counts = data.get("n_measurements")
+    repeats = data.get("deliver_repeats")
+    consistent = 0
+    if counts is not None:
+        for i in bad:
+            row = test[i]
+            if counts[row] > 1:
+                r = np.log(repeats[row, :, 0] / repeats[row, :, 1])
+                consistent += bool(np.all(np.sign(r) == np.sign(r[0])))
+    ratio = np.exp(np.abs(np.log(serial[bad] / parallel[bad])))
+    names = list(FEATURE_NAMES)
+    p_spike = X_raw[bad, names.index("spike_probability")]
+    return (f"{bad.size} held-out rows have a regret above 10% (measured cost ratio "
+            f"{ratio.min():.2f}-{ratio.max():.2f}, spike probability per step "
+            f"{p_spike.min():.2f}-{p_spike.max():.2f}); {consistent} of them were measured "
+            f"{repeats.shape[1] if repeats is not None else 1} times and every measurement "
+            "agrees on the better paradigm, so they are errors of the model, not of the "
+            "timing. The selector is not within the 10% target.")
 
 
 def _shipped_cost_error(shipped, X_raw, serial, parallel):

@@ -12,6 +12,8 @@ Examples::
     python -m pyNN_neuro.calibrate                       # 2400 configurations, ~10-15 min
     python -m pyNN_neuro.calibrate --samples 500 --max-seconds 120
     python -m pyNN_neuro.calibrate --data old.npz        # retrain only
+    python -m pyNN_neuro.calibrate --data old.npz --relabel-band 0.25 --out new.npz
+                                   # measure old.npz's near-ties again, then retrain
     python -m pyNN_neuro.calibrate --evaluate --json     # the current model, held-out data
 """
 import argparse
@@ -66,6 +68,16 @@ def _parser():
                              "its cost (default: delivery time per step only)")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--test-fraction", type=float, default=0.25)
+    parser.add_argument("--relabel-band", type=float, default=None, metavar="B",
+                        help="after measuring (or on the --data given), measure again the "
+                             "configurations whose |log(serial cost / parallel cost)| < B "
+                             "(e.g. 0.25), --relabel-repeats more times each, and keep the "
+                             "median per paradigm: labels of near-ties that one disturbed "
+                             "measurement does not flip. With --data, the configurations "
+                             "are drawn again from the data's seed; the result goes to --out")
+    parser.add_argument("--relabel-repeats", type=int, default=4, metavar="N",
+                        help="with --relabel-band: extra measurements per configuration "
+                             "(default 4: the median of 5)")
     parser.add_argument("--no-train", action="store_true", help="measure only")
     parser.add_argument("--evaluate", action="store_true",
                         help="evaluate a model on the held-out part of its training data "
@@ -94,7 +106,13 @@ def main(argv=None):
         raise SystemExit(f"--samples must be >= 1, got {args.samples}")
     if args.max_seconds is not None and args.max_seconds <= 0:
         raise SystemExit(f"--max-seconds must be > 0, got {args.max_seconds}")
-    if args.data is None:
+    if args.relabel_band is not None and not (args.relabel_band > 0 and
+                                              args.relabel_repeats >= 1):
+        raise SystemExit(f"--relabel-band must be > 0 and --relabel-repeats >= 1, got "
+                         f"{args.relabel_band} and {args.relabel_repeats}")
+    if args.data is not None and args.relabel_band is not None and args.out is None:
+        raise SystemExit("--relabel-band with --data: give --out for the relabelled data")
+    if args.data is None or args.relabel_band is not None:
         code = _threads_pinned_or_reexec(argv)
         if code is not None:
             return code
@@ -107,8 +125,13 @@ def main(argv=None):
     model_path = args.model_out or os.path.join(directory, "model.npz")
 
     if args.data is not None:
-        data = load_dataset(args.data)
+        data = load_dataset(args.data, upgrade=True)
         data_path = args.data
+        if data.get("upgraded") and not args.quiet:
+            print(f"{args.data}: {data['meta']['upgraded']}", file=sys.stderr)
+        if data.get("upgraded") and args.out:
+            save_dataset(args.out, data, data["meta"])
+            data_path = args.out
     else:
         # check that training will be possible before spending minutes measuring
         if not args.no_train:
@@ -119,8 +142,9 @@ def main(argv=None):
         machine = machine_description()
         if limiter is not None:
             limiter.restore_original_limits()
+        from .selector.measure import GENERATE_DEFAULTS
         meta = {"command": "python -m pyNN_neuro.calibrate " + " ".join(argv),
-                "machine": machine,
+                "machine": machine, "samples_requested": args.samples, **GENERATE_DEFAULTS,
                 "date": time.strftime("%Y-%m-%d %H:%M:%S"), "seed": args.seed,
                 "timing": "BLAS and OpenMP pinned to 1 thread; deliver: thread CPU time, "
                           "min of 3 to 9 alternating samples per paradigm of >= 2 ms, "
@@ -139,6 +163,22 @@ def main(argv=None):
         if not args.quiet:
             print(f"measured {meta['n_samples']} configurations in "
                   f"{meta['measure_seconds']:.0f} s -> {data_path}", file=sys.stderr)
+    if args.relabel_band is not None:
+        from .selector.measure import relabel_near_crossover
+        data, info = relabel_near_crossover(data, band=args.relabel_band,
+                                            repeats=args.relabel_repeats,
+                                            progress=not args.quiet)
+        meta = dict(data["meta"] or {})
+        meta.setdefault("relabel", []).append(dict(
+            info, command="python -m pyNN_neuro.calibrate " + " ".join(argv)))
+        data["meta"] = meta
+        data_path = args.out or data_path
+        save_dataset(data_path, data, meta)
+        if not args.quiet:
+            print(f"measured {info['rows_measured_again']} of {info['rows_to_measure']} "
+                  f"near-tied configurations again in {info['seconds']:.0f} s "
+                  f"({info['labels_changed']} labels changed) -> {data_path}",
+                  file=sys.stderr)
     if args.no_train:
         return 0
 

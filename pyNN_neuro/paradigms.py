@@ -100,6 +100,7 @@ class Piece:
     max_fan_in: float
     n_delays: int
     min_delay: int                 # steps
+    max_delay: int = None          # steps (None: unknown to the selector, see features)
     recurrent: bool = False
     window: int = 1                # steps its presynaptic population advances by at once
 
@@ -143,7 +144,7 @@ def network_pieces(state):
             pieces.append(Piece(projection, pre, post, int(post_index.size),
                                 float(fan_in.mean()), float(fan_in.max()),
                                 max(int(np.count_nonzero(delays)), 1),
-                                int(np.flatnonzero(delays)[0])))
+                                int(np.flatnonzero(delays)[0]), len(delays) - 1))
     return pieces
 
 
@@ -317,7 +318,8 @@ def _features(pieces, rates, dt):
         rows.append(projection_features(
             pc.pre.size, pc.post.size, n_synapses=pc.size, mean_fan_in=pc.mean_fan_in,
             max_fan_in=pc.max_fan_in, rate_hz=max(rate, 0.0), dt=dt, window=pc.window,
-            n_delays=pc.n_delays, plastic=not pc.static, recurrent=pc.recurrent)[0])
+            n_delays=pc.n_delays, min_delay=pc.min_delay, max_delay=pc.max_delay,
+            plastic=not pc.static, recurrent=pc.recurrent)[0])
     return np.array(rows).reshape(len(rows), -1)
 
 

@@ -65,6 +65,16 @@ def test_features_from_connections():
                                                           rate_hz=10.0, dt=1.0)[0]))
     assert f["n_synapses"] == 6 and f["max_fan_in"] == 3 and f["mean_fan_in"] == 2
     assert f["n_delays"] == 3 and f["connection_probability"] == pytest.approx(0.5)
+    assert (f["min_delay"], f["max_delay"]) == (1, 3)
+
+
+def test_delay_range_defaults_and_errors():
+    f = dict(zip(FEATURE_NAMES, _features(n_delays=3)))
+    assert (f["min_delay"], f["max_delay"]) == (1, 3)     # the narrowest range
+    f = dict(zip(FEATURE_NAMES, _features(n_delays=2, min_delay=4, max_delay=9)))
+    assert (f["min_delay"], f["max_delay"]) == (4, 9)
+    with pytest.raises(ValueError, match="3 distinct delays"):
+        _features(n_delays=3, min_delay=2, max_delay=3)
 
 
 def test_model_inputs_finite_even_at_zero_rate():
@@ -152,6 +162,61 @@ def _config(n_pre, n_post, p_spike, window, delays=(1,), seed=1):
     return dict(n_pre=n_pre, n_post=n_post, connector="all_to_all", p_conn=1.0,
                 fan_in=n_pre, delays=list(delays), window=window, spike_probability=p_spike,
                 dt=0.1, recurrent=False, focus=False, seed=seed)
+
+
+def test_stored_configurations_are_drawn_again_from_the_seed():
+    # the shipped data store their configurations; drawing them again from the seed (the
+    # pilot rows' first measurements steer the boundary filter) must give the same ones
+    from pyNN_neuro.selector import default_data_path
+    from pyNN_neuro.selector.dataset import load_dataset
+    from pyNN_neuro.selector.measure import replay_configs
+    data = load_dataset(default_data_path())
+    stored = data.pop("configs")
+    assert replay_configs(data) == stored
+
+
+def test_stored_configurations_measure_to_their_rows():
+    from pyNN_neuro.selector import default_data_path
+    from pyNN_neuro.selector.dataset import load_dataset
+    data = load_dataset(default_data_path())
+    small = [i for i, c in enumerate(data["configs"]) if c["n_pre"] * c["n_post"] < 2000]
+    for row in small[:3]:
+        features, _ = measure(data["configs"][row], repeats=1)
+        np.testing.assert_array_equal(features, data["features"][row])
+
+
+def test_relabel_near_crossover_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYNN_NEURO_SELECTOR_DIR", str(tmp_path))
+    from pyNN_neuro.calibrate import main
+    from pyNN_neuro.selector.dataset import load_dataset
+    first, again = tmp_path / "data.npz", tmp_path / "again.npz"
+    assert main(["--samples", "3", "--no-train", "--quiet", "--out", str(first)]) == 0
+    assert main(["--data", str(first), "--relabel-band", "100", "--relabel-repeats", "2",
+                 "--no-train", "--quiet", "--out", str(again)]) == 0
+    before, after = load_dataset(first), load_dataset(again)
+    assert after["configs"] == before["configs"]
+    assert (after["n_measurements"] == 3).all() and after["deliver_repeats"].shape == (3, 3, 2)
+    np.testing.assert_array_equal(after["deliver_repeats"][:, 0], before["measurements"][:, :2])
+    np.testing.assert_allclose(after["measurements"][:, :2],
+                               np.median(after["deliver_repeats"], axis=1))
+    np.testing.assert_array_equal(after["measurements"][:, 2:], before["measurements"][:, 2:])
+    assert after["meta"]["relabel"][0]["rows_measured_again"] == 3
+
+
+def test_models_and_data_of_the_previous_version_are_refused_clearly(tmp_path):
+    from pyNN_neuro.selector.dataset import PREVIOUS_FEATURE_NAMES, load_dataset
+    from pyNN_neuro.selector.model import SelectorModel
+    old = load_model("default")
+    meta = dict(old.meta, serial_cost=[1e-7, 1e-8, 1e-9, 1e-11])
+    meta.pop("serial_terms")
+    SelectorModel(old.kind, old.arrays, meta).save(tmp_path / "old_model.npz")
+    with pytest.raises(ValueError, match="retrain"):
+        SelectorModel.load(tmp_path / "old_model.npz")
+    np.savez(tmp_path / "old_data.npz", features=np.ones((2, 14)),
+             measurements=np.ones((2, 6)), origin=np.zeros(2, np.int8), seed=np.array(1),
+             feature_names=np.array(PREVIOUS_FEATURE_NAMES), meta=np.array("{}"))
+    with pytest.raises(ValueError, match="upgrade"):
+        load_dataset(tmp_path / "old_data.npz")
 
 
 def test_memory_formula_is_exact():

@@ -1,6 +1,7 @@
 """The selector's training data on disk: one compressed ``.npz`` of plain arrays (no
 pickle), with the machine description and the command that produced it as JSON text."""
 import json
+import time
 
 import numpy as np
 
@@ -8,25 +9,60 @@ from .features import FEATURE_NAMES
 from .measure import MEASURE_NAMES
 
 
+#: arrays a dataset holds only when its near-crossover rows were measured again
+#: (``measure.relabel_near_crossover``)
+OPTIONAL_ARRAYS = ("n_measurements", "deliver_repeats")
+
+
+#: the features of datasets stored before ``min_delay`` and ``max_delay`` were added
+PREVIOUS_FEATURE_NAMES = FEATURE_NAMES[:14]
+
+
 def save_dataset(path, data, meta):
+    optional = {name: data[name] for name in OPTIONAL_ARRAYS if data.get(name) is not None}
+    if data.get("configs") is not None:
+        # the configuration of every row (sample_config's dicts), so that it can be
+        # measured again without drawing the whole sequence again
+        optional["configs"] = np.array(json.dumps(list(data["configs"])))
     np.savez_compressed(
         path, features=data["features"], measurements=data["measurements"],
         origin=data["origin"], seed=np.asarray(data["seed"]),
         feature_names=np.array(FEATURE_NAMES), measure_names=np.array(MEASURE_NAMES),
-        meta=np.array(json.dumps(meta, sort_keys=True)))
+        meta=np.array(json.dumps(meta, sort_keys=True)), **optional)
 
 
-def load_dataset(path):
-    """Returns a dict: ``features``, ``measurements``, ``origin``, ``seed``, ``meta``."""
+def load_dataset(path, upgrade=False):
+    """Returns a dict: ``features``, ``measurements``, ``origin``, ``seed``, ``meta``, and
+    those of ``OPTIONAL_ARRAYS`` and ``configs`` the file holds. A dataset stored before
+    the ``min_delay`` and ``max_delay`` features existed is upgraded when ``upgrade``
+    (its connections are drawn again: seconds to minutes; ``upgraded`` is then True),
+    else refused."""
     with np.load(path, allow_pickle=False) as z:
         names = tuple(str(n) for n in z["feature_names"])
-        if names != FEATURE_NAMES:
-            raise ValueError(f"{path}: its features {names} are not this version's "
-                             f"{FEATURE_NAMES}; regenerate it with python -m "
-                             f"pyNN_neuro.calibrate")
-        return {"features": z["features"], "measurements": z["measurements"],
+        data = {"features": z["features"], "measurements": z["measurements"],
                 "origin": z["origin"], "seed": int(z["seed"]),
                 "meta": json.loads(str(z["meta"]))}
+        data.update({name: z[name] for name in OPTIONAL_ARRAYS if name in z.files})
+        if "configs" in z.files:
+            data["configs"] = json.loads(str(z["configs"]))
+    if names == PREVIOUS_FEATURE_NAMES and upgrade:
+        from .measure import delay_range_columns, replay_configs
+        data["configs"] = replay_configs(data)
+        data["features"] = np.column_stack([data["features"],
+                                            delay_range_columns(data, data["configs"])])
+        data["meta"] = dict(data["meta"], upgraded=f"min_delay and max_delay added from "
+                                                   f"the configurations drawn again "
+                                                   f"({time.strftime('%Y-%m-%d')})")
+        data["upgraded"] = True     # just now (not saved)
+    elif names == PREVIOUS_FEATURE_NAMES:
+        raise ValueError(f"{path} has no min_delay and max_delay features: upgrade it with "
+                         f"python -m pyNN_neuro.calibrate --data {path} --no-train --out "
+                         f"<new file>")
+    elif names != FEATURE_NAMES:
+        raise ValueError(f"{path}: its features {names} are not this version's "
+                         f"{FEATURE_NAMES}; regenerate it with python -m "
+                         f"pyNN_neuro.calibrate")
+    return data
 
 
 def costs(data, run_steps=None):

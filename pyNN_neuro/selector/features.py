@@ -30,6 +30,8 @@ FEATURE_NAMES = (
     "plastic",                 # 1 if the synapses are plastic (serial paradigm only)
     "recurrent",               # 1 if the projection lies on a cycle of projections
     "weight_bytes",            # bytes per weight (the engine stores float64: 8)
+    "min_delay",               # smallest delay (steps)
+    "max_delay",               # largest delay (steps): with K, sets the ring's length
 )
 
 #: the names of the columns of ``model_inputs``
@@ -45,6 +47,8 @@ MODEL_INPUT_NAMES = (
     "log_post_per_step_per_delay",  # n_post x n_delays / K ... ring writes per step
     "log_active_fraction",          # presynaptic neurons spiking in a window / n_pre
     "log_parallel_macs_per_step",   # multiply-adds of the products actually taken
+    "delay_spread_over_ring",       # (max - min delay) / (K + max delay + 1): how often
+                                    # the serial kernel's per-synapse ring slot wraps
 )
 
 
@@ -69,7 +73,8 @@ def _expected_max_fan_in(n_pre, n_post, p):
 def projection_features(n_pre, n_post, *, connection_probability=None, n_synapses=None,
                         mean_fan_in=None, max_fan_in=None, rate_hz=None,
                         spike_probability=None, dt=0.1, window=1, n_delays=1,
-                        plastic=False, recurrent=False, dtype=np.float64):
+                        min_delay=None, max_delay=None, plastic=False, recurrent=False,
+                        dtype=np.float64):
     """The feature vector of one projection, from plain numbers.
 
     Give the connectivity as ``connection_probability`` or ``n_synapses`` (the expected
@@ -77,7 +82,9 @@ def projection_features(n_pre, n_post, *, connection_probability=None, n_synapse
     (with ``dt`` in ms) or ``spike_probability`` (expected spikes per neuron per step).
     ``mean_fan_in`` defaults to n_synapses / n_post; ``max_fan_in`` to the expected largest
     of n_post binomial counts. ``window`` is the engine's K (steps per window); ``n_delays``
-    the number of distinct delays in steps.
+    the number of distinct delays in steps, ``min_delay`` and ``max_delay`` the smallest
+    and largest (steps; by default 1 and ``n_delays``, the narrowest range that holds
+    ``n_delays`` delays).
 
     Returns ``(vector, FEATURE_NAMES)``, the vector a float64 array in natural units.
     """
@@ -113,10 +120,15 @@ def projection_features(n_pre, n_post, *, connection_probability=None, n_synapse
         raise ValueError(f"window must be >= 1 step, got {window}")
     if n_delays < 1:
         raise ValueError(f"n_delays must be >= 1, got {n_delays}")
+    min_delay = 1 if min_delay is None else int(min_delay)
+    max_delay = min_delay + n_delays - 1 if max_delay is None else int(max_delay)
+    if min_delay < 0 or max_delay - min_delay + 1 < n_delays:
+        raise ValueError(f"delays from {min_delay} to {max_delay} steps cannot hold "
+                         f"{n_delays} distinct delays")
     vector = np.array([n_pre, n_post, p, n_synapses, float(mean_fan_in), float(max_fan_in),
                        float(rate_hz), float(dt), float(spike_probability), window, n_delays,
                        float(bool(plastic)), float(bool(recurrent)),
-                       float(np.dtype(dtype).itemsize)], dtype=float)
+                       float(np.dtype(dtype).itemsize), min_delay, max_delay], dtype=float)
     return vector, FEATURE_NAMES
 
 
@@ -132,8 +144,8 @@ def features_from_connections(pre_index, post_index, delay_steps, n_pre, n_post,
     return projection_features(
         n_pre, n_post, n_synapses=float(post_index.size), mean_fan_in=float(fan_in.mean()),
         max_fan_in=float(fan_in.max()), rate_hz=rate_hz, spike_probability=spike_probability,
-        dt=dt, window=window, n_delays=len(delays), plastic=plastic, recurrent=recurrent,
-        dtype=dtype)
+        dt=dt, window=window, n_delays=len(delays), min_delay=int(delays[0]),
+        max_delay=int(delays[-1]), plastic=plastic, recurrent=recurrent, dtype=dtype)
 
 
 def model_inputs(features):
@@ -166,5 +178,15 @@ def model_inputs(features):
         np.log(n_post * col["n_delays"] / K),
         np.log(np.clip(active / n_pre, tiny, None)),
         np.log(np.clip(rows * n_post * col["n_delays"] * p_nonempty, tiny, None)),
+        delay_spread_over_ring(col["min_delay"], col["max_delay"], K),
     ])
     return out
+
+
+def delay_spread_over_ring(min_delay, max_delay, window):
+    """(max delay - min delay) / (K + max delay + 1), the ring's length in steps. With
+    several delays the serial kernel finds each synapse's ring slot by adding its delay
+    to the spike's slot and wrapping around the ring; the fraction of spike slots for
+    which some of a row's synapses wrap and others do not (an unpredictable branch per
+    synapse) is about this."""
+    return (max_delay - min_delay) / (window + max_delay + 1.0)

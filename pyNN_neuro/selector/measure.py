@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from .features import projection_features
+from .features import FEATURE_NAMES, projection_features
 
 #: columns of the measurement table, besides the raw features
 MEASURE_NAMES = ("serial_deliver_s", "parallel_deliver_s", "serial_build_s",
@@ -266,7 +266,8 @@ def measure(config, repeats=REPEATS, budget_s=0.15, min_steps=256):
     features, _ = projection_features(
         n_pre, n_post, n_synapses=float(pre_index.size), mean_fan_in=float(fan_in.mean()),
         max_fan_in=float(fan_in.max()), spike_probability=config["spike_probability"],
-        dt=config["dt"], window=K, n_delays=len(np.unique(delay)), plastic=False,
+        dt=config["dt"], window=K, n_delays=len(np.unique(delay)),
+        min_delay=int(delay.min()), max_delay=int(delay.max()), plastic=False,
         recurrent=config["recurrent"])
     return features, np.array([deliver["serial"], deliver["parallel"], build["serial"],
                                build["parallel"], size["serial"], size["parallel"]],
@@ -339,14 +340,44 @@ class Progress:
             self.stream.flush()
 
 
+def _screening_terms(features):
+    """The work counts of the pilot cost model that screens candidate configurations
+    (``_boundary_filter``): per-window calls, spikes, events and events x log(n_post) for
+    the serial paradigm, ``model.cost_terms``' parallel terms as of the 6000-configuration
+    dataset (2026-12). Frozen here, apart from the selector's cost model, so that the
+    configurations a seed draws stay the same when that model changes
+    (``replay_configs``)."""
+    from .features import active_rows
+    X = np.atleast_2d(np.asarray(features, dtype=float))
+    c = {name: X[:, FEATURE_NAMES.index(name)] for name in
+         ("n_pre", "n_post", "n_synapses", "spike_probability", "window", "n_delays")}
+    K = c["window"]
+    spikes = c["n_pre"] * c["spike_probability"]
+    events = spikes * c["n_synapses"] / c["n_pre"]
+    p = np.clip(c["spike_probability"], 0.0, 1.0 - 1e-12)
+    nonempty = -np.expm1(c["n_pre"] * K * np.log1p(-p))
+    active, gathered = active_rows(c["n_pre"], p, K)
+    rows = np.where(gathered, active, c["n_pre"])
+    per_row = c["n_post"] * c["n_delays"]
+    serial = np.column_stack([1.0 / K, spikes, events, events * np.log(c["n_post"] + 1.0)])
+    parallel = np.column_stack([
+        nonempty / K, nonempty * c["n_delays"] / K, nonempty * rows, spikes,
+        np.where(gathered, active, 0.0) * per_row / K, nonempty * rows * per_row,
+        nonempty * per_row])
+    return serial, parallel
+
+
 def _boundary_filter(features, measurements):
     """A function config -> predicted |log(serial cost / parallel cost)|, from a cost
-    model fitted on the configurations measured so far; None without scipy."""
+    model (``_screening_terms``) fitted on the configurations measured so far; None
+    without scipy."""
     try:
-        from .train import fit_cost_model
-        from .model import SelectorModel
-        model = SelectorModel("none", {}, fit_cost_model(np.array(features),
-                                                         np.array(measurements)))
+        from .model import fit_nonnegative
+        features = np.asarray(features, dtype=float)
+        measurements = np.asarray(measurements, dtype=float)
+        s_terms, p_terms = _screening_terms(features)
+        serial_cost = fit_nonnegative(s_terms, measurements[:, 0])
+        parallel_cost = fit_nonnegative(p_terms, measurements[:, 1])
     except ImportError:
         return None
 
@@ -357,7 +388,8 @@ def _boundary_filter(features, measurements):
             spike_probability=config["spike_probability"], dt=config["dt"],
             window=config["window"], n_delays=len(config["delays"]),
             recurrent=config["recurrent"])
-        serial, parallel = model.costs(f)
+        s_terms, p_terms = _screening_terms(f)
+        serial, parallel = s_terms @ serial_cost, p_terms @ parallel_cost
         return float(abs(np.log(serial[0] / parallel[0])))
     return distance
 
@@ -392,39 +424,56 @@ def generate(n_samples, seed=12345, max_seconds=None, progress=True, repeats=REP
             limiter.restore_original_limits()
 
 
+def _candidates(rng, n_samples, pilot_rows, pilot_fraction, boundary_band,
+                off_band_acceptance):
+    """The configurations ``generate`` measures, in order, as (config, origin index).
+
+    ``pilot_rows(n)`` must return the (features, measurements) of the first ``n``
+    configurations once they are measured: the boundary filter is fitted on them. The
+    sequence depends only on ``rng``'s seed and those pilot rows, so that the
+    configurations of a stored dataset can be drawn again (``replay_configs``)."""
+    n_pilot = max(1, int(round(pilot_fraction * n_samples)))
+    distance = None
+    for done in range(n_samples):
+        if done == n_pilot and n_pilot >= 50:
+            distance = _boundary_filter(*pilot_rows(n_pilot))
+        while True:
+            config = sample_config(rng)
+            kind = ORIGINS.index("focus" if config["focus"] else "broad")
+            if distance is None:
+                break
+            if distance(config) < boundary_band:
+                kind = ORIGINS.index("boundary")
+                break
+            if rng.random() < off_band_acceptance:
+                break
+        yield config, kind
+
+
 def _generate(rng, n_samples, seed, max_seconds, progress, repeats, checkpoint,
               checkpoint_every, pilot_fraction, boundary_band, off_band_acceptance):
     bar = Progress(n_samples, max_seconds, enabled=progress)
     start = time.perf_counter()
-    features, measurements, origin = [], [], []
-    n_pilot = max(1, int(round(pilot_fraction * n_samples)))
-    distance = None
+    features, measurements, origin, configs = [], [], [], []
 
     def pack():
-        return {"features": np.array(features, dtype=float).reshape(-1, 14),
+        return {"features": np.array(features, dtype=float).reshape(-1, len(FEATURE_NAMES)),
                 "measurements": np.array(measurements, dtype=float).reshape(-1, 6),
-                "origin": np.array(origin, dtype=np.int8), "seed": np.array(seed)}
+                "origin": np.array(origin, dtype=np.int8), "seed": np.array(seed),
+                "configs": list(configs)}
 
+    candidates = _candidates(rng, n_samples, lambda n: (features[:n], measurements[:n]),
+                             pilot_fraction, boundary_band, off_band_acceptance)
     try:
         for done in range(n_samples):
             if max_seconds is not None and time.perf_counter() - start > max_seconds:
                 break
-            if done == n_pilot and n_pilot >= 50:
-                distance = _boundary_filter(features, measurements)
-            while True:
-                config = sample_config(rng)
-                kind = ORIGINS.index("focus" if config["focus"] else "broad")
-                if distance is None:
-                    break
-                if distance(config) < boundary_band:
-                    kind = ORIGINS.index("boundary")
-                    break
-                if rng.random() < off_band_acceptance:
-                    break
+            config, kind = next(candidates)
             f, m = measure(config, repeats=repeats)
             features.append(f)
             measurements.append(m)
             origin.append(kind)
+            configs.append(config)
             bar.update(done + 1)
             if checkpoint is not None and (done + 1) % checkpoint_every == 0:
                 checkpoint(pack())
@@ -434,3 +483,164 @@ def _generate(rng, n_samples, seed, max_seconds, progress, repeats, checkpoint,
             sys.stderr.write("\ninterrupted: keeping the configurations measured so far\n")
     bar.close(len(features))
     return pack()
+
+
+#: how ``generate`` was called, stored in a dataset's meta so that its configurations can
+#: be drawn again (``replay_configs``); older datasets hold the defaults
+GENERATE_DEFAULTS = {"pilot_fraction": 0.4, "boundary_band": 1.2, "off_band_acceptance": 0.1}
+
+
+def requested_samples(meta, n_rows):
+    """The ``n_samples`` a dataset was generated with (the pilot's size depends on it):
+    its meta's ``samples_requested``, else the ``--samples`` of its command, else the
+    number of rows it holds."""
+    if meta.get("samples_requested"):
+        return int(meta["samples_requested"])
+    words = str(meta.get("command", "")).split()
+    for flag, value in zip(words, words[1:]):
+        if flag == "--samples":
+            return int(value)
+    return int(n_rows)
+
+
+def replay_configs(data):
+    """The configuration of every row of a dataset made by ``generate``: those it stores,
+    else drawn again (same seed, and the boundary filter fitted on the dataset's own
+    pilot rows, as when it was made).
+
+    Raises ValueError if a drawn configuration does not match its row (a dataset made by
+    another version of ``sample_config``, or merged from several runs)."""
+    if data.get("configs") is not None:
+        return list(data["configs"])
+    meta = data.get("meta") or {}
+    n_rows = len(data["features"])
+    n_samples = requested_samples(meta, n_rows)
+    settings = {k: meta.get(k, v) for k, v in GENERATE_DEFAULTS.items()}
+    rng = np.random.default_rng(int(data["seed"]))
+    features, measurements = data["features"], np.array(data["measurements"])
+    if data.get("deliver_repeats") is not None:
+        # measured again (relabel_near_crossover): the filter saw the first measurements
+        measurements[:, :2] = data["deliver_repeats"][:, 0, :]
+    candidates = _candidates(rng, n_samples, lambda n: (features[:n], measurements[:n]),
+                             **settings)
+    configs = []
+    for row in range(n_rows):
+        config, kind = next(candidates)
+        if not _config_matches(config, features[row]) or kind != int(data["origin"][row]):
+            raise ValueError(f"configuration {row} drawn again does not match the stored "
+                             f"row: the data were not made by this version's generate() "
+                             f"with seed {int(data['seed'])} and {n_samples} samples")
+        configs.append(config)
+    return configs
+
+
+def _config_matches(config, feature_row):
+    """Whether a configuration is the one a feature row was measured on (the features
+    that do not depend on the drawn connections)."""
+    row = dict(zip(FEATURE_NAMES, feature_row))
+    return (row["n_pre"] == config["n_pre"] and row["n_post"] == config["n_post"]
+            and row["spike_probability"] == config["spike_probability"]
+            and row["window"] == config["window"] and row["dt_ms"] == config["dt"]
+            and row["n_delays"] <= len(config["delays"])
+            and bool(row["recurrent"]) == config["recurrent"])
+
+
+def relabel_near_crossover(data, band=0.25, repeats=4, progress=True, max_seconds=None):
+    """Measure again the configurations whose paradigms are nearly tied, so that their
+    labels rest on more than one measurement.
+
+    Rows whose measured |log(serial cost / parallel cost)| is below ``band``, and that
+    were not measured again before (a narrower band), are measured ``repeats`` more times
+    each (``measure``: the same connections and spikes, min of
+    alternating passes per paradigm), and their delivery times are replaced by the
+    median, per paradigm, of the per-measurement minimums, the stored measurement
+    included. Build times and bytes are kept. A measurement's minimum can be disturbed by
+    a burst of load on the other core; the median of several is not, unless most are.
+
+    Returns a new data dict: ``measurements`` updated, ``n_measurements`` (per row, how
+    many measurements its delivery times are the median of) and ``deliver_repeats``
+    (rows x (repeats + 1) x 2 delivery seconds per step, serial then parallel, NaN where
+    not measured); and a dict describing what was done (for the dataset's meta).
+    Stops early (keeping what it has) after ``max_seconds``."""
+    import os
+
+    measurements = np.array(data["measurements"], dtype=float)
+    ratio = np.log(measurements[:, 0] / measurements[:, 1])
+    configs = replay_configs(data)
+    previous = data.get("n_measurements")
+    n_measurements = np.ones(len(measurements), dtype=np.int16) if previous is None \
+        else np.array(previous, dtype=np.int16)
+    # rows measured again before (a narrower band, or an interrupted run) are kept
+    rows = np.flatnonzero((np.abs(ratio) < band) & (n_measurements == 1))
+    if data.get("deliver_repeats") is not None:
+        samples = np.array(data["deliver_repeats"], dtype=float)
+        if samples.shape[1] != repeats + 1:
+            raise ValueError(f"this dataset's rows were measured {samples.shape[1]} times "
+                             f"each, not {repeats + 1}: give --relabel-repeats "
+                             f"{samples.shape[1] - 1}")
+    else:
+        samples = np.full((len(measurements), repeats + 1, 2), np.nan)
+        samples[:, 0, :] = measurements[:, :2]
+    bar = Progress(len(rows), max_seconds, enabled=progress, label="relabel")
+    load_before = os.getloadavg()
+    start = time.perf_counter()
+    limiter = pin_threads()
+    done = 0
+    try:
+        for done, row in enumerate(rows):
+            if max_seconds is not None and time.perf_counter() - start > max_seconds:
+                break
+            for r in range(1, repeats + 1):
+                features, m = measure(configs[row])
+                if not np.array_equal(features, data["features"][row]):
+                    raise ValueError(f"configuration {row} measured again has features "
+                                     f"{features}, the dataset {data['features'][row]}")
+                samples[row, r] = m[:2]
+            measurements[row, :2] = np.median(samples[row], axis=0)
+            n_measurements[row] = repeats + 1
+            bar.update(done + 1)
+        else:
+            done = len(rows)
+    except KeyboardInterrupt:
+        if progress:
+            import sys
+            sys.stderr.write("\ninterrupted: keeping the rows measured again so far\n")
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
+    bar.close(done)
+    new_ratio = np.log(measurements[:, 0] / measurements[:, 1])
+    relabelled = rows[:done]
+    info = {"band": band, "repeats": repeats, "rows_to_measure": int(len(rows)),
+            "rows_measured_again": int(done),
+            "labels_changed": int(np.sum((ratio[relabelled] > 0) !=
+                                         (new_ratio[relabelled] > 0))),
+            "seconds": round(time.perf_counter() - start, 1),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "timing": f"rows with |log(serial/parallel)| < {band}: median per paradigm of "
+                      f"{repeats + 1} measurements (each min of alternating passes), the "
+                      f"stored one included"}
+    out = dict(data, measurements=measurements, n_measurements=n_measurements,
+               deliver_repeats=samples, configs=configs)
+    return out, info
+
+
+def delay_range_columns(data, configs=None):
+    """(min_delay, max_delay) in steps of every row of a dataset, from its configurations
+    (``replay_configs``) and their connections drawn again as ``measure`` draws them: for
+    datasets stored before these two features existed. Checks each row's synapse count
+    and number of distinct delays against the stored ones."""
+    configs = replay_configs(data) if configs is None else configs
+    from .features import FEATURE_NAMES as names
+    n_synapses = data["features"][:, names.index("n_synapses")]
+    n_delays = data["features"][:, names.index("n_delays")]
+    out = np.zeros((len(configs), 2))
+    for row, config in enumerate(configs):
+        _, post, delay = make_connections(config, np.random.default_rng(config["seed"]))
+        if post.size != n_synapses[row] or len(np.unique(delay)) != n_delays[row]:
+            raise ValueError(f"configuration {row}: its connections drawn again do not "
+                             f"match the stored synapse and delay counts")
+        out[row] = delay.min(), delay.max()
+    return out

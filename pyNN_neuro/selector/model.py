@@ -30,9 +30,14 @@ CLASSIFIER_INPUT_NAMES = MODEL_INPUT_NAMES + (
     "log_serial_cost_estimate", "log_parallel_cost_estimate")
 
 # cost-model terms, per simulated step (see cost_terms)
-SERIAL_TERMS = ("calls", "spikes", "events", "events_log_post")
+SERIAL_TERMS = ("calls", "calls_with_spikes", "spikes", "events_one_delay",
+                "events_several_delays", "events_several_delays_wrap", "events_log_synapses")
 PARALLEL_TERMS = ("calls", "calls_x_delays", "spike_matrix", "spikes", "gathered_rows",
-                  "multiply_adds", "ring_adds")
+                  "multiply_adds", "ring_adds", "presynaptic_scan", "matrix_reads",
+                  "matrix_reads_log_size")
+#: matrix size (bytes) from which the parallel paradigm's matrix reads slow down
+#: (``matrix_reads_log_size``): about where they stop fitting the inner caches
+MATRIX_CACHE_SCALE_BYTES = 256 * 1024
 SERIAL_BUILD_TERMS = ("constant", "synapses", "synapses_log", "n_pre")
 PARALLEL_BUILD_TERMS = ("constant", "synapses", "synapses_log", "n_pre", "dense_elements",
                         "delays", "synapses_x_delays")
@@ -49,10 +54,22 @@ def cost_terms(features):
     (n x len(PARALLEL_TERMS)). ``calls`` are per-window overheads (1/K per step); the
     parallel paradigm skips windows without spikes, so its terms are weighted by the
     probability that a window holds one, and takes its products over the window's active
-    presynaptic rows when they are few (``features.active_rows``)."""
-    from .features import active_rows
+    presynaptic rows when they are few (``features.active_rows``).
+
+    The serial kernel (``StaticDelivery`` in ext/_synapses.pyx) is called for every
+    window that holds a spike (``calls_with_spikes``: binding and entering the kernel, on
+    top of the unit's own call every window), walks one CSR row per spike (``spikes``),
+    and has two paths per synaptic event: when all synapses share one delay, the target
+    ring row is fixed per spike (``events_one_delay``); otherwise every synapse loads its
+    delay and finds its own ring slot (``events_several_delays``, about twice the cost),
+    wrapping around the ring unpredictably for a fraction of the spikes' slots
+    (``events_several_delays_wrap``: events x ``features.delay_spread_over_ring``). The
+    synapse arrays walked outgrow the caches as the projection grows
+    (``events_log_synapses``)."""
+    from .features import active_rows, delay_spread_over_ring
     c = {name: _column(features, name) for name in
-         ("n_pre", "n_post", "n_synapses", "spike_probability", "window", "n_delays")}
+         ("n_pre", "n_post", "n_synapses", "spike_probability", "window", "n_delays",
+          "min_delay", "max_delay")}
     K = c["window"]
     spikes = c["n_pre"] * c["spike_probability"]
     events = spikes * c["n_synapses"] / c["n_pre"]
@@ -61,11 +78,17 @@ def cost_terms(features):
     active, gathered = active_rows(c["n_pre"], p, K)
     rows = np.where(gathered, active, c["n_pre"])
     per_row = c["n_post"] * c["n_delays"]
-    serial = np.column_stack([1.0 / K, spikes, events, events * np.log(c["n_post"] + 1.0)])
+    reads = nonempty * rows * per_row / K
+    several = (c["n_delays"] > 1).astype(float)
+    serial = np.column_stack([
+        1.0 / K, nonempty / K, spikes, events * (1.0 - several), events * several,
+        events * several * delay_spread_over_ring(c["min_delay"], c["max_delay"], K),
+        events * np.log1p(c["n_synapses"])])
     parallel = np.column_stack([
         nonempty / K, nonempty * c["n_delays"] / K, nonempty * rows, spikes,
         np.where(gathered, active, 0.0) * per_row / K, nonempty * rows * per_row,
-        nonempty * per_row])
+        nonempty * per_row, nonempty * c["n_pre"] / K, reads,
+        reads * np.log1p(c["n_pre"] * per_row * 8.0 / MATRIX_CACHE_SCALE_BYTES)])
     return serial, parallel
 
 
@@ -245,6 +268,15 @@ class SelectorModel:
             arrays = {k[len("classifier_"):]: z[k] for k in z.files
                       if k.startswith("classifier_")}
         meta["path"] = str(path)
+        for key, names in (("serial_terms", SERIAL_TERMS), ("parallel_terms", PARALLEL_TERMS)):
+            coefficients = meta.get(key.replace("terms", "cost"))
+            if tuple(meta.get(key, ())) != names and (
+                    key in meta or coefficients is None or len(coefficients) != len(names)):
+                raise ValueError(
+                    f"the selector model {path} was fitted to other cost-model terms than "
+                    f"this version's {key} {names}: retrain it with python -m "
+                    f"pyNN_neuro.calibrate --data <its training data> --model-out {path} "
+                    f"(or delete it to use the shipped model)")
         return cls(meta["kind"], arrays, meta)
 
     # prediction --------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import time
 import numpy as np
 
 from .dataset import costs
-from .model import (SelectorModel, _tree_outputs, build_terms, check_export, cost_terms,
-                    export_classifier, fit_nonnegative)
+from .model import (PARALLEL_TERMS, SERIAL_TERMS, SelectorModel, _tree_outputs, build_terms,
+                    check_export, cost_terms, export_classifier, fit_nonnegative)
 
 #: the model ``python -m pyNN_neuro.calibrate`` trains unless told otherwise (chosen by
 #: ``benchmarks/selector.py``: lowest cross-validated mean regret among exportable models)
@@ -101,7 +101,8 @@ def fit_cost_model(features, data_measurements, run_steps=None):
     m = data_measurements
     s_terms, p_terms = cost_terms(features)
     sb_terms, pb_terms = build_terms(features)
-    return {"serial_cost": fit_nonnegative(s_terms, m[:, 0]).tolist(),
+    return {"serial_terms": list(SERIAL_TERMS), "parallel_terms": list(PARALLEL_TERMS),
+            "serial_cost": fit_nonnegative(s_terms, m[:, 0]).tolist(),
             "parallel_cost": fit_nonnegative(p_terms, m[:, 1]).tolist(),
             "serial_build": fit_nonnegative(sb_terms, m[:, 2]).tolist(),
             "parallel_build": fit_nonnegative(pb_terms, m[:, 3]).tolist(),
