@@ -310,8 +310,8 @@ cdef class StaticDelivery:
                 k = self._spike_k[m]
                 first = (step0 + k) % L
             i = self._spike_i[m]
-            if m + 1 < n_spikes:
-                pnn_touch(&self.post[0], &self.weight[0], row_start[self._spike_i[m + 1]])
+            if m + 3 < n_spikes:
+                pnn_touch(&self.post[0], &self.weight[0], row_start[self._spike_i[m + 3]])
             if self.uniform_delay >= 0:
                 row = &self._ring[_arrival_slot(first, self.uniform_delay, L), 0]
                 pnn_add_row(row, &self.post[0], &self.weight[0], row_start[i], row_end[i])
