@@ -197,3 +197,44 @@ def test_poisson_drive_recorded_after_a_run_goes_back_to_a_spike_list():
     assert all(t.min() > 40.0 for t in drive_direct if t.size)
     _assert_same(drive_direct, drive_listed)
     _assert_same(direct, listed)
+
+
+def _driven_with_changes(direct):
+    """A drive added straight into the rings across a reset, a rate change and a weight
+    change between runs, against the same script with spike lists."""
+    from pyNN_neuro.engine import simulation
+    saved = simulation.DIRECT_SOURCES
+    simulation.DIRECT_SOURCES = direct
+    try:
+        sim.setup(timestep=0.1, rng_seed=77)
+        cells = sim.Population(300, sim.IF_curr_exp(tau_syn_E=2.0))
+        drive = sim.Population(300, sim.SpikeSourcePoisson(rate=2000.0))
+        feed = sim.Projection(drive, cells, sim.OneToOneConnector(),
+                              sim.StaticSynapse(weight=0.3, delay=0.4))
+        sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.05, rng=sim.NumpyRNG(5)),
+                       sim.StaticSynapse(weight=0.05, delay=1.0))
+        cells.record("spikes")
+        sim.run(50.0)
+        drive.set(rate=3000.0)
+        sim.run(30.0)
+        sim.reset()
+        feed.set(weight=np.linspace(0.1, 0.5, 300))
+        sim.run(60.0)
+        from pyNN_neuro import simulator
+        sources = [g.source for g in simulator.state.engine.groups if hasattr(g, "source")]
+        assert [s.is_direct for s in sources] == [direct]
+        blocks = cells.get_data().segments
+        trains = [[np.asarray(st.magnitude) for st in seg.spiketrains] for seg in blocks]
+        sim.end()
+    finally:
+        simulation.DIRECT_SOURCES = saved
+    return trains
+
+
+def test_poisson_drive_added_straight_into_rings_across_reset_and_changes():
+    listed = _driven_with_changes(direct=False)
+    direct = _driven_with_changes(direct=True)
+    assert len(listed) == len(direct) == 2
+    for seg_direct, seg_listed in zip(direct, listed):
+        assert sum(t.size for t in seg_listed) > 200
+        _assert_same(seg_direct, seg_listed)
