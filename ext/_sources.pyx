@@ -433,7 +433,7 @@ cdef class RenewalSource:
 
     cpdef int update(self, long step0, int K):
         """Emit the spikes of steps step0 ... step0 + K - 1, ordered by step then neuron;
-        return how many."""
+        return how many (0 with direct targets: the spikes went into their rings)."""
         cdef double t_end = (step0 + K) * self.dt
         cdef Py_ssize_t n = self.next_time.shape[0]
         cdef Py_ssize_t n_blocks = (n + POISSON_LANES - 1) // POISSON_LANES
