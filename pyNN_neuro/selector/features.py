@@ -62,6 +62,23 @@ def active_rows(n_pre, spike_probability, window):
     return active, active < GATHER_BELOW * n_pre
 
 
+def window_work(c):
+    """What both paradigms' cost models count, from the columns ``c`` (a dict of arrays:
+    n_pre, n_post, n_synapses, spike_probability, window, n_delays): (spikes and synaptic
+    events per step, the probability that a window holds a spike, the active rows of a
+    window, whether the parallel paradigm gathers them, the rows its products take, and
+    targets x delays per row). The selector's cost model and the frozen screening model of
+    ``measure._screening_terms`` both start from these: a change here changes which
+    configurations a calibration seed draws (tests/test_selector.py checks it)."""
+    n_pre, p_spike = c["n_pre"], c["spike_probability"]
+    spikes = n_pre * p_spike
+    p = np.clip(p_spike, 0.0, 1.0 - 1e-12)
+    active, gathered = active_rows(n_pre, p, c["window"])
+    return (spikes, spikes * c["n_synapses"] / n_pre,
+            -np.expm1(n_pre * c["window"] * np.log1p(-p)), active, gathered,
+            np.where(gathered, active, n_pre), c["n_post"] * c["n_delays"])
+
+
 def _expected_max_fan_in(n_pre, n_post, p):
     """Largest of n_post Binomial(n_pre, p) counts, approximated (normal tail)."""
     mean = n_pre * p

@@ -347,18 +347,12 @@ def _screening_terms(features):
     dataset (2026-12). Frozen here, apart from the selector's cost model, so that the
     configurations a seed draws stay the same when that model changes
     (``replay_configs``)."""
-    from .features import active_rows
+    from .features import window_work
     X = np.atleast_2d(np.asarray(features, dtype=float))
     c = {name: X[:, FEATURE_NAMES.index(name)] for name in
          ("n_pre", "n_post", "n_synapses", "spike_probability", "window", "n_delays")}
     K = c["window"]
-    spikes = c["n_pre"] * c["spike_probability"]
-    events = spikes * c["n_synapses"] / c["n_pre"]
-    p = np.clip(c["spike_probability"], 0.0, 1.0 - 1e-12)
-    nonempty = -np.expm1(c["n_pre"] * K * np.log1p(-p))
-    active, gathered = active_rows(c["n_pre"], p, K)
-    rows = np.where(gathered, active, c["n_pre"])
-    per_row = c["n_post"] * c["n_delays"]
+    spikes, events, nonempty, active, gathered, rows, per_row = window_work(c)
     serial = np.column_stack([1.0 / K, spikes, events, events * np.log(c["n_post"] + 1.0)])
     parallel = np.column_stack([
         nonempty / K, nonempty * c["n_delays"] / K, nonempty * rows, spikes,

@@ -66,18 +66,12 @@ def cost_terms(features):
     (``events_several_delays_wrap``: events x ``features.delay_spread_over_ring``). The
     synapse arrays walked outgrow the caches as the projection grows
     (``events_log_synapses``)."""
-    from .features import active_rows, delay_spread_over_ring
+    from .features import delay_spread_over_ring, window_work
     c = {name: _column(features, name) for name in
          ("n_pre", "n_post", "n_synapses", "spike_probability", "window", "n_delays",
           "min_delay", "max_delay")}
     K = c["window"]
-    spikes = c["n_pre"] * c["spike_probability"]
-    events = spikes * c["n_synapses"] / c["n_pre"]
-    p = np.clip(c["spike_probability"], 0.0, 1.0 - 1e-12)
-    nonempty = -np.expm1(c["n_pre"] * K * np.log1p(-p))
-    active, gathered = active_rows(c["n_pre"], p, K)
-    rows = np.where(gathered, active, c["n_pre"])
-    per_row = c["n_post"] * c["n_delays"]
+    spikes, events, nonempty, active, gathered, rows, per_row = window_work(c)
     reads = nonempty * rows * per_row / K
     several = (c["n_delays"] > 1).astype(float)
     serial = np.column_stack([
