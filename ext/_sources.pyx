@@ -306,6 +306,10 @@ cdef class SpikeArraySource:
         return count
 
 
+#: most units a Poisson source adds its spikes into directly (``RenewalSource.set_direct``)
+MAX_DIRECT_TARGETS = MAX_DIRECT
+
+
 cdef class RenewalSource:
     """Renewal-process spike sources: Poisson, Poisson with dead time, and gamma.
 

@@ -29,6 +29,7 @@ import time
 
 import numpy as np
 
+from . import _sources
 from .delivery import StaticUnit
 from .groups import RenewalGroup
 
@@ -257,7 +258,8 @@ class Simulation:
     def _direct_targets(group, units, writers):
         """The list of ``RenewalGroup.set_direct``, or None when the group must keep its
         spike list (see ``_connect_sources_directly``)."""
-        if (not DIRECT_SOURCES or group.kind != 0 or not units or len(units) > 8
+        if (not DIRECT_SOURCES or group.kind != 0 or not units
+                or len(units) > _sources.MAX_DIRECT_TARGETS
                 or group.recording.records_spikes):
             return None
         targets = {}
