@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pyNN.standardmodels import cells as pynn_cells
 
-from .engine.delivery import StaticUnit
+from .engine.delivery import StaticUnit, uniform_value
 from .engine.parallel import ParallelUnit
 from .engine.simulation import Simulation, window_plan
 
@@ -140,12 +140,21 @@ def network_pieces(state):
     for projection in state.projections:
         for pre, post, _, post_index, _, steps in projection_arrays(state, projection):
             fan_in = np.bincount(post_index, minlength=post.size)
-            delays = np.bincount(steps)
+            delays = _histogram(steps)
             pieces.append(Piece(projection, pre, post, int(post_index.size),
                                 float(fan_in.mean()), float(fan_in.max()),
                                 max(int(np.count_nonzero(delays)), 1),
                                 int(np.flatnonzero(delays)[0]), len(delays) - 1))
     return pieces
+
+
+def _histogram(steps):
+    """``np.bincount(steps)``, without a pass over a broadcast of one value."""
+    if steps.size and steps.strides[0] == 0:
+        counts = np.zeros(int(steps[0]) + 1, dtype=np.int64)
+        counts[-1] = steps.size
+        return counts
+    return np.bincount(steps)
 
 
 def engine_window(state, pieces):
@@ -577,8 +586,8 @@ def ring_quanta(state):
         for pre, post, _, post_index, selection, _ in projection_arrays(state, projection):
             if id(pre) not in multiplicity:
                 multiplicity[id(pre)] = _spikes_per_step_bound(pre, state.dt)
-            per_post = np.bincount(post_index, weights=np.abs(weights[selection]),
-                                   minlength=post.size) * multiplicity[id(pre)]
+            per_post = _abs_weight_sums(post_index, weights[selection],
+                                        post.size) * multiplicity[id(pre)]
             ring = (id(post), projection.receptor_type)
             bound[ring] = bound[ring] + per_post if ring in bound else per_post
     quanta = {}
@@ -590,6 +599,21 @@ def ring_quanta(state):
         exponent = math.frexp(largest)[1] + HEADROOM_BITS - 53
         quanta[ring] = math.ldexp(1.0, exponent) if exponent > -1000 else None
     return quanta
+
+
+def _abs_weight_sums(post_index, weights, n_post):
+    """``np.bincount(post_index, weights=np.abs(weights), minlength=n_post)``, to the bit.
+    With one weight w for all, bin j holds the sum of its c_j copies of |w| added one by
+    one from 0 (bincount's order); those sums are tabulated once per count, so the result
+    is the same without a weighted pass over the connections."""
+    w = uniform_value(weights)
+    if w is None or post_index.size == 0:
+        return np.bincount(post_index, weights=np.abs(weights), minlength=n_post)
+    counts = np.bincount(post_index, minlength=n_post)
+    sums = np.zeros(int(counts.max()) + 1)
+    # add.accumulate adds one element at a time, in order (no pairwise summation)
+    np.cumsum(np.full(sums.size - 1, abs(float(w))), out=sums[1:])
+    return sums[counts]
 
 
 _quanta_cache = {}

@@ -354,7 +354,9 @@ class Projection(common.Projection):
         paradigm = self._effective_paradigm()
         for pre_base, post_base, pre_index, post_index, selection in self._pieces():
             values = {name: v[selection] for name, v in self._values.items()}
-            steps = delay_steps(values.pop("delay"), simulator.state.dt).astype(np.intc)
+            # one delay for all stays one broadcast value until the unit fills its own
+            # array (no network-sized temporaries)
+            steps = delay_steps(values.pop("delay"), simulator.state.dt, writeable=False)
             if self._unroll_extra_steps is not None:
                 steps = steps + self._unroll_extra_steps[selection].astype(np.intc)
             unit = self.synapse_type._make_unit(

@@ -236,6 +236,26 @@ def test_ring_quanta_are_powers_of_two_with_headroom():
     sim.end()
 
 
+@pytest.mark.parametrize("weight", [0.1, -0.4, 1e-3, 7.77, -0.0, "mixed"])
+def test_weight_sums_for_the_quanta_match_a_weighted_bincount_to_the_bit(weight):
+    # one weight for all takes a tabulated path; it must give bincount's sums exactly (80
+    # copies of 0.1 added one by one are not 80 * 0.1, and the quantum's exponent could
+    # flip at a power of two)
+    rng = np.random.default_rng(3)
+    post = np.sort(rng.integers(0, 500, 200_000))
+    weights = rng.normal(size=post.size) if weight == "mixed" else np.full(post.size, weight)
+    ours = paradigms._abs_weight_sums(post, weights, 600)
+    reference = np.bincount(post, weights=np.abs(weights), minlength=600)
+    assert ours.tobytes() == reference.tobytes()
+
+
+def test_delay_histogram_of_a_broadcast_delay():
+    steps = np.broadcast_to(np.int64(7), (1000,))
+    assert paradigms._histogram(steps).tolist() == np.bincount(np.full(1000, 7)).tolist()
+    mixed = np.array([3, 1, 3, 0])
+    assert paradigms._histogram(mixed).tolist() == [1, 1, 0, 2]
+
+
 def test_weight_changes_after_a_run_keep_the_paradigms_identical():
     def run(paradigm):
         sim.setup(timestep=0.1, paradigm=paradigm)

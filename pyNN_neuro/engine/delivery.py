@@ -33,6 +33,8 @@ def uniform_value(values):
     values = np.asarray(values)
     if values.ndim != 1 or values.size == 0:
         return None
+    if values.strides[0] == 0:          # a broadcast of one value
+        return values[0]
     bits = values.view(np.int64) if values.dtype == np.float64 else values
     first = bits[0]
     head = bits[:64]
