@@ -170,6 +170,21 @@ def test_window_plan_stages():
                 for members in components for m in members}
     assert stage_of[0] == stage_of[1] == stage_of[2]    # the drive keeps pace with its target
     assert stage_of[3] == stage_of[4] == stage_of[5] != stage_of[0]
+    # a macro window of four 15-step windows: the drive (fed by nothing) takes all four
+    # at once, in a stage before its target's; a layer that is fed keeps pace
+    links_ff = links + [(0, 3, 15, False)]
+    windows, macro, membership, stages = window_plan(sizes, links, max_window=60)
+    assert macro == 60 and windows == [60, 15, 15, 60, 60, 60, 60]
+    stage_of = {m: i for i, (_, components) in enumerate(stages)
+                for members in components for m in members}
+    assert stage_of[0] < stage_of[1] == stage_of[2]
+    windows, _, _, _ = window_plan(sizes + [100], links_ff + [(7, 1, 15, False),
+                                                             (0, 7, 15, False)],
+                                   max_window=60)
+    assert windows[7] == 15 and windows[0] == 60
+    # a macro window of 17 windows (prime): the drive keeps pace, no stub windows
+    windows, _, _, _ = window_plan(sizes, links, max_window=255)
+    assert windows[0] == 15
     # plastic synapses anywhere: one window, one stage, as short as any cycle or plastic delay
     windows, macro, _, stages = window_plan(sizes, links + [(3, 4, 7, True)], max_window=256)
     assert windows == [7] * 7 and macro == 7 and len(stages) == 1

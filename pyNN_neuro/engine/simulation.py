@@ -8,7 +8,10 @@ argument). A component on no cycle gets all its input from components that come 
 it in topological order, so it can take the whole *macro window* M at once (at most
 ``DEFAULT_MAX_WINDOW`` steps and ``WINDOW_ELEMENT_BUDGET`` / neurons): feed-forward layers
 and spike sources advance M steps per call, a recurrent part beside them as many of its own
-shorter windows as M holds. A plastic (STDP) unit needs its pre- and postsynaptic groups
+shorter windows as M holds. A component on no cycle that feeds a recurrent part keeps its
+pace, or, when it is fed by nothing (a spike source), takes up to ``SOURCE_WINDOWS`` of its
+windows at once: a Poisson source's cost per window and neuron is then paid less often, for
+rings longer by the extra windows. A plastic (STDP) unit needs its pre- and postsynaptic groups
 to take turns window by window (postsynaptic spikes travel back to its synapses through
 the same delays), so a network with plastic units keeps one window for every group: the
 smallest delay on any cycle or of any plastic unit.
@@ -37,6 +40,8 @@ logger = logging.getLogger("pyNN_neuro")
 
 DEFAULT_MAX_WINDOW = 256
 WINDOW_ELEMENT_BUDGET = 4_000_000   # bound on window_max x neurons, for buffer memory
+SOURCE_WINDOWS = 4                  # a component fed by nothing advances up to this many
+                                    # windows of the components it feeds at once
 PROGRESS_INTERVAL_S = 5.0           # a run longer than this prints a progress line this often
 #: Poisson drives add their spikes straight into their one-to-one target's ring (same
 #: additions as delivering them; False is kept for the tests that compare both ways)
@@ -130,12 +135,20 @@ def window_plan(sizes, links, max_window=DEFAULT_MAX_WINDOW):
         shortest = min(bounds)
         macro = macro // shortest * shortest      # no stub window at the end
     own = [min(c, macro) if c is not None else None for c in cyclic]
-    # a component on no cycle keeps pace with the components it feeds (so that it can
-    # share their stage, and their ring buffers stay short); one that feeds nothing, or
-    # a component that takes the macro window, takes the macro window
+    # a component on no cycle keeps pace with the components it feeds (so that their
+    # ring buffers stay short); one that feeds nothing, or a component that takes the
+    # macro window, takes the macro window. One fed by nothing (spike sources, input
+    # layers) takes up to SOURCE_WINDOWS of that pace at once, a whole fraction of the
+    # macro window: a Poisson source pays a cost per neuron and window, and its targets'
+    # rings only grow by the extra windows
+    fed = {x for c in range(n) for x in consumers[c]}
     for c in reversed(range(n)):
         if own[c] is None:
-            own[c] = max((own[x] for x in consumers[c]), default=macro)
+            pace = max((own[x] for x in consumers[c]), default=macro)
+            if c not in fed and pace < macro:
+                whole = macro // pace
+                pace *= max(f for f in range(1, SOURCE_WINDOWS + 1) if whole % f == 0)
+            own[c] = pace
     # stages: components in a topological order that keeps equal windows together
     indegree = [0] * n
     for c in range(n):
