@@ -95,6 +95,83 @@ from _kernel_common cimport (EULER_E, NEURON_BLOCK, block_array, block_count, bl
 from pyNN_neuro.engine._checks import (check_window, checked_arrays, non_negative,
                                        positive)
 
+cdef extern from *:
+    """
+    /* IF_curr_exp over a window for a block of m neurons, fused: one loop per step does
+       what the generic path's five do (take the ring's input and clear it,
+       IFCurrExp._step, _lif_membrane, the spike flag), in the same order of operations
+       for each neuron, so the numbers are the same to the bit (see setup.py: no
+       contraction into fused multiply-adds). Ring slots, rows of i_ext and rows of
+       spiked are ring_stride, i_ext_stride and spiked_stride elements apart; the block's
+       state stays in the caller's arrays V, R, IE, II (m elements each). */
+    static void pnn_if_curr_exp_window(
+            Py_ssize_t m, int K, Py_ssize_t slot, Py_ssize_t L, Py_ssize_t ring_stride,
+            Py_ssize_t i_ext_stride, Py_ssize_t spiked_stride,
+            double* __restrict__ V, double* __restrict__ R, double* __restrict__ IE,
+            double* __restrict__ II,
+            double* __restrict__ ring_exc, double* __restrict__ ring_inh,
+            const double* __restrict__ i_ext, unsigned char* __restrict__ spiked,
+            double* __restrict__ v, double* __restrict__ refractory_steps,
+            double* __restrict__ isyn_exc, double* __restrict__ isyn_inh,
+            const double* __restrict__ v_rest, const double* __restrict__ theta,
+            const double* __restrict__ restart, const double* __restrict__ reset_to,
+            const double* __restrict__ i_offset, const double* __restrict__ p22,
+            const double* __restrict__ p20, const double* __restrict__ p11_exc,
+            const double* __restrict__ p11_inh, const double* __restrict__ p21_exc,
+            const double* __restrict__ p21_inh) {
+        for (Py_ssize_t b = 0; b < m; b++) {
+            V[b] = v[b];
+            R[b] = (double)(Py_ssize_t)refractory_steps[b];
+            IE[b] = isyn_exc[b];
+            II[b] = isyn_inh[b];
+        }
+        for (int k = 0; k < K; k++) {
+            double* __restrict__ re = ring_exc + slot * ring_stride;
+            double* __restrict__ ri = ring_inh + slot * ring_stride;
+            const double* __restrict__ ie = i_ext + k * i_ext_stride;
+            unsigned char* __restrict__ sp = spiked + k * spiked_stride;
+            for (Py_ssize_t b = 0; b < m; b++) {
+                double arrived_exc = re[b], arrived_inh = ri[b];
+                re[b] = 0.0;
+                ri[b] = 0.0;
+                double v_relative = V[b] - v_rest[b];
+                double integrated = v_relative * p22[b] + IE[b] * p21_exc[b]
+                                    + II[b] * p21_inh[b] + (i_offset[b] + ie[b]) * p20[b];
+                double current_exc = IE[b] * p11_exc[b];
+                double current_inh = II[b] * p11_inh[b];
+                IE[b] = current_exc + arrived_exc;
+                II[b] = current_inh + arrived_inh;
+                double steps = R[b];
+                double counted_down = steps - 1.0;
+                double vr = steps == 0.0 ? integrated : v_relative;
+                steps = steps == 0.0 ? steps : counted_down;
+                double fired = vr >= theta[b] ? 1.0 : 0.0;
+                R[b] = fired != 0.0 ? restart[b] : steps;
+                V[b] = v_rest[b] + (fired != 0.0 ? reset_to[b] : vr);
+                sp[b] = fired != 0.0;
+            }
+            slot = slot + 1 == L ? 0 : slot + 1;
+        }
+        for (Py_ssize_t b = 0; b < m; b++) {
+            v[b] = V[b];
+            refractory_steps[b] = R[b];
+            isyn_exc[b] = IE[b];
+            isyn_inh[b] = II[b];
+        }
+    }
+    """
+    void pnn_if_curr_exp_window(
+        Py_ssize_t m, int K, Py_ssize_t slot, Py_ssize_t L, Py_ssize_t ring_stride,
+        Py_ssize_t i_ext_stride, Py_ssize_t spiked_stride, double* V, double* R,
+        double* IE, double* II,
+        double* ring_exc, double* ring_inh, const double* i_ext, unsigned char* spiked,
+        double* v, double* refractory_steps, double* isyn_exc, double* isyn_inh,
+        const double* v_rest, const double* theta, const double* restart,
+        const double* reset_to, const double* i_offset, const double* p22,
+        const double* p20, const double* p11_exc, const double* p11_inh,
+        const double* p21_exc, const double* p21_inh) nogil
+
+
 # a thread is started for at least this many neuron-steps of a window (about 100 us)
 cdef double MIN_NEURON_STEPS_PER_THREAD = 50000.0
 # Izhikevich's equation takes its current in pA; PyNN gives nA.
@@ -356,6 +433,29 @@ cdef class IFCurrExp(_LIFKernel):
             self.p21_exc[i] = current_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
             self.p21_inh[i] = current_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
             self.p20[i] = tau_m[i] / cm[i] * (1.0 - self.p22[i])
+
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        """Without recording, the fused window (``pnn_if_curr_exp_window``): the same
+        numbers as the generic path, which records."""
+        cdef double V[NEURON_BLOCK]
+        cdef double R[NEURON_BLOCK]
+        cdef double IE[NEURON_BLOCK]
+        cdef double II[NEURON_BLOCK]
+        if record:
+            _LIFKernel._advance_block(self, first, slot, K, record)
+            return
+        pnn_if_curr_exp_window(
+            block_size(first, self.n), K, slot, self.ring.shape[1],
+            self.ring.strides[1] // sizeof(double), self.i_ext.strides[0] // sizeof(double),
+            self.spiked.strides[0], V, R, IE, II,
+            &self.ring[0, 0, first], &self.ring[1, 0, first], &self.i_ext[0, first],
+            &self.spiked[0, first], &self.v[first], &self.refractory_steps[first],
+            &self.isyn_exc[first], &self.isyn_inh[first], &self.v_rest[first],
+            &self.theta[first], &self.refractory_counts[first],
+            &self.v_reset_relative[first], &self.i_offset[first], &self.p22[first],
+            &self.p20[first], &self.p11_exc[first], &self.p11_inh[first],
+            &self.p21_exc[first], &self.p21_inh[first])
 
     cdef void _step(self, Py_ssize_t first, Py_ssize_t m, const_block_array i_ext,
                     const_block_array arrived_exc, const_block_array arrived_inh,
