@@ -78,25 +78,73 @@ cdef extern from *:
         return s - 1;
     }
 
-    /* The next Poisson interval (ms) of each lane active[j], j < n: (-log u) 1000 / rate
-       with u the lane's next uniform number, or infinity for a rate of 0. Gathers, then
-       one branch-free loop that vectorises. */
-    static inline void pnn_poisson_intervals(int n, const int* restrict active,
-                                             const uint64_t* restrict key,
-                                             const uint64_t* restrict c,
-                                             const double* restrict rate,
-                                             double* restrict interval) {
-        for (int j = 0; j < n; j++) {
-            int a = active[j];
-            double x = (-pnn_log(pnn_uniform_of_key(key[a], c[a])) * 1000.0) / rate[a];
-            interval[j] = rate[a] > 0.0 ? x : INFINITY;
+    /* One round of a block of Poisson neurons, over the n of them still inside the
+       window, held compacted (position j): if t[j] < stop[j], its spike at t[j] is emitted
+       in window step rel[j] (its step minus step0, at least 0), the next interval is drawn
+       (c[j] advances when the rate is positive) and added to t[j]; otherwise the neuron
+       is done (t[j] = infinity, nothing emitted). live[j] says which. The arithmetic of
+       a per-neuron loop, without a branch: one loop that vectorises. It runs over whole
+       groups of 8 (the arrays hold at least n rounded up to 8 valid numbers): a scalar
+       remainder would cost as much as the vectors in a block's last rounds, when few
+       neurons are left. */
+    static inline void pnn_poisson_round(int n, double* restrict t,
+                                         const double* restrict stop,
+                                         const double* restrict rate,
+                                         uint64_t* restrict c,
+                                         const uint64_t* restrict key,
+                                         int* restrict rel, unsigned char* restrict live,
+                                         double dt, long step0) {
+        int n8 = (n + 7) & ~7;
+        for (int j = 0; j < n8; j++) {
+            double tj = t[j], r = rate[j];
+            int alive = tj < stop[j];
+            /* a live time is finite and before the window's end; the padding's may be
+               infinite, and converting that to an integer is undefined */
+            long s = pnn_emission_step(alive ? tj : 0.0, dt) - step0;
+            double x = (-pnn_log(pnn_uniform_of_key(key[j], c[j])) * 1000.0) / r;
+            double interval = r > 0.0 ? x : INFINITY;
+            rel[j] = s < 0 ? 0 : (int)s;
+            t[j] = alive ? tj + interval : INFINITY;
+            c[j] += (uint64_t)(alive & (r > 0.0));
+            live[j] = (unsigned char)alive;
         }
+    }
+
+    /* After a round: note each live neuron's step (steps[lane * rounds + round]) and its
+       count, its time and counter per lane, and keep, compacted in order, the neurons
+       whose next spike is still before t_end. Returns how many. */
+    static inline int pnn_poisson_keep(int n, double t_end, int round, int rounds,
+                                       double* restrict t, double* restrict stop,
+                                       double* restrict rate, uint64_t* restrict c,
+                                       uint64_t* restrict key, int* restrict lane,
+                                       const int* restrict rel,
+                                       const unsigned char* restrict live,
+                                       int* restrict steps, int* restrict n_steps,
+                                       double* restrict t_lane, uint64_t* restrict c_lane) {
+        int m = 0;
+        for (int j = 0; j < n; j++) {
+            int a = lane[j];
+            double tj = t[j], sj = stop[j], rj = rate[j];
+            uint64_t cj = c[j], kj = key[j];
+            steps[a * rounds + round] = rel[j];
+            n_steps[a] = live[j] ? round + 1 : n_steps[a];
+            t_lane[a] = tj;
+            c_lane[a] = cj;
+            t[m] = tj; stop[m] = sj; rate[m] = rj; c[m] = cj; key[m] = kj; lane[m] = a;
+            m += tj < t_end;
+        }
+        return m;
     }
     """
     double pnn_log(double x) nogil
     long pnn_emission_step(double t, double dt) nogil
-    void pnn_poisson_intervals(int n, const int* active, const uint64_t* key, const uint64_t* c,
-                               const double* rate, double* interval) nogil
+    void pnn_poisson_round(int n, double* t, const double* stop, const double* rate,
+                           uint64_t* c, const uint64_t* key, int* rel, unsigned char* live,
+                           double dt, long step0) nogil
+    int pnn_poisson_keep(int n, double t_end, int round, int rounds, double* t, double* stop,
+                         double* rate, uint64_t* c, uint64_t* key, int* lane, const int* rel,
+                         const unsigned char* live, int* steps, int* n_steps, double* t_lane,
+                         uint64_t* c_lane) nogil
 
 
 cdef extern from *:
@@ -478,10 +526,11 @@ cdef class RenewalSource:
         """Add each spike of a Poisson source straight into rings instead of the spike
         list, which stays empty (spike counts are kept). ``targets``: up to MAX_DIRECT
         tuples (indptr, post, weight, delay, ring), one per unit of at most one synapse
-        per neuron (indptr[i + 1] - indptr[i] <= 1) with distinct targets: a spike of
-        neuron i in step s adds weight[indptr[i]] to ring[(s + delay) % L, post[indptr[i]]]
-        when neuron i has that synapse, the additions the serial delivery of those units
-        would make. ``weight`` is read at every spike (changes in place take effect)."""
+        per neuron (indptr[i + 1] - indptr[i] <= 1), no two synapses of any of them
+        reaching the same entry of one ring (the engine checks this): a spike of neuron i
+        in step s adds weight[indptr[i]] to ring[(s + delay) % L, post[indptr[i]]] when
+        neuron i has that synapse, the additions the serial delivery of those units would
+        make. ``weight`` is read at every spike (changes in place take effect)."""
         cdef cnp.int64_t[::1] indptr
         cdef int[::1] post
         cdef double[::1] weight
@@ -533,6 +582,46 @@ cdef class RenewalSource:
                 self.direct_ring[t][slot * self.direct_stride[t] + self.direct_post[t][j]] += \
                     self.direct_weight[t][j]
 
+    cdef inline void _add_direct_steps(self, int t, const int* steps, int n,
+                                       Py_ssize_t i) noexcept nogil:
+        """The additions of ``_add_direct`` into direct target t for n spikes of neuron i
+        in window steps steps[0 .. n - 1] (not counted: the caller counts them). A ring
+        entry gets spikes of one neuron through one target only (``set_direct``), so
+        taking the targets one after the other leaves the same sums."""
+        cdef Py_ssize_t j = self.direct_indptr[t][i], slot, L = self.direct_length[t]
+        cdef Py_ssize_t stride = self.direct_stride[t], first = self.direct_slot0[t] + \
+            self.direct_delay[t]
+        cdef double* target
+        cdef double w
+        cdef int m
+        if self.direct_indptr[t][i + 1] == j:
+            return
+        target = self.direct_ring[t] + self.direct_post[t][j]
+        w = self.direct_weight[t][j]
+        for m in range(n):
+            slot = first + steps[m]
+            while slot >= L:
+                slot -= L
+            target[slot * stride] += w
+
+    cdef inline void _emit_steps(self, SpikeBuffer* out, const int* steps, int n,
+                                 Py_ssize_t i) noexcept nogil:
+        """``_emit`` for n spikes of neuron i in window steps steps[0 .. n - 1]."""
+        cdef int m, k, count = out.count
+        cdef int* out_k = out.k
+        cdef int* out_i = out.i
+        cdef int* per_step = out.per_step
+        if count + n > out.capacity:
+            out.overflow += n
+            return
+        for m in range(n):
+            k = steps[m]
+            out_k[count + m] = k
+            out_i[count + m] = <int>i
+            per_step[k + 1] += 1
+        out.count = count + n
+        self.spike_count[i] += n
+
     cdef inline void _emit(self, SpikeBuffer* out, long s, long step0,
                            Py_ssize_t i) noexcept nogil:
         """Append a spike of neuron i in global step s (at least step0) to an unsorted
@@ -578,86 +667,91 @@ cdef class RenewalSource:
 
         Each neuron's spike train is generated exactly as a per-neuron loop would, but the
         neurons advance together in rounds: a round emits the current spike of every neuron
-        still inside the window and draws its next interval. Intervals of different neurons
-        do not depend on each other, so their random numbers, logarithms (``pnn_log``, our
-        own, branch-free) and divisions are computed as vectors, 8 neurons at a time with
-        AVX-512 (``pnn_poisson_intervals``), and the list of active neurons is compacted without
-        branches, where a per-neuron loop would mispredict its exit once per neuron. Steps
-        are kept per neuron (up to POISSON_ROUNDS; a neuron with more continues alone) and
-        appended to the list in neuron order."""
+        still inside the window and draws its next interval (``pnn_poisson_round``).
+        Intervals of different neurons do not depend on each other, so the neurons still
+        in the window are kept compacted in arrays of their own (``pnn_poisson_keep``,
+        without branches, where a per-neuron loop would mispredict its exit once per
+        neuron), and a round's steps, random numbers, logarithms (``pnn_log``, our own,
+        branch-free) and divisions are computed as vectors, 8 neurons at a time with
+        AVX-512. Steps are kept per neuron (up to POISSON_ROUNDS; a neuron with more
+        continues alone) and appended to the list in neuron order."""
+        # per neuron (lane)
+        cdef double t_lane[POISSON_LANES]
+        cdef uint64_t c_lane[POISSON_LANES]
+        cdef int n_steps[POISSON_LANES]
+        cdef int steps[POISSON_LANES * POISSON_ROUNDS]
+        # the neurons still in the window, compacted
         cdef double t[POISSON_LANES]
         cdef double stop[POISSON_LANES]
         cdef double rate[POISSON_LANES]
         cdef uint64_t c[POISSON_LANES]
         cdef uint64_t key[POISSON_LANES]
-        cdef int n_steps[POISSON_LANES]
-        cdef long steps[POISSON_LANES * POISSON_ROUNDS]
-        cdef int active[POISSON_LANES]
-        cdef double interval[POISSON_LANES]
-        cdef int n_active = 0, n_live, a, round_, j
+        cdef int lane[POISSON_LANES]
+        cdef int rel[POISSON_LANES]
+        cdef unsigned char live[POISSON_LANES]
+        cdef int n_active = 0, round_, j, a, n
         cdef Py_ssize_t b, i
+        cdef double tb, r
+        cdef uint64_t kb, cb
         for b in range(lanes):
-            i = first + b
-            t[b] = self.next_time[i]
+            t_lane[b] = self.next_time[first + b]
             n_steps[b] = 0
-            active[n_active] = <int>b
-            n_active += t[b] < t_end
-        for b in range(n_active):
-            i = first + active[b]
-            stop[active[b]] = self.start[i] + self.duration[i]
-            rate[active[b]] = self.rate[i]
-            c[active[b]] = self.counter[i]
-            key[active[b]] = stream_key(self.seed, i)
+            lane[n_active] = <int>b
+            n_active += t_lane[b] < t_end
+        for j in range(n_active, min(POISSON_LANES, (n_active + 7) // 8 * 8)):
+            # numbers that keep the rounds' padding harmless (and not subnormal)
+            t[j] = 0.0
+            stop[j] = 0.0
+            rate[j] = 1.0
+            c[j] = 0
+            key[j] = 0
+        for j in range(n_active):
+            i = first + lane[j]
+            t[j] = t_lane[lane[j]]
+            stop[j] = self.start[i] + self.duration[i]
+            rate[j] = self.rate[i]
+            c[j] = self.counter[i]
+            key[j] = stream_key(self.seed, i)
         round_ = 0
         while n_active and round_ < POISSON_ROUNDS:
-            # emit the current spike of each active neuron, unless past its stop time
-            n_live = 0
-            for j in range(n_active):
-                a = active[j]
-                if t[a] >= stop[a]:
-                    t[a] = INFINITY
-                    continue
-                steps[a * POISSON_ROUNDS + round_] = pnn_emission_step(t[a], self.dt)
-                n_steps[a] = round_ + 1
-                active[n_live] = a
-                n_live += 1
-            # draw the next intervals: independent of one another, and computed for all
-            # live neurons as vectors (a neuron of rate 0 draws nothing)
-            pnn_poisson_intervals(n_live, active, key, c, rate, interval)
-            # advance, and keep the neurons whose next spike is still in the window
-            n_active = 0
-            for j in range(n_live):
-                a = active[j]
-                c[a] += rate[a] > 0.0
-                t[a] = t[a] + interval[j]
-                active[n_active] = a
-                n_active += t[a] < t_end
+            pnn_poisson_round(n_active, t, stop, rate, c, key, rel, live, self.dt, step0)
+            n_active = pnn_poisson_keep(n_active, t_end, round_, POISSON_ROUNDS, t, stop,
+                                        rate, c, key, lane, rel, live, steps, n_steps,
+                                        t_lane, c_lane)
             round_ += 1
         for b in range(lanes):
             i = first + b
-            for j in range(n_steps[b]):
-                if self.n_direct:
-                    self._add_direct(steps[b * POISSON_ROUNDS + j], step0, i)
-                else:
-                    self._emit(out, steps[b * POISSON_ROUNDS + j], step0, i)
-            if n_steps[b] == POISSON_ROUNDS and t[b] < t_end:
+            n = n_steps[b]
+            if n == 0:
+                self.next_time[i] = t_lane[b]
+                continue
+            if self.n_direct:
+                self.spike_count[i] += n
+                for j in range(self.n_direct):
+                    self._add_direct_steps(j, &steps[b * POISSON_ROUNDS], n, i)
+            else:
+                self._emit_steps(out, &steps[b * POISSON_ROUNDS], n, i)
+            tb = t_lane[b]
+            cb = c_lane[b]
+            if n == POISSON_ROUNDS and tb < t_end:
                 # more spikes in this window than rounds: the rest one by one
-                while t[b] < t_end:
-                    if t[b] >= stop[b]:
-                        t[b] = INFINITY
+                r = self.rate[i]
+                kb = stream_key(self.seed, i)
+                while tb < t_end:
+                    if tb >= self.start[i] + self.duration[i]:
+                        tb = INFINITY
                         break
                     if self.n_direct:
-                        self._add_direct(pnn_emission_step(t[b], self.dt), step0, i)
+                        self._add_direct(pnn_emission_step(tb, self.dt), step0, i)
                     else:
-                        self._emit(out, pnn_emission_step(t[b], self.dt), step0, i)
-                    if rate[b] <= 0.0:
-                        t[b] = INFINITY
+                        self._emit(out, pnn_emission_step(tb, self.dt), step0, i)
+                    if r <= 0.0:
+                        tb = INFINITY
                     else:
-                        t[b] = t[b] + (-pnn_log(uniform_of_key(key[b], c[b])) * 1000.0) / rate[b]
-                        c[b] += 1
-            self.next_time[i] = t[b]
-            if n_steps[b]:
-                self.counter[i] = c[b]
+                        tb = tb + (-pnn_log(uniform_of_key(kb, cb)) * 1000.0) / r
+                        cb += 1
+            self.next_time[i] = tb
+            self.counter[i] = cb
 
     cdef void _scatter(self, SpikeBuffer* b) noexcept nogil:
         """One unsorted list to its places in spike_k/spike_i (``per_step[k]``: the place
