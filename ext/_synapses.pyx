@@ -50,10 +50,24 @@ cdef extern from *:
         for (j = (j0 > ahead ? j0 : ahead); j < j1; j++)
             row[post[j]] += weight[j];
     }
+    /* pnn_add_row for synapses that all have the weight w: no weight array to stream
+       through the caches beside the targets */
+    static inline void pnn_add_value(double* row, const int* post, double w,
+                                     Py_ssize_t j0, Py_ssize_t j1) {
+        Py_ssize_t j, ahead = j1 - PNN_TOUCH_AHEAD;
+        for (j = j0; j < ahead; j++) {
+            __builtin_prefetch(&row[post[j + PNN_TOUCH_AHEAD]], 1, 3);
+            row[post[j]] += w;
+        }
+        for (j = (j0 > ahead ? j0 : ahead); j < j1; j++)
+            row[post[j]] += w;
+    }
     """
     void pnn_touch(const int* post, const double* weight, Py_ssize_t j) nogil
     void pnn_add_row(double* row, const int* post, const double* weight, Py_ssize_t j0,
                      Py_ssize_t j1) nogil
+    void pnn_add_value(double* row, const int* post, double w, Py_ssize_t j0,
+                       Py_ssize_t j1) nogil
 
 
 def csr_order(const cnp.int64_t[::1] pre, const cnp.int64_t[::1] post, Py_ssize_t n_pre,
@@ -128,7 +142,9 @@ cdef class StaticDelivery:
 
     The slot of a spike's step is computed once per step; when every synapse of the unit
     has the same delay (the common case) the target ring row is then fixed for the whole
-    CSR row, and an event costs one load of the target, one of the weight and one add.
+    CSR row, and an event costs one load of the target, one of the weight and one add;
+    when every synapse also has the same weight (``uniform_weight``, which the owner sets
+    and keeps up to date), not even the weight is loaded.
 
     With ``num_threads`` > 1 (and rows sorted by target, as the engine's CSR order makes
     them), thread t owns the targets t n_post / T .. (t + 1) n_post / T - 1: it walks every
@@ -157,6 +173,8 @@ cdef class StaticDelivery:
     cdef bint monotone                              # ... are cut[t] .. cut[t + 1] - 1
     cdef bint single                                # no row has more than one synapse
     cdef double events_per_spike
+    cdef bint weight_uniform                        # every weight is weight_value
+    cdef double weight_value
 
     def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
                  int[::1] delay, spike_k, spike_i, ring, int num_threads=1):
@@ -181,6 +199,18 @@ cdef class StaticDelivery:
         elif num_threads > 1 and self._rows_sorted_by_target():
             self.num_threads = num_threads
             self.segment = self._cut_rows(num_threads, self._ring.shape[1])
+
+    @property
+    def uniform_weight(self):
+        """The weight every synapse has, which the kernel then uses instead of reading
+        ``weight`` (None: read ``weight`` at every delivery). Whoever changes ``weight``
+        in place while this is set must set it again."""
+        return self.weight_value if self.weight_uniform else None
+
+    @uniform_weight.setter
+    def uniform_weight(self, value):
+        self.weight_uniform = value is not None
+        self.weight_value = value if value is not None else 0.0
 
     def bind(self, spike_k, spike_i, ring):
         """(Re)attach the presynaptic spike list and the target ring."""
@@ -233,6 +263,9 @@ cdef class StaticDelivery:
                             schedule='static'):
                 self._deliver(step0, n_spikes, &self.segment[t, 0], &self.segment[t + 1, 0])
 
+    cdef inline double _weight(self, Py_ssize_t j) noexcept nogil:
+        return self.weight_value if self.weight_uniform else self.weight[j]
+
     cdef void _deliver_range(self, long step0, int n_spikes, cnp.int64_t first_synapse,
                              cnp.int64_t end_synapse) noexcept nogil:
         """The synapses first_synapse .. end_synapse - 1 of the spikes' rows, for targets
@@ -273,7 +306,7 @@ cdef class StaticDelivery:
                     if j >= end_synapse:
                         break
                     if self.indptr[i + 1] > j:
-                        self._ring[row_slot, self.post[j]] += self.weight[j]
+                        self._ring[row_slot, self.post[j]] += self._weight(j)
                     lo += 1
             while lo < end_step:
                 i = self._spike_i[lo]
@@ -288,12 +321,12 @@ cdef class StaticDelivery:
                 if self.uniform_delay >= 0:
                     row_slot = _arrival_slot(slot, self.uniform_delay, L)
                     while j < j_end:
-                        self._ring[row_slot, self.post[j]] += self.weight[j]
+                        self._ring[row_slot, self.post[j]] += self._weight(j)
                         j += 1
                 else:
                     while j < j_end:
                         self._ring[_arrival_slot(slot, self.delay[j], L), self.post[j]] += \
-                            self.weight[j]
+                            self._weight(j)
                         j += 1
                 lo += 1
             m = end_step
@@ -314,7 +347,16 @@ cdef class StaticDelivery:
                 pnn_touch(&self.post[0], &self.weight[0], row_start[self._spike_i[m + 3]])
             if self.uniform_delay >= 0:
                 row = &self._ring[_arrival_slot(first, self.uniform_delay, L), 0]
-                pnn_add_row(row, &self.post[0], &self.weight[0], row_start[i], row_end[i])
+                if self.weight_uniform:
+                    pnn_add_value(row, &self.post[0], self.weight_value, row_start[i],
+                                  row_end[i])
+                else:
+                    pnn_add_row(row, &self.post[0], &self.weight[0], row_start[i],
+                                row_end[i])
+            elif self.weight_uniform:
+                for j in range(row_start[i], row_end[i]):
+                    self._ring[_arrival_slot(first, self.delay[j], L), self.post[j]] += \
+                        self.weight_value
             else:
                 for j in range(row_start[i], row_end[i]):
                     self._ring[_arrival_slot(first, self.delay[j], L), self.post[j]] += \

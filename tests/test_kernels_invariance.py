@@ -192,9 +192,11 @@ def test_kernel_logarithm_within_one_ulp_of_libm_and_the_same_in_every_build():
             np.testing.assert_array_equal(got, _isa.modules(LEVELS[0])["_sources"].log_array(x))
 
 
-def _delivered(level, threads, n_pre=2000, n_post=3000, n_syn=400000):
+def _delivered(level, threads, n_pre=2000, n_post=3000, n_syn=400000, weight_value=None,
+               told=None):
     """The rings a unit of random synapses fills from random spikes in three windows, for
-    a uniform and a varied delay; weights not on a grid, so sums must not be reordered."""
+    a uniform and a varied delay; weights not on a grid, so sums must not be reordered
+    (or all ``weight_value``). ``told``: the kernel's ``uniform_weight``."""
     synapses = _isa.modules(level)["_synapses"]
     rng = np.random.default_rng(2)
     pre = rng.integers(0, n_pre, n_syn)
@@ -202,6 +204,8 @@ def _delivered(level, threads, n_pre=2000, n_post=3000, n_syn=400000):
     order, indptr = synapses.csr_order(pre, post, n_pre, n_post)
     target = post[order].astype(np.intc)
     weight = rng.normal(0.0, 1.0, n_syn)[order]
+    if weight_value is not None:
+        weight[:] = weight_value
     spike_k = np.sort(rng.integers(0, 8, 600)).astype(np.intc)
     spike_i = rng.integers(0, n_pre, 600).astype(np.intc)
     rings = []
@@ -210,6 +214,7 @@ def _delivered(level, threads, n_pre=2000, n_post=3000, n_syn=400000):
         rows = synapses.StaticDelivery(indptr, target, weight, delay[order], spike_k, spike_i,
                                        ring, threads)
         assert rows.num_threads == threads
+        rows.uniform_weight = told
         for step0 in (0, 8):
             rows.deliver(step0, spike_k.size)
         rings.append(ring)
@@ -297,6 +302,17 @@ def test_serial_delivery_is_thread_invariant():
     for threads in (2, 3):
         for ring, ring0 in zip(_delivered("baseline", threads), reference):
             np.testing.assert_array_equal(ring, ring0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_serial_delivery_of_one_weight_for_all_reads_no_weights(threads):
+    # told that every weight is 0.3, the kernel adds 0.3 whatever the array holds: the
+    # same rings as reading an array of 0.3 (both delays, one thread or two)
+    read = _delivered("baseline", threads, weight_value=0.3)
+    told = _delivered("baseline", threads, told=0.3)
+    for ring, ring0 in zip(told, read):
+        np.testing.assert_array_equal(ring, ring0)
+    assert not np.array_equal(told[0], _delivered("baseline", threads)[0])
 
 
 def _delivered_monotone(threads, n_pre=30000):

@@ -124,11 +124,20 @@ class StaticUnit:
                 self.indptr, self.post_index, self.weight, self.delay, pre.spike_k,
                 pre.spike_i, ring[self.receptor], getattr(self.post, "num_threads", 1))
             self._rows_ring = ring
+            self._weights_changed()
         elif (rows.spike_k is not pre.spike_k or rows.spike_i is not pre.spike_i
               or self._rows_ring is not ring):
             rows.bind(pre.spike_k, pre.spike_i, ring[self.receptor])
             self._rows_ring = ring
         return rows
+
+    def _weights_changed(self):
+        """Tell the serial kernel whether every weight is one value (it then reads no
+        weight array); called whenever ``weight`` is written."""
+        rows = getattr(self, "_rows", None)
+        if rows is not None:
+            value = uniform_value(self.weight)
+            rows.uniform_weight = float(value) if value is not None else None
 
     def after_post_update(self, step0, K):
         pass
@@ -136,6 +145,7 @@ class StaticUnit:
     def reset(self):
         if self.initial_weight is not self.weight:
             self.weight[:] = self.initial_weight
+            self._weights_changed()
 
     # attribute access in connection order ----------------------------------------------
 
@@ -161,6 +171,8 @@ class StaticUnit:
             array[:] = values
         if name == "weight" and self.initial_weight is not self.weight:
             self.initial_weight[:] = self.weight
+        if name == "weight":
+            self._weights_changed()
 
     def _array(self, name):
         if name == "weight":
