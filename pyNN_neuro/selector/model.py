@@ -12,11 +12,15 @@ Kinds of model (``kind`` in the JSON):
   when the mean over trees of the leaf's fraction of "parallel" samples exceeds 1/2;
 - ``trees_sum``: gradient boosting, classifier (decision = log-odds of parallel) or
   regressor of log(serial cost / parallel cost); decision = init + learning_rate x sum
-  of leaf values;
+  of leaf values (a regressor may be boosted from the cost model's own estimate of that
+  log ratio: then the JSON's ``offset`` names that classifier input, which is added);
 - ``trees_vote``: AdaBoost (SAMME); decision = weighted vote, +1 parallel, -1 serial;
 - ``linear``: a logistic regression behind a standard scaler.
 
-In every kind a positive decision means "parallel".
+In every kind a positive decision means "parallel". A model may carry a decision
+``margin`` (JSON, default 0): the decision is the classifier's score minus the margin, so
+that parallel is chosen only when its predicted advantage exceeds it (for a regressor:
+parallel predicted faster by more than a factor exp(margin)).
 """
 import json
 
@@ -284,20 +288,38 @@ class SelectorModel:
         return np.column_stack([model_inputs(features), np.log(serial / parallel),
                                 np.log(serial), np.log(parallel)])
 
-    def decision(self, features):
-        """The classifier's score per row; > 0 means parallel."""
+    @property
+    def margin(self):
+        """What the score must exceed for parallel to be chosen (0 for models saved
+        before margins existed)."""
+        return float(self.meta.get("margin") or 0.0)
+
+    def score(self, features):
+        """The classifier's own score per row, before the margin: for a regressor, the
+        predicted log(serial cost / parallel cost)."""
         X = self.classifier_inputs(features)
         a = self.arrays
         if self.kind == "trees_mean_proba":
             return _tree_outputs(X, a).mean(axis=1) - 0.5
         if self.kind == "trees_sum":
-            return float(a["init"]) + self.meta["learning_rate"] * _tree_outputs(X, a).sum(axis=1)
+            score = float(a["init"]) + self.meta["learning_rate"] * \
+                _tree_outputs(X, a).sum(axis=1)
+            offset = self.meta.get("offset")
+            if offset:
+                score = score + X[:, CLASSIFIER_INPUT_NAMES.index(offset)]
+            return score
         if self.kind == "trees_vote":
             w = a["tree_weight"]
             return _tree_outputs(X, a) @ w / w.sum()
         if self.kind == "linear":
             return ((X - a["mean"]) / a["scale"]) @ a["coef"] + float(a["intercept"][0])
         raise ValueError(f"unknown selector model kind {self.kind!r}")
+
+    def decision(self, features):
+        """The score minus the margin, per row; > 0 means parallel. Everything that
+        chooses or ranks the paradigms (``prefers_parallel``, ``costs``) goes through
+        this, so that they never disagree."""
+        return self.score(features) - self.margin
 
     def prefers_parallel(self, features):
         """Boolean per row: the classifier picks the parallel paradigm (before the hard
@@ -314,8 +336,9 @@ class SelectorModel:
         """Predicted seconds per simulated step, (serial, parallel): delivery, plus build
         seconds / run_steps if the model was trained so. From the fitted cost model; when
         the selector is a regressor of the log cost ratio, the pair is moved (keeping its
-        geometric mean) to that ratio, so that the costs always rank the paradigms as the
-        choice does."""
+        geometric mean) to that ratio less the margin (``decision``), so that the costs
+        always rank the paradigms as the choice does: with a margin, the parallel cost
+        carries that much of a penalty for the risk of a wrong call."""
         serial, parallel = self.delivery_costs(features)
         if self.meta.get("target") == "log_cost_ratio" and self.arrays:
             middle = np.sqrt(np.maximum(serial, 1e-15) * np.maximum(parallel, 1e-15))
@@ -336,11 +359,14 @@ class SelectorModel:
 
 
 def check_export(model, estimator, X_raw):
-    """Fraction of rows where the exported model and the estimator disagree."""
-    ours = model.prefers_parallel(X_raw)
+    """Fraction of rows where the exported model and the estimator disagree (on the
+    classifier's own choice: before the margin, which the estimator does not know)."""
+    ours = model.score(X_raw) > 0
     Z = model.classifier_inputs(X_raw)
     if hasattr(estimator, "classes_"):
         theirs = estimator.predict(Z).astype(bool)
     else:
-        theirs = estimator.predict(Z) > 0
+        offset = model.meta.get("offset")
+        theirs = estimator.predict(Z) + (
+            Z[:, CLASSIFIER_INPUT_NAMES.index(offset)] if offset else 0.0) > 0
     return float(np.mean(ours != theirs))
