@@ -36,9 +36,9 @@ CLASSIFIER_INPUT_NAMES = MODEL_INPUT_NAMES + (
 # cost-model terms, per simulated step (see cost_terms)
 SERIAL_TERMS = ("calls", "calls_with_spikes", "spikes", "events_one_delay",
                 "events_several_delays", "events_several_delays_wrap", "events_log_synapses")
-PARALLEL_TERMS = ("calls", "calls_x_delays", "spike_matrix", "spikes", "gathered_rows",
-                  "multiply_adds", "ring_adds", "presynaptic_scan", "matrix_reads",
-                  "matrix_reads_log_size")
+PARALLEL_TERMS = ("calls", "calls_x_delays", "spike_matrix", "spike_matrix_x_delays",
+                  "spikes", "gathered_rows", "multiply_adds", "ring_adds",
+                  "presynaptic_scan", "matrix_reads", "matrix_reads_log_size")
 #: matrix size (bytes) from which the parallel paradigm's matrix reads slow down
 #: (``matrix_reads_log_size``): about where they stop fitting the inner caches
 MATRIX_CACHE_SCALE_BYTES = 256 * 1024
@@ -69,7 +69,18 @@ def cost_terms(features):
     wrapping around the ring unpredictably for a fraction of the spikes' slots
     (``events_several_delays_wrap``: events x ``features.delay_spread_over_ring``). The
     synapse arrays walked outgrow the caches as the projection grows
-    (``events_log_synapses``)."""
+    (``events_log_synapses``).
+
+    The parallel unit (``engine.parallel.ParallelUnit.deliver``) fills the window's spike
+    matrix (K x rows: ``spike_matrix``) and takes one BLAS product of it with each delay's
+    (rows x n_post) weight matrix (``multiply_adds``: K x rows x n_post per delay). The
+    BLAS packs its left operand, the spike matrix, once per product whatever the width
+    n_post of the result, so that narrow products (few targets per delay) cost more per
+    multiply-add than wide ones: ``spike_matrix_x_delays`` (K x rows per delay, which is
+    multiply-adds / n_post). Every product's window of results is added into the ring
+    (``ring_adds``), the weight rows of the active neurons are gathered first when they
+    are few (``gathered_rows``), and the matrices read grow out of the caches
+    (``matrix_reads``, ``matrix_reads_log_size``)."""
     from .features import delay_spread_over_ring, window_work
     c = {name: _column(features, name) for name in
          ("n_pre", "n_post", "n_synapses", "spike_probability", "window", "n_delays",
@@ -83,7 +94,8 @@ def cost_terms(features):
         events * several * delay_spread_over_ring(c["min_delay"], c["max_delay"], K),
         events * np.log1p(c["n_synapses"])])
     parallel = np.column_stack([
-        nonempty / K, nonempty * c["n_delays"] / K, nonempty * rows, spikes,
+        nonempty / K, nonempty * c["n_delays"] / K, nonempty * rows,
+        nonempty * rows * c["n_delays"], spikes,
         np.where(gathered, active, 0.0) * per_row / K, nonempty * rows * per_row,
         nonempty * per_row, nonempty * c["n_pre"] / K, reads,
         reads * np.log1p(c["n_pre"] * per_row * 8.0 / MATRIX_CACHE_SCALE_BYTES)])
