@@ -14,6 +14,10 @@ Kinds of model (``kind`` in the JSON):
   regressor of log(serial cost / parallel cost); decision = init + learning_rate x sum
   of leaf values (a regressor may be boosted from the cost model's own estimate of that
   log ratio: then the JSON's ``offset`` names that classifier input, which is added);
+- ``log_cost_trees``: two gradient boosting regressors, of log(serial cost) and of
+  log(parallel cost), each boosted from the cost model's estimate of that log cost
+  (arrays prefixed ``serial_`` and ``parallel_``); decision = the difference, the
+  predicted log(serial cost / parallel cost);
 - ``trees_vote``: AdaBoost (SAMME); decision = weighted vote, +1 parallel, -1 serial;
 - ``linear``: a logistic regression behind a standard scaler.
 
@@ -207,6 +211,17 @@ def export_classifier(estimator):
             estimator = steps[0]
         else:
             raise TypeError(f"cannot export the pipeline {estimator}")
+    if getattr(estimator, "exported_kind", None) == "log_cost_trees":
+        # train.LogCostRegressors: one regressor per paradigm
+        arrays, extra = {}, {}
+        for paradigm in ("serial", "parallel"):
+            regressor = getattr(estimator, paradigm)
+            trees = _trees_from_estimators(regressor.estimators_[:, 0],
+                                           lambda t: t.value[:, 0, 0])
+            arrays.update({f"{paradigm}_{k}": v for k, v in trees.items()})
+            arrays[f"{paradigm}_init"] = np.array(float(regressor.init_.constant_.ravel()[0]))
+            extra[f"{paradigm}_learning_rate"] = float(regressor.learning_rate)
+        return "log_cost_trees", arrays, extra
     if isinstance(estimator, GradientBoostingRegressor):
         # trained on log(serial cost / parallel cost): positive means parallel
         arrays = _trees_from_estimators(estimator.estimators_[:, 0],
@@ -306,9 +321,27 @@ class SelectorModel:
         before margins existed)."""
         return float(self.meta.get("margin") or 0.0)
 
+    def log_costs(self, features):
+        """(log serial cost, log parallel cost) per row, seconds per step: the cost
+        model's, corrected by the regressors of a ``log_cost_trees`` model."""
+        X = self.classifier_inputs(features)
+        out = []
+        for paradigm in ("serial", "parallel"):
+            column = X[:, CLASSIFIER_INPUT_NAMES.index(f"log_{paradigm}_cost_estimate")]
+            if self.kind == "log_cost_trees":
+                trees = {k[len(paradigm) + 1:]: v for k, v in self.arrays.items()
+                         if k.startswith(paradigm + "_")}
+                column = column + float(trees["init"]) + \
+                    self.meta[f"{paradigm}_learning_rate"] * _tree_outputs(X, trees).sum(axis=1)
+            out.append(column)
+        return out[0], out[1]
+
     def score(self, features):
         """The classifier's own score per row, before the margin: for a regressor, the
         predicted log(serial cost / parallel cost)."""
+        if self.kind == "log_cost_trees":
+            log_serial, log_parallel = self.log_costs(features)
+            return log_serial - log_parallel
         X = self.classifier_inputs(features)
         a = self.arrays
         if self.kind == "trees_mean_proba":
@@ -346,13 +379,17 @@ class SelectorModel:
 
     def costs(self, features):
         """Predicted seconds per simulated step, (serial, parallel): delivery, plus build
-        seconds / run_steps if the model was trained so. From the fitted cost model; when
-        the selector is a regressor of the log cost ratio, the pair is moved (keeping its
-        geometric mean) to that ratio less the margin (``decision``), so that the costs
-        always rank the paradigms as the choice does: with a margin, the parallel cost
-        carries that much of a penalty for the risk of a wrong call."""
+        seconds / run_steps if the model was trained so. From the fitted cost model, or
+        for ``log_cost_trees`` from its regressors of each log cost; when the selector is
+        a regressor, the pair is moved (keeping its geometric mean) to the predicted
+        ratio less the margin (``decision``), so that the costs always rank the paradigms
+        as the choice does: with a margin, the parallel cost carries that much of a
+        penalty for the risk of a wrong call (without one, ``log_cost_trees``' costs are
+        its regressors' own)."""
         serial, parallel = self.delivery_costs(features)
-        if self.meta.get("target") == "log_cost_ratio" and self.arrays:
+        if self.kind == "log_cost_trees":
+            serial, parallel = (np.exp(c) for c in self.log_costs(features))
+        if self.meta.get("target") in ("log_cost_ratio", "log_costs") and self.arrays:
             middle = np.sqrt(np.maximum(serial, 1e-15) * np.maximum(parallel, 1e-15))
             half = 0.5 * self.decision(features)
             serial, parallel = middle * np.exp(half), middle * np.exp(-half)

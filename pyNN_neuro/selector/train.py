@@ -19,7 +19,7 @@ from .model import (CLASSIFIER_INPUT_NAMES, PARALLEL_TERMS, SERIAL_TERMS, Select
 
 #: the model ``python -m pyNN_neuro.calibrate`` trains unless told otherwise (chosen by
 #: ``benchmarks/selector.py``: lowest cross-validated mean regret among exportable models)
-DEFAULT_MODEL = "gradient_boosting_regressor"
+DEFAULT_MODEL = "gradient_boosting_cost_regressors"
 #: whether it is trained with regret weights (``regret_weights``)
 DEFAULT_WEIGHTED = False
 
@@ -37,7 +37,8 @@ MARGIN_FOLDS = 5
 
 #: models that ``model.export_classifier`` can turn into arrays
 EXPORTABLE = ("ada_boost", "gradient_boosting", "random_forest", "extra_trees",
-              "decision_tree", "logistic_regression", "gradient_boosting_regressor")
+              "decision_tree", "logistic_regression", "gradient_boosting_regressor",
+              "gradient_boosting_cost_regressors")
 
 
 def classifiers(seed=0):
@@ -86,13 +87,48 @@ REGRESSOR_SETTINGS = {"n_estimators": 500, "max_depth": 6, "min_samples_leaf": 5
                       "learning_rate": 0.05, "subsample": 0.8}
 
 
+class LogCostRegressors:
+    """Two gradient boosting regressors, of log(serial cost) and of log(parallel cost),
+    each fitted to the error of the cost model's estimate of that log cost (the
+    classifier inputs ``log_serial_cost_estimate``, ``log_parallel_cost_estimate``): each
+    paradigm's time is a smoother function of its own work than their ratio is.
+    ``predict`` gives the predicted log(serial cost / parallel cost), as a regressor of
+    the ratio does. Exported as ``log_cost_trees`` (``model.export_classifier``)."""
+
+    exported_kind = "log_cost_trees"
+
+    def __init__(self, seed=0, **settings):
+        from sklearn.ensemble import GradientBoostingRegressor
+        self.serial = GradientBoostingRegressor(**settings, random_state=seed)
+        self.parallel = GradientBoostingRegressor(**settings, random_state=seed)
+        self.learning_rate = settings.get("learning_rate", 0.1)
+
+    @staticmethod
+    def _estimates(Z):
+        return (Z[:, CLASSIFIER_INPUT_NAMES.index("log_serial_cost_estimate")],
+                Z[:, CLASSIFIER_INPUT_NAMES.index("log_parallel_cost_estimate")])
+
+    def fit(self, Z, log_serial, log_parallel):
+        serial_estimate, parallel_estimate = self._estimates(Z)
+        self.serial.fit(Z, log_serial - serial_estimate)
+        self.parallel.fit(Z, log_parallel - parallel_estimate)
+        return self
+
+    def predict(self, Z):
+        serial_estimate, parallel_estimate = self._estimates(Z)
+        return (serial_estimate + self.serial.predict(Z)) - \
+            (parallel_estimate + self.parallel.predict(Z))
+
+
 def regressors(seed=0, **settings):
     """Regressors of log(serial cost / parallel cost): positive predicts parallel. Unlike
     a classifier, a regressor is told how much each choice matters. ``settings``
     override ``REGRESSOR_SETTINGS``."""
     from sklearn.ensemble import GradientBoostingRegressor
+    settings = dict(REGRESSOR_SETTINGS, **settings)
     return {"gradient_boosting_regressor": GradientBoostingRegressor(
-        **dict(REGRESSOR_SETTINGS, **settings), random_state=seed)}
+                **settings, random_state=seed),
+            "gradient_boosting_cost_regressors": LogCostRegressors(seed, **settings)}
 
 
 def split(n, seed=12345, test_fraction=0.25):
@@ -148,24 +184,31 @@ def fit_selector(kind, X_raw, measurements, run_steps=None, weighted=False, seed
     if exported:
         estimator = dict(classifiers(seed), **regressors(seed, **(settings or {})))[kind]
     offset = None
-    if not hasattr(estimator, "predict_proba") and kind in regressors():
-        offset = REGRESSOR_OFFSET
-        y = np.log(serial / parallel) - Z[:, CLASSIFIER_INPUT_NAMES.index(offset)]
+    if isinstance(estimator, LogCostRegressors):
+        # told each paradigm's cost, a regressor already weighs errors by their size
         weighted = False
-    if weighted:
-        estimator.fit(Z, y, **_weight_arguments(estimator, regret_weights(serial, parallel)))
+        estimator.fit(Z, np.log(serial), np.log(parallel))
     else:
-        estimator.fit(Z, y)
+        if not hasattr(estimator, "predict_proba") and kind in regressors():
+            offset = REGRESSOR_OFFSET
+            y = np.log(serial / parallel) - Z[:, CLASSIFIER_INPUT_NAMES.index(offset)]
+            weighted = False
+        if weighted:
+            estimator.fit(Z, y, **_weight_arguments(estimator,
+                                                    regret_weights(serial, parallel)))
+        else:
+            estimator.fit(Z, y)
     if not exported:
         return cost_model, estimator
     model_kind, arrays, extra = export_classifier(estimator)
-    target = "log_cost_ratio" if kind in regressors() else "label"
+    target = ("log_costs" if isinstance(estimator, LogCostRegressors) else
+              "log_cost_ratio" if kind in regressors() else "label")
     model = SelectorModel(model_kind, arrays, dict(cost_model.meta, **extra, model=kind,
                                                    weighted=weighted, target=target,
                                                    offset=offset, margin=float(margin),
                                                    regressor_settings=dict(
                                                        REGRESSOR_SETTINGS, **(settings or {}))
-                                                   if offset else None))
+                                                   if target != "label" else None))
     if model_kind == "trees_sum":
         # the constant term (log-odds of the class prior, or the mean target), read off
         # the estimator
