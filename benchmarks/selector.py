@@ -94,6 +94,9 @@ _out_of_fold_cache = {}
 def _out_of_fold(kind, weighted, X_raw, measurements, run_steps, settings=None):
     """``train.out_of_fold_scores`` on the training rows, remembered (the same folds as
     ``calibrate``'s choice of the margin)."""
+    settings = dict(REGRESSOR_SETTINGS, **settings) if settings else None
+    if settings == REGRESSOR_SETTINGS:
+        settings = None     # the same fits as the model comparison's
     key = (kind, weighted, tuple(sorted((settings or {}).items())))
     if key not in _out_of_fold_cache:
         _out_of_fold_cache[key] = out_of_fold_scores(kind, X_raw, measurements, run_steps,
@@ -514,6 +517,7 @@ def main(argv=None):
         "stands for in the kernels: per-window calls, calls of windows with spikes, "
         "spikes, synaptic events on the uniform-delay and on the per-synapse-delay path, "
         "ring wrap-around and cache growth for serial; calls, spike-matrix entries, "
+        "spike-matrix packing per product (what makes narrow products dear), "
         "spikes, gathered rows, presynaptic scans, matrix reads, "
         "multiply-adds, ring adds for parallel, weighted by the chance that a window has "
         "a spike). On the held-out "
@@ -677,7 +681,8 @@ def _crossover_examples(model):
             cells.append(f"{paradigm} ({1e6 * cost['serial']:.0f} / "
                          f"{1e6 * cost['parallel']:.0f} us)")
         lines.append(f"| {p:g} | " + " | ".join(cells) + " |")
-    lines += ["", "(in brackets: the selector's predicted serial / parallel microseconds per step)",
+    lines += ["",
+              "(in brackets: the selector's predicted serial / parallel microseconds per step)",
               ""]
     return lines
 

@@ -90,9 +90,10 @@ REGRESSOR_SETTINGS = {"n_estimators": 500, "max_depth": 6, "min_samples_leaf": 5
 class LogCostRegressors:
     """Two gradient boosting regressors, of log(serial cost) and of log(parallel cost),
     each fitted to the error of the cost model's estimate of that log cost (the
-    classifier inputs ``log_serial_cost_estimate``, ``log_parallel_cost_estimate``): each
-    paradigm's time is a smoother function of its own work than their ratio is.
-    ``predict`` gives the predicted log(serial cost / parallel cost), as a regressor of
+    classifier inputs ``log_serial_cost_estimate``, ``log_parallel_cost_estimate``). Each
+    paradigm's time depends on its own work counts, which the cost model already tracks;
+    cross-validated on the training rows, the pair chooses better than one regressor of
+    the ratio (docs/selector.md). ``predict`` gives the predicted log(serial cost / parallel cost), as a regressor of
     the ratio does. Exported as ``log_cost_trees`` (``model.export_classifier``)."""
 
     exported_kind = "log_cost_trees"
