@@ -71,9 +71,9 @@ def _parser():
                         help="decision margin: choose parallel only when the model predicts "
                              "it faster by more than a factor exp(M) (M a log cost ratio; "
                              "negative favours parallel). 'auto' (default): for the "
-                             "regressor, the margin with the lowest mean over 5 folds of the "
+                             "regressors, the margin with the lowest mean over 5 folds of the "
                              "worst regret, cross-validated on the training rows only "
-                             "(pyNN_neuro.selector.train.choose_margin; 5 extra fits); 0 for "
+                             "(pyNN_neuro.selector.train.choose_margin; 5 extra trainings); 0 for "
                              "classifiers")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--test-fraction", type=float, default=0.25)
