@@ -9,7 +9,10 @@ Every classifier is fitted on the same training split of the measured configurat
 mean / 95th-percentile / worst regret (cost of the chosen paradigm / cost of the better
 one - 1), fit and predict time. Then the exportable models are refitted with
 regret-weighted samples and cross-validated on the training split only; the one with the
-lowest cross-validated mean regret is the one ``calibrate`` trains by default. Needs
+lowest cross-validated mean regret is the one ``calibrate`` trains by default. Its
+settings (``REGRESSOR_SETTINGS_CANDIDATES``) are compared the same way, on the worst
+regret at each candidate's cross-validated decision margin, and the shipped model's
+margin table (chosen by ``calibrate`` on the training rows) is reported. Needs
 scikit-learn.
 """
 import argparse
@@ -27,10 +30,21 @@ from pyNN_neuro.selector.measure import ORIGINS
 from pyNN_neuro.selector.model import (CLASSIFIER_INPUT_NAMES, PARALLEL_TERMS, SERIAL_TERMS,
                                       SelectorModel, memory_bytes)
 from pyNN_neuro.selector.train import (DEFAULT_MODEL, DEFAULT_WEIGHTED, EXPORTABLE,
+                                       MARGIN_FOLDS, REGRESSOR_SETTINGS, choose_margin,
                                        classifiers, fit_cost_model, fit_selector, labels,
-                                       regressors, scores, split)
+                                       margin_table, out_of_fold_scores, regressors, scores,
+                                       split)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: settings of the default regressor compared by cross-validation (overrides of
+#: ``train.REGRESSOR_SETTINGS``); the first are the settings shipped before
+REGRESSOR_SETTINGS_CANDIDATES = (
+    {"max_depth": 4, "min_samples_leaf": 1},
+    {"max_depth": 6, "min_samples_leaf": 1},
+    {"max_depth": 6, "min_samples_leaf": 5},
+    {"max_depth": 8, "min_samples_leaf": 5},
+)
 
 
 def _fit_and_score(name, estimator, X_train, y_train, X_test, serial, parallel):
@@ -74,19 +88,127 @@ def _cost_model_row(X_raw_train, m_train, X_raw_test, serial, parallel, run_step
     return row, model
 
 
-def _cross_validated_regret(kind, weighted, X_raw, measurements, run_steps, folds=5, seed=0):
-    from sklearn.model_selection import KFold
+_out_of_fold_cache = {}
 
+
+def _out_of_fold(kind, weighted, X_raw, measurements, run_steps, settings=None):
+    """``train.out_of_fold_scores`` on the training rows, remembered (the same folds as
+    ``calibrate``'s choice of the margin)."""
+    settings = dict(REGRESSOR_SETTINGS, **settings) if settings else None
+    if settings == REGRESSOR_SETTINGS:
+        settings = None     # the same fits as the model comparison's
+    key = (kind, weighted, tuple(sorted((settings or {}).items())))
+    if key not in _out_of_fold_cache:
+        _out_of_fold_cache[key] = out_of_fold_scores(kind, X_raw, measurements, run_steps,
+                                                     weighted=weighted, settings=settings)
+    return _out_of_fold_cache[key]
+
+
+def _cross_validated_regret(kind, weighted, X_raw, measurements, run_steps):
+    """Mean regret and accuracy over the folds, margin 0."""
     from pyNN_neuro.selector.dataset import costs as _costs
-    regrets, accuracies = [], []
     serial, parallel = _costs({"measurements": measurements}, run_steps)
-    for train, test in KFold(folds, shuffle=True, random_state=seed).split(X_raw):
-        model, _ = fit_selector(kind, X_raw[train], measurements[train], run_steps,
-                                weighted=weighted)
-        s = scores(model.prefers_parallel(X_raw[test]), serial[test], parallel[test])
-        regrets.append(s["mean_regret"])
-        accuracies.append(s["accuracy"])
-    return float(np.mean(regrets)), float(np.mean(accuracies))
+    score, fold = _out_of_fold(kind, weighted, X_raw, measurements, run_steps)
+    rows = [scores(score[fold == k] > 0, serial[fold == k], parallel[fold == k])
+            for k in np.unique(fold)]
+    return (float(np.mean([r["mean_regret"] for r in rows])),
+            float(np.mean([r["accuracy"] for r in rows])))
+
+
+def _settings_rows(X_raw, measurements, run_steps):
+    """Every candidate of ``REGRESSOR_SETTINGS_CANDIDATES`` for the default model:
+    cross-validated scores at margin 0 and at the margin ``choose_margin`` picks."""
+    from pyNN_neuro.selector.dataset import costs as _costs
+    serial, parallel = _costs({"measurements": measurements}, run_steps)
+    rows = []
+    for candidate in REGRESSOR_SETTINGS_CANDIDATES:
+        settings = dict(REGRESSOR_SETTINGS, **candidate)
+        print(f"cross-validating {DEFAULT_MODEL} {candidate}", file=sys.stderr)
+        score, fold = _out_of_fold(DEFAULT_MODEL, False, X_raw, measurements, run_steps,
+                                   settings)
+        table = margin_table(score, fold, serial, parallel)
+        margin = choose_margin(table)
+        rows.append({"settings": settings,
+                     "at_0": next(r for r in table if r["margin"] == 0.0),
+                     "chosen": next(r for r in table if r["margin"] == margin)})
+    return rows
+
+
+def _settings_lines(rows):
+    def cell(r):
+        return (f"{100 * r['accuracy']:.2f}% | {100 * r['mean_regret']:.3f}% | "
+                f"{100 * r['fold_worst_regret']:.1f}% | {100 * r['worst_regret']:.1f}% | "
+                f"{r['rows_above_10pct']}")
+    best = min(rows, key=lambda r: (round(r["chosen"]["fold_worst_regret"], 9),
+                                    round(r["chosen"]["mean_regret"], 9)))
+    shipped = best["settings"] == REGRESSOR_SETTINGS
+    names = [k for k in REGRESSOR_SETTINGS_CANDIDATES[0]]
+    return [
+        f"Settings of `{DEFAULT_MODEL}` (500 trees, learning rate 0.05, subsample 0.8; "
+        "the candidates differ in " + " and ".join(f"`{n}`" for n in names) + "), "
+        f"{MARGIN_FOLDS}-fold cross-validation on the training rows, each candidate at its "
+        "own cross-validated margin (below); the settings with the lowest mean over folds "
+        "of the worst regret, then the lowest mean regret, are "
+        "`pyNN_neuro.selector.train.REGRESSOR_SETTINGS`:",
+        "",
+        "| " + " | ".join(names) + " | margin | CV accuracy | CV mean regret | "
+        "CV worst regret, mean over folds | CV worst regret | CV rows > 10% |",
+        "|" + "---:|" * (len(names) + 6),
+    ] + [
+        "| " + " | ".join(str(r["settings"][n]) for n in names) +
+        f" | {r['chosen']['margin']:+.2f} | {cell(r['chosen'])} |" for r in rows
+    ] + [
+        "",
+        "Chosen: " + ", ".join(f"`{n}` {best['settings'][n]}" for n in names) +
+        ("" if shipped else " (but the package's REGRESSOR_SETTINGS differ: update "
+                            "pyNN_neuro/selector/train.py and retrain)") + ".",
+        "",
+    ]
+
+
+def _margin_lines(model):
+    """The shipped model's decision margin and the cross-validation that chose it."""
+    cv = model.meta.get("margin_cv")
+    if not cv:
+        return [f"The shipped model's decision margin is {model.margin:g} (given, not "
+                "cross-validated).", ""]
+    shown = [r for r in cv["table"]
+             if (-0.1 <= r["margin"] <= 0.2 and round(100 * r["margin"]) % 2 == 0)
+             or r["margin"] == cv["chosen"]]
+    return [
+        "## Decision margin",
+        "",
+        "The selector picks parallel only when the predicted log(serial cost / parallel "
+        "cost) exceeds a margin stored in the model (`SelectorModel.decision` = score - "
+        "margin; `predict`, `predict_many` and the mapping report's predicted costs all go "
+        "through it, so the costs always rank the paradigms as the choice does). A "
+        "positive margin trades \"parallel predicted, serial faster\" mistakes for the "
+        "opposite ones. `python -m pyNN_neuro.calibrate` (`--margin auto`, the default) "
+        f"chooses it by {cv['folds']}-fold cross-validation on the training rows only: "
+        "every training row is scored by a model (cost model and regressors) fitted on "
+        "the other folds (`train.out_of_fold_scores`), and for each margin from "
+        f"{cv['table'][0]['margin']:+.2f} to {cv['table'][-1]['margin']:+.2f} in steps of "
+        f"0.01 the choices are scored (`train.margin_table`); the rule "
+        f"(`train.choose_margin`): {cv['criterion']}, then the margin closest to 0. The "
+        "held-out rows play no part. The shipped model's table (from its meta):",
+        "",
+        "| margin | CV accuracy | CV mean regret | CV worst regret, mean over folds | "
+        "CV worst regret | CV 99.5th pct regret | CV rows > 10% |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ] + [
+        f"| {'**' if r['margin'] == cv['chosen'] else ''}{r['margin']:+.2f}"
+        f"{'**' if r['margin'] == cv['chosen'] else ''} | {100 * r['accuracy']:.2f}% | "
+        f"{100 * r['mean_regret']:.3f}% | {100 * r['fold_worst_regret']:.1f}% | "
+        f"{100 * r['worst_regret']:.1f}% | {100 * r['p995_regret']:.1f}% | "
+        f"{r['rows_above_10pct']} |" for r in shown
+    ] + [
+        "",
+        f"Chosen margin: **{cv['chosen']:+.2f}**"
+        + (" (no margin: on the training rows the costly mistakes go both ways, and no "
+           "margin away from 0 scores better on the rule)"
+           if cv["chosen"] == 0 else "") + ".",
+        "",
+    ]
 
 
 def _weightings(name):
@@ -206,6 +328,9 @@ def main(argv=None):
                                                         args.run_steps)
     chosen = min(cv, key=lambda k: (cv[k][0], -cv[k][1])) if cv else \
         (DEFAULT_MODEL, DEFAULT_WEIGHTED)
+    settings_rows = None
+    if not args.no_cv and DEFAULT_MODEL in regressors():
+        settings_rows = _settings_rows(X_raw[train], M[train], args.run_steps)
 
     # the shipped model, evaluated exactly as `python -m pyNN_neuro.calibrate --evaluate`
     shipped = None
@@ -296,8 +421,12 @@ def main(argv=None):
         "'(weighted)': sample weight = |log(serial cost / parallel cost)| (floor 0.05), so "
         "that near-ties, where a mistake costs little, weigh little. "
         "`gradient_boosting_regressor` is not a classifier: it predicts log(serial cost / "
-        "parallel cost) and picks parallel when that is positive, so it learns how much "
-        "each choice matters. The last row decides by the cost model alone.",
+        "parallel cost), boosted from the cost model's estimate of it, and picks parallel "
+        "when that is positive, so it learns how much each choice matters. "
+        "`gradient_boosting_cost_regressors` is two such regressors, one per paradigm, "
+        "of log(serial cost) and log(parallel cost), each boosted from the cost model's "
+        "estimate of that cost; it picks the lower. All rows here with no decision margin; "
+        "the last decides by the cost model alone.",
         "",
         _table(weighted, "model"),
         "",
@@ -319,21 +448,28 @@ def main(argv=None):
                f"{DEFAULT_WEIGHTED}: update pyNN_neuro/selector/train.py and retrain)") + ".",
             "",
         ]
+    if settings_rows:
+        lines += _settings_lines(settings_rows)
+    shipped_model = load_model(default_model_path()) if shipped else None
+    if shipped_model is not None:
+        lines += _margin_lines(shipped_model)
     if shipped:
         lines += [
             "## The shipped model",
             "",
             f"`pyNN_neuro/selector/data/default_model.npz`: {shipped['model']}"
             f"{' (regret-weighted)' if load_model(default_model_path()).meta.get('weighted') else ''}"
+            f", decision margin {shipped['margin']:+.2f}"
             ", stacked on the cost model, exported to arrays and evaluated with numpy only "
-            "(trained by `python -m pyNN_neuro.calibrate --data "
+            "(trained, the margin chosen as above, by `python -m pyNN_neuro.calibrate --data "
             "pyNN_neuro/selector/data/training_data.npz --model-out "
             "pyNN_neuro/selector/data/default_model.npz`). "
             "`python -m pyNN_neuro.calibrate --evaluate --json` on this machine:",
             "",
-            "| held-out accuracy | mean regret | p95 regret | worst regret | n_train | n_test |",
-            "|---:|---:|---:|---:|---:|---:|",
-            f"| {100 * shipped['held_out_accuracy']:.2f}% | "
+            "| margin | held-out accuracy | mean regret | p95 regret | worst regret | "
+            "n_train | n_test |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {shipped['margin']:+.2f} | {100 * shipped['held_out_accuracy']:.2f}% | "
             f"{100 * shipped['mean_regret']:.2f}% | {100 * shipped['p95_regret']:.1f}% | "
             f"{100 * shipped['worst_regret']:.1f}% | {shipped['n_train']} | "
             f"{shipped['n_test']} |",
@@ -381,6 +517,7 @@ def main(argv=None):
         "stands for in the kernels: per-window calls, calls of windows with spikes, "
         "spikes, synaptic events on the uniform-delay and on the per-synapse-delay path, "
         "ring wrap-around and cache growth for serial; calls, spike-matrix entries, "
+        "spike-matrix packing per product (what makes narrow products dear), "
         "spikes, gathered rows, presynaptic scans, matrix reads, "
         "multiply-adds, ring adds for parallel, weighted by the chance that a window has "
         "a spike). On the held-out "
@@ -480,24 +617,35 @@ def _worst_rows_caveat(X_raw, serial, parallel, data, test):
     ratio = np.exp(np.abs(np.log(serial[bad] / parallel[bad])))
     names = list(FEATURE_NAMES)
     p_spike = X_raw[bad, names.index("spike_probability")]
+    n_post = X_raw[bad, names.index("n_post")]
+    parallel_wrong = int(np.sum(parallel[bad] > serial[bad]))
     return (f"{bad.size} held-out rows have a regret above 10% (measured cost ratio "
             f"{ratio.min():.2f}-{ratio.max():.2f}, spike probability per step "
-            f"{p_spike.min():.2f}-{p_spike.max():.2f}); {consistent} of them were measured "
+            f"{p_spike.min():.2f}-{p_spike.max():.2f}, {n_post.min():.0f}-{n_post.max():.0f} "
+            f"targets; {parallel_wrong} of them parallel chosen and serial faster, "
+            f"{bad.size - parallel_wrong} the other way); {consistent} of them were measured "
             f"{repeats.shape[1] if repeats is not None else 1} times and every measurement "
             "agrees on the better paradigm, so they are errors of the model, not of the "
-            "timing. The selector is not within the 10% target.")
+            "timing. The margin that cross-validation on the training rows chose is "
+            f"{model.margin:+.2f}; a margin set from the held-out rows instead would be "
+            "tuned on the test. The selector is not within the 10% target.")
 
 
 def _shipped_cost_error(shipped, X_raw, serial, parallel):
     if not shipped:
         return ""
     model = load_model(default_model_path())
-    if model.meta.get("target") != "log_cost_ratio":
+    if model.meta.get("target") not in ("log_cost_ratio", "log_costs"):
         return ""
     s, p = model.costs(X_raw)
     e_s, e_p = np.abs(np.log(s / serial)), np.abs(np.log(p / parallel))
-    return (" The shipped model predicts the cost ratio itself, and `predict` moves the cost "
-            "model's pair to that ratio (same geometric mean): median error then "
+    how = ("predicts each paradigm's cost itself (its regressors correct the cost model's"
+           + (", and `predict` moves the pair, same geometric mean, by the margin)"
+              if model.margin else ")")
+           if model.meta.get("target") == "log_costs" else
+           "predicts the cost ratio itself, and `predict` moves the cost model's pair to "
+           "that ratio (same geometric mean)")
+    return (f" The shipped model {how}: median error then "
             f"{np.exp(np.median(e_s)):.2f} (serial), {np.exp(np.median(e_p)):.2f} "
             f"(parallel); 90th percentile {np.exp(np.percentile(e_s, 90)):.2f} and "
             f"{np.exp(np.percentile(e_p, 90)):.2f}. ")
@@ -533,7 +681,8 @@ def _crossover_examples(model):
             cells.append(f"{paradigm} ({1e6 * cost['serial']:.0f} / "
                          f"{1e6 * cost['parallel']:.0f} us)")
         lines.append(f"| {p:g} | " + " | ".join(cells) + " |")
-    lines += ["", "(in brackets: the cost model's serial / parallel microseconds per step)",
+    lines += ["",
+              "(in brackets: the selector's predicted serial / parallel microseconds per step)",
               ""]
     return lines
 

@@ -12,6 +12,7 @@ Examples::
     python -m pyNN_neuro.calibrate                       # 2400 configurations, ~10-15 min
     python -m pyNN_neuro.calibrate --samples 500 --max-seconds 120
     python -m pyNN_neuro.calibrate --data old.npz        # retrain only
+    python -m pyNN_neuro.calibrate --data old.npz --margin 0   # ... with no decision margin
     python -m pyNN_neuro.calibrate --data old.npz --relabel-band 0.25 --out new.npz
                                    # measure old.npz's near-ties again, then retrain
     python -m pyNN_neuro.calibrate --evaluate --json     # the current model, held-out data
@@ -66,6 +67,14 @@ def _parser():
     parser.add_argument("--run-steps", type=float, default=None,
                         help="add each paradigm's build time divided by this many steps to "
                              "its cost (default: delivery time per step only)")
+    parser.add_argument("--margin", default="auto", metavar="M",
+                        help="decision margin: choose parallel only when the model predicts "
+                             "it faster by more than a factor exp(M) (M a log cost ratio; "
+                             "negative favours parallel). 'auto' (default): for the "
+                             "regressors, the margin with the lowest mean over 5 folds of the "
+                             "worst regret, cross-validated on the training rows only "
+                             "(pyNN_neuro.selector.train.choose_margin; 5 extra trainings); 0 for "
+                             "classifiers")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--test-fraction", type=float, default=0.25)
     parser.add_argument("--relabel-band", type=float, default=None, metavar="B",
@@ -110,6 +119,12 @@ def main(argv=None):
                                               args.relabel_repeats >= 1):
         raise SystemExit(f"--relabel-band must be > 0 and --relabel-repeats >= 1, got "
                          f"{args.relabel_band} and {args.relabel_repeats}")
+    if args.margin != "auto":
+        try:
+            args.margin = float(args.margin)
+        except ValueError:
+            raise SystemExit(f"--margin must be 'auto' or a number, got {args.margin!r}") \
+                from None
     if args.data is not None and args.relabel_band is not None and args.out is None:
         raise SystemExit("--relabel-band with --data: give --out for the relabelled data")
     if args.data is None or args.relabel_band is not None:
@@ -187,12 +202,14 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(model_path)), exist_ok=True)
     report = train_and_export(data, model_path, kind=args.model or DEFAULT_MODEL,
                               run_steps=args.run_steps, seed=args.seed,
-                              test_fraction=args.test_fraction, data_path=data_path)
+                              test_fraction=args.test_fraction, data_path=data_path,
+                              margin=args.margin)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
         print(f"model {report['model']} -> {model_path}")
-        for key in ("held_out_accuracy", "mean_regret", "worst_regret", "n_train", "n_test"):
+        for key in ("margin", "held_out_accuracy", "mean_regret", "worst_regret", "n_train",
+                    "n_test"):
             print(f"  {key}: {report[key]}")
     return 0
 

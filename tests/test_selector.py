@@ -153,7 +153,135 @@ def test_evaluate_json_command():
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert {"held_out_accuracy", "mean_regret", "worst_regret", "n_train", "n_test",
-            "model"} <= set(report)
+            "model", "margin"} <= set(report)
+    assert report["margin"] == load_model(default_model_path()).margin
+
+
+# the decision margin -------------------------------------------------------------------
+
+def _with_margin(model, margin):
+    from pyNN_neuro.selector.model import SelectorModel
+    return SelectorModel(model.kind, model.arrays, dict(model.meta, margin=margin))
+
+
+def _training_rows(n=400):
+    from pyNN_neuro.selector import default_data_path
+    from pyNN_neuro.selector.dataset import load_dataset
+    return load_dataset(default_data_path())["features"][:n]
+
+
+def test_margin_moves_only_the_calls_within_it_to_serial():
+    model = load_model("default")
+    X = _training_rows()
+    score = model.score(X)
+    before = model.prefers_parallel(X)
+    np.testing.assert_array_equal(before, score > model.margin)
+    margin = model.margin + 0.1
+    after = _with_margin(model, margin).prefers_parallel(X)
+    flipped = before & ~after
+    np.testing.assert_array_equal(flipped, (score > model.margin) & (score <= margin))
+    assert flipped.any() and not (after & ~before).any()
+    # a negative margin favours parallel
+    assert (_with_margin(model, -0.1).prefers_parallel(X) >= before).all()
+
+
+@pytest.mark.parametrize("margin", [-0.05, 0.0, 0.1])
+def test_reported_costs_rank_the_paradigms_as_the_choice_does(margin):
+    model = _with_margin(load_model("default"), margin)
+    X = _training_rows()
+    paradigms, serial, parallel = predict_many(X, model)
+    supported = np.isfinite(parallel)
+    np.testing.assert_array_equal((paradigms == "parallel")[supported],
+                                  (parallel < serial)[supported])
+
+
+def test_model_with_a_margin_round_trips(tmp_path):
+    model = _with_margin(load_model("default"), 0.07)
+    model.save(tmp_path / "m.npz")
+    again = load_model(str(tmp_path / "m.npz"))
+    assert again.margin == 0.07 and again.kind == model.kind
+    X = _training_rows(100)
+    np.testing.assert_array_equal(again.decision(X), model.decision(X))
+    np.testing.assert_array_equal(predict_many(X, again)[0], predict_many(X, model)[0])
+
+
+def test_models_saved_without_a_margin_have_none(tmp_path):
+    from pyNN_neuro.selector.model import SelectorModel
+    model = load_model("default")
+    meta = {k: v for k, v in model.meta.items() if k not in ("margin", "margin_cv")}
+    SelectorModel(model.kind, model.arrays, meta).save(tmp_path / "m.npz")
+    again = SelectorModel.load(tmp_path / "m.npz")
+    X = _training_rows(100)
+    assert again.margin == 0.0
+    np.testing.assert_array_equal(again.decision(X), model.score(X))
+
+
+def test_choose_margin_removes_a_bias_towards_parallel():
+    from pyNN_neuro.selector.train import choose_margin, margin_table
+    # the true log(serial / parallel) densely spread, and scores that overrate parallel
+    # by 0.15: only a margin of 0.15 makes no mistake
+    log_ratio = np.linspace(-1.0, 1.0, 2001)
+    serial, parallel = np.ones_like(log_ratio), np.exp(-log_ratio)
+    fold = np.arange(len(log_ratio)) % 5
+    table = margin_table(log_ratio + 0.15, fold, serial, parallel)
+    assert choose_margin(table) == pytest.approx(0.15)
+    row = {r["margin"]: r for r in table}
+    assert row[0.15]["worst_regret"] == 0 and row[0.15]["accuracy"] == 1
+    assert row[0.0]["worst_regret"] > 0.1 and row[0.0]["rows_above_10pct"] > 0
+    # without the bias, no margin
+    assert choose_margin(margin_table(log_ratio, fold, serial, parallel)) == 0.0
+
+
+def test_choose_margin_breaks_ties_by_mean_regret_then_smallest():
+    from pyNN_neuro.selector.train import choose_margin
+    table = [dict(margin=m, fold_worst_regret=w, mean_regret=r) for m, w, r in
+             [(-0.1, 0.2, 0.01), (0.0, 0.2, 0.02), (0.05, 0.2, 0.01), (0.1, 0.3, 0.0)]]
+    # 0.1 has the lowest mean regret but a higher worst; -0.1 and 0.05 tie on both
+    assert choose_margin(table) == 0.05
+    table[2]["mean_regret"] = 0.015
+    assert choose_margin(table) == -0.1
+
+
+def test_shipped_margin_is_the_cross_validated_choice():
+    from pyNN_neuro.selector.train import DEFAULT_MODEL, choose_margin
+    model = load_model("default")
+    assert model.name == DEFAULT_MODEL
+    cv = model.meta["margin_cv"]
+    assert cv["chosen"] == model.margin == choose_margin(cv["table"])
+    assert cv["folds"] >= 5 and len(cv["table"]) > 10
+
+
+def test_train_and_export_chooses_the_margin_on_training_rows_only(tmp_path):
+    pytest.importorskip("sklearn")
+    from pyNN_neuro.selector import default_data_path
+    from pyNN_neuro.selector.dataset import load_dataset
+    from pyNN_neuro.selector.train import MARGIN_GRID, split, train_and_export
+    full = load_dataset(default_data_path())
+    data = {key: full[key][:400] for key in ("features", "measurements")}
+    data["meta"] = {}
+    report = train_and_export(data, str(tmp_path / "auto.npz"),
+                              kind="gradient_boosting_regressor")
+    model = load_model(str(tmp_path / "auto.npz"))
+    assert report["margin"] == model.margin == model.meta["margin_cv"]["chosen"]
+    assert model.margin in MARGIN_GRID
+    # the held-out rows are not in the cross-validation: change their costs, and the
+    # choice stays
+    train, test = split(400)
+    data["measurements"] = data["measurements"].copy()
+    data["measurements"][test, :2] = data["measurements"][test, 1::-1]
+    again = train_and_export(data, str(tmp_path / "again.npz"),
+                             kind="gradient_boosting_regressor")
+    assert again["margin"] == report["margin"]
+    fixed = train_and_export(data, str(tmp_path / "fixed.npz"),
+                             kind="gradient_boosting_regressor", margin=0.07)
+    assert fixed["margin"] == load_model(str(tmp_path / "fixed.npz")).margin == 0.07
+    assert load_model(str(tmp_path / "fixed.npz")).meta["margin_cv"] is None
+
+
+def test_calibrate_refuses_a_bad_margin():
+    from pyNN_neuro.calibrate import main
+    with pytest.raises(SystemExit, match="--margin"):
+        main(["--data", "x.npz", "--margin", "wide"])
 
 
 # measuring and a tiny calibration ------------------------------------------------------
@@ -282,7 +410,8 @@ def test_tiny_calibration_round_trip(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("kind", ["gradient_boosting", "ada_boost", "random_forest",
                                   "extra_trees", "decision_tree", "logistic_regression",
-                                  "gradient_boosting_regressor"])
+                                  "gradient_boosting_regressor",
+                                  "gradient_boosting_cost_regressors"])
 def test_exported_models_agree_with_sklearn(kind):
     pytest.importorskip("sklearn")
     from pyNN_neuro.selector.dataset import load_dataset

@@ -12,11 +12,19 @@ Kinds of model (``kind`` in the JSON):
   when the mean over trees of the leaf's fraction of "parallel" samples exceeds 1/2;
 - ``trees_sum``: gradient boosting, classifier (decision = log-odds of parallel) or
   regressor of log(serial cost / parallel cost); decision = init + learning_rate x sum
-  of leaf values;
+  of leaf values (a regressor may be boosted from the cost model's own estimate of that
+  log ratio: then the JSON's ``offset`` names that classifier input, which is added);
+- ``log_cost_trees``: two gradient boosting regressors, of log(serial cost) and of
+  log(parallel cost), each boosted from the cost model's estimate of that log cost
+  (arrays prefixed ``serial_`` and ``parallel_``); decision = the difference, the
+  predicted log(serial cost / parallel cost);
 - ``trees_vote``: AdaBoost (SAMME); decision = weighted vote, +1 parallel, -1 serial;
 - ``linear``: a logistic regression behind a standard scaler.
 
-In every kind a positive decision means "parallel".
+In every kind a positive decision means "parallel". A model may carry a decision
+``margin`` (JSON, default 0): the decision is the classifier's score minus the margin, so
+that parallel is chosen only when its predicted advantage exceeds it (for a regressor:
+parallel predicted faster by more than a factor exp(margin)).
 """
 import json
 
@@ -32,9 +40,9 @@ CLASSIFIER_INPUT_NAMES = MODEL_INPUT_NAMES + (
 # cost-model terms, per simulated step (see cost_terms)
 SERIAL_TERMS = ("calls", "calls_with_spikes", "spikes", "events_one_delay",
                 "events_several_delays", "events_several_delays_wrap", "events_log_synapses")
-PARALLEL_TERMS = ("calls", "calls_x_delays", "spike_matrix", "spikes", "gathered_rows",
-                  "multiply_adds", "ring_adds", "presynaptic_scan", "matrix_reads",
-                  "matrix_reads_log_size")
+PARALLEL_TERMS = ("calls", "calls_x_delays", "spike_matrix", "spike_matrix_x_delays",
+                  "spikes", "gathered_rows", "multiply_adds", "ring_adds",
+                  "presynaptic_scan", "matrix_reads", "matrix_reads_log_size")
 #: matrix size (bytes) from which the parallel paradigm's matrix reads slow down
 #: (``matrix_reads_log_size``): about where they stop fitting the inner caches
 MATRIX_CACHE_SCALE_BYTES = 256 * 1024
@@ -65,7 +73,18 @@ def cost_terms(features):
     wrapping around the ring unpredictably for a fraction of the spikes' slots
     (``events_several_delays_wrap``: events x ``features.delay_spread_over_ring``). The
     synapse arrays walked outgrow the caches as the projection grows
-    (``events_log_synapses``)."""
+    (``events_log_synapses``).
+
+    The parallel unit (``engine.parallel.ParallelUnit.deliver``) fills the window's spike
+    matrix (K x rows: ``spike_matrix``) and takes one BLAS product of it with each delay's
+    (rows x n_post) weight matrix (``multiply_adds``: K x rows x n_post per delay). The
+    BLAS packs its left operand, the spike matrix, once per product whatever the width
+    n_post of the result, so that narrow products (few targets per delay) cost more per
+    multiply-add than wide ones: ``spike_matrix_x_delays`` (K x rows per delay, which is
+    multiply-adds / n_post). Every product's window of results is added into the ring
+    (``ring_adds``), the weight rows of the active neurons are gathered first when they
+    are few (``gathered_rows``), and the matrices read grow out of the caches
+    (``matrix_reads``, ``matrix_reads_log_size``)."""
     from .features import delay_spread_over_ring, window_work
     c = {name: _column(features, name) for name in
          ("n_pre", "n_post", "n_synapses", "spike_probability", "window", "n_delays",
@@ -79,7 +98,8 @@ def cost_terms(features):
         events * several * delay_spread_over_ring(c["min_delay"], c["max_delay"], K),
         events * np.log1p(c["n_synapses"])])
     parallel = np.column_stack([
-        nonempty / K, nonempty * c["n_delays"] / K, nonempty * rows, spikes,
+        nonempty / K, nonempty * c["n_delays"] / K, nonempty * rows,
+        nonempty * rows * c["n_delays"], spikes,
         np.where(gathered, active, 0.0) * per_row / K, nonempty * rows * per_row,
         nonempty * per_row, nonempty * c["n_pre"] / K, reads,
         reads * np.log1p(c["n_pre"] * per_row * 8.0 / MATRIX_CACHE_SCALE_BYTES)])
@@ -191,6 +211,17 @@ def export_classifier(estimator):
             estimator = steps[0]
         else:
             raise TypeError(f"cannot export the pipeline {estimator}")
+    if getattr(estimator, "exported_kind", None) == "log_cost_trees":
+        # train.LogCostRegressors: one regressor per paradigm
+        arrays, extra = {}, {}
+        for paradigm in ("serial", "parallel"):
+            regressor = getattr(estimator, paradigm)
+            trees = _trees_from_estimators(regressor.estimators_[:, 0],
+                                           lambda t: t.value[:, 0, 0])
+            arrays.update({f"{paradigm}_{k}": v for k, v in trees.items()})
+            arrays[f"{paradigm}_init"] = np.array(float(regressor.init_.constant_.ravel()[0]))
+            extra[f"{paradigm}_learning_rate"] = float(regressor.learning_rate)
+        return "log_cost_trees", arrays, extra
     if isinstance(estimator, GradientBoostingRegressor):
         # trained on log(serial cost / parallel cost): positive means parallel
         arrays = _trees_from_estimators(estimator.estimators_[:, 0],
@@ -284,20 +315,56 @@ class SelectorModel:
         return np.column_stack([model_inputs(features), np.log(serial / parallel),
                                 np.log(serial), np.log(parallel)])
 
-    def decision(self, features):
-        """The classifier's score per row; > 0 means parallel."""
+    @property
+    def margin(self):
+        """What the score must exceed for parallel to be chosen (0 for models saved
+        before margins existed)."""
+        return float(self.meta.get("margin") or 0.0)
+
+    def log_costs(self, features):
+        """(log serial cost, log parallel cost) per row, seconds per step: the cost
+        model's, corrected by the regressors of a ``log_cost_trees`` model."""
+        X = self.classifier_inputs(features)
+        out = []
+        for paradigm in ("serial", "parallel"):
+            column = X[:, CLASSIFIER_INPUT_NAMES.index(f"log_{paradigm}_cost_estimate")]
+            if self.kind == "log_cost_trees":
+                trees = {k[len(paradigm) + 1:]: v for k, v in self.arrays.items()
+                         if k.startswith(paradigm + "_")}
+                column = column + float(trees["init"]) + \
+                    self.meta[f"{paradigm}_learning_rate"] * _tree_outputs(X, trees).sum(axis=1)
+            out.append(column)
+        return out[0], out[1]
+
+    def score(self, features):
+        """The classifier's own score per row, before the margin: for a regressor, the
+        predicted log(serial cost / parallel cost)."""
+        if self.kind == "log_cost_trees":
+            log_serial, log_parallel = self.log_costs(features)
+            return log_serial - log_parallel
         X = self.classifier_inputs(features)
         a = self.arrays
         if self.kind == "trees_mean_proba":
             return _tree_outputs(X, a).mean(axis=1) - 0.5
         if self.kind == "trees_sum":
-            return float(a["init"]) + self.meta["learning_rate"] * _tree_outputs(X, a).sum(axis=1)
+            score = float(a["init"]) + self.meta["learning_rate"] * \
+                _tree_outputs(X, a).sum(axis=1)
+            offset = self.meta.get("offset")
+            if offset:
+                score = score + X[:, CLASSIFIER_INPUT_NAMES.index(offset)]
+            return score
         if self.kind == "trees_vote":
             w = a["tree_weight"]
             return _tree_outputs(X, a) @ w / w.sum()
         if self.kind == "linear":
             return ((X - a["mean"]) / a["scale"]) @ a["coef"] + float(a["intercept"][0])
         raise ValueError(f"unknown selector model kind {self.kind!r}")
+
+    def decision(self, features):
+        """The score minus the margin, per row; > 0 means parallel. Everything that
+        chooses or ranks the paradigms (``prefers_parallel``, ``costs``) goes through
+        this, so that they never disagree."""
+        return self.score(features) - self.margin
 
     def prefers_parallel(self, features):
         """Boolean per row: the classifier picks the parallel paradigm (before the hard
@@ -312,12 +379,17 @@ class SelectorModel:
 
     def costs(self, features):
         """Predicted seconds per simulated step, (serial, parallel): delivery, plus build
-        seconds / run_steps if the model was trained so. From the fitted cost model; when
-        the selector is a regressor of the log cost ratio, the pair is moved (keeping its
-        geometric mean) to that ratio, so that the costs always rank the paradigms as the
-        choice does."""
+        seconds / run_steps if the model was trained so. From the fitted cost model, or
+        for ``log_cost_trees`` from its regressors of each log cost; when the selector is
+        a regressor, the pair is moved (keeping its geometric mean) to the predicted
+        ratio less the margin (``decision``), so that the costs always rank the paradigms
+        as the choice does: with a margin, the parallel cost carries that much of a
+        penalty for the risk of a wrong call (without one, ``log_cost_trees``' costs are
+        its regressors' own)."""
         serial, parallel = self.delivery_costs(features)
-        if self.meta.get("target") == "log_cost_ratio" and self.arrays:
+        if self.kind == "log_cost_trees":
+            serial, parallel = (np.exp(c) for c in self.log_costs(features))
+        if self.meta.get("target") in ("log_cost_ratio", "log_costs") and self.arrays:
             middle = np.sqrt(np.maximum(serial, 1e-15) * np.maximum(parallel, 1e-15))
             half = 0.5 * self.decision(features)
             serial, parallel = middle * np.exp(half), middle * np.exp(-half)
@@ -336,11 +408,14 @@ class SelectorModel:
 
 
 def check_export(model, estimator, X_raw):
-    """Fraction of rows where the exported model and the estimator disagree."""
-    ours = model.prefers_parallel(X_raw)
+    """Fraction of rows where the exported model and the estimator disagree (on the
+    classifier's own choice: before the margin, which the estimator does not know)."""
+    ours = model.score(X_raw) > 0
     Z = model.classifier_inputs(X_raw)
     if hasattr(estimator, "classes_"):
         theirs = estimator.predict(Z).astype(bool)
     else:
-        theirs = estimator.predict(Z) > 0
+        offset = model.meta.get("offset")
+        theirs = estimator.predict(Z) + (
+            Z[:, CLASSIFIER_INPUT_NAMES.index(offset)] if offset else 0.0) > 0
     return float(np.mean(ours != theirs))

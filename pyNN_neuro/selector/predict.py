@@ -144,5 +144,5 @@ def evaluate_model(path=None):
             "worst_regret": s["worst_regret"], "p95_regret": s["p95_regret"],
             "n_train": int(len(train)), "n_test": int(len(test)),
             "parallel_fraction_test": float(np.mean(parallel[test] < serial[test])),
-            "run_steps": meta.get("run_steps"),
+            "run_steps": meta.get("run_steps"), "margin": model.margin,
             "machine": (meta.get("training_data_meta") or {}).get("machine")}
