@@ -94,9 +94,7 @@ def csr_order(const cnp.int64_t[::1] pre, const cnp.int64_t[::1] post, Py_ssize_
                              f"range for {n_pre} x {n_post} neurons")
         if m and post[m] < post[m - 1]:
             sorted_by_post = False
-    if sorted_by_post:
-        by_post = np.arange(n, dtype=np.int64)
-    else:
+    if not sorted_by_post:
         by_post = np.empty(n, dtype=np.int64)
         start = np.zeros(n_post + 1, dtype=np.int64)
         with nogil:
@@ -114,10 +112,16 @@ def csr_order(const cnp.int64_t[::1] pre, const cnp.int64_t[::1] post, Py_ssize_
             indptr[j + 1] += indptr[j]
     start = indptr_array[:n_pre].copy()
     with nogil:
-        for m in range(n):
-            j = by_post[m]
-            order[start[pre[j]]] = j
-            start[pre[j]] += 1
+        if sorted_by_post:
+            # the identity permutation: no array of it to fill and read
+            for m in range(n):
+                order[start[pre[m]]] = m
+                start[pre[m]] += 1
+        else:
+            for m in range(n):
+                j = by_post[m]
+                order[start[pre[j]]] = j
+                start[pre[j]] += 1
     return order_array, indptr_array
 
 
@@ -132,6 +136,25 @@ cdef inline Py_ssize_t _arrival_slot(Py_ssize_t first, int delay, Py_ssize_t L) 
     while slot >= L:
         slot -= L
     return slot
+
+
+cdef bint _all_equal(const int[::1] a) noexcept:
+    """Whether every element equals the first (stops at the first that does not)."""
+    cdef Py_ssize_t j
+    for j in range(1, a.shape[0]):
+        if a[j] != a[0]:
+            return False
+    return True
+
+
+cdef bint _nondecreasing(const int[::1] a) noexcept:
+    """Whether a never decreases (stops at the first decrease: for random targets, at
+    the end of the first row)."""
+    cdef Py_ssize_t j
+    for j in range(1, a.shape[0]):
+        if a[j] < a[j - 1]:
+            return False
+    return True
 
 
 cdef class StaticDelivery:
@@ -183,12 +206,12 @@ cdef class StaticDelivery:
         self.weight = weight
         self.delay = delay
         self.uniform_delay = -1
-        if delay.shape[0] and np.min(delay) == np.max(delay):
+        if delay.shape[0] and _all_equal(delay):
             self.uniform_delay = delay[0]
         self.events_per_spike = post.shape[0] / max(1, indptr.shape[0] - 1)
         self.bind(spike_k, spike_i, ring)
         self.num_threads = 1
-        self.monotone = post.shape[0] > 0 and bool(np.all(np.diff(post) >= 0))
+        self.monotone = post.shape[0] > 0 and _nondecreasing(post)
         self.single = bool(np.all(np.diff(indptr) <= 1))
         if self.monotone:
             self.num_threads = max(1, num_threads)
