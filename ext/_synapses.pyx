@@ -157,6 +157,57 @@ cdef bint _nondecreasing(const int[::1] a) noexcept:
     return True
 
 
+ctypedef struct DeliveryJob:
+    # what StaticDelivery._deliver needs, as plain pointers (see _run_job)
+    const cnp.int64_t* row_start    # synapses row_start[i] .. row_end[i] - 1 of row i
+    const cnp.int64_t* row_end
+    const int* post
+    const double* weight
+    const int* delay
+    const int* spike_k
+    const int* spike_i
+    int n_spikes
+    double* ring                    # ring[slot * stride + target]
+    Py_ssize_t L
+    Py_ssize_t stride
+    long step0
+    int uniform_delay               # or -1
+    bint weight_uniform
+    double weight_value
+
+
+cdef void _run_job(DeliveryJob* job) noexcept nogil:
+    """Serial delivery (``StaticDelivery``): each spike's row added into the ring slots of
+    its arrival."""
+    cdef Py_ssize_t m, j, L = job.L
+    cdef Py_ssize_t first = 0          # ring slot of the current spike's step
+    cdef int i, k = -1
+    cdef double* row
+    cdef const cnp.int64_t* row_start = job.row_start
+    cdef const cnp.int64_t* row_end = job.row_end
+    for m in range(job.n_spikes):
+        if job.spike_k[m] != k:        # the list is ordered by step
+            k = job.spike_k[m]
+            first = (job.step0 + k) % L
+        i = job.spike_i[m]
+        if m + 3 < job.n_spikes:
+            pnn_touch(job.post, job.weight, row_start[job.spike_i[m + 3]])
+        if job.uniform_delay >= 0:
+            row = job.ring + _arrival_slot(first, job.uniform_delay, L) * job.stride
+            if job.weight_uniform:
+                pnn_add_value(row, job.post, job.weight_value, row_start[i], row_end[i])
+            else:
+                pnn_add_row(row, job.post, job.weight, row_start[i], row_end[i])
+        elif job.weight_uniform:
+            for j in range(row_start[i], row_end[i]):
+                job.ring[_arrival_slot(first, job.delay[j], L) * job.stride + job.post[j]] += \
+                    job.weight_value
+        else:
+            for j in range(row_start[i], row_end[i]):
+                job.ring[_arrival_slot(first, job.delay[j], L) * job.stride + job.post[j]] += \
+                    job.weight[j]
+
+
 cdef class StaticDelivery:
     """The serial paradigm for a unit of static synapses, bound once to its arrays: CSR
     rows (``indptr``, ``post``, ``weight``, ``delay``), the presynaptic group's window
@@ -193,7 +244,7 @@ cdef class StaticDelivery:
     cdef readonly int num_threads
     cdef cnp.int64_t[:, ::1] segment                # (threads + 1, n_pre) row cut points
     cdef cnp.int64_t[::1] cut                       # monotone targets: thread t's synapses
-    cdef bint monotone                              # ... are cut[t] .. cut[t + 1] - 1
+    cdef readonly bint monotone                     # ... are cut[t] .. cut[t + 1] - 1
     cdef bint single                                # no row has more than one synapse
     cdef double events_per_spike
     cdef bint weight_uniform                        # every weight is weight_value
@@ -357,33 +408,61 @@ cdef class StaticDelivery:
     cdef void _deliver(self, long step0, int n_spikes, const cnp.int64_t* row_start,
                        const cnp.int64_t* row_end) noexcept nogil:
         """The spikes' synapses from row_start[i] to row_end[i] - 1 of each row i."""
-        cdef Py_ssize_t m, j, L = self._ring.shape[0]
-        cdef Py_ssize_t first = 0          # ring slot of the current spike's step
-        cdef int i, k = -1
-        cdef double* row
-        for m in range(n_spikes):
-            if self._spike_k[m] != k:      # the list is ordered by step
-                k = self._spike_k[m]
-                first = (step0 + k) % L
-            i = self._spike_i[m]
-            if m + 3 < n_spikes:
-                pnn_touch(&self.post[0], &self.weight[0], row_start[self._spike_i[m + 3]])
-            if self.uniform_delay >= 0:
-                row = &self._ring[_arrival_slot(first, self.uniform_delay, L), 0]
-                if self.weight_uniform:
-                    pnn_add_value(row, &self.post[0], self.weight_value, row_start[i],
-                                  row_end[i])
-                else:
-                    pnn_add_row(row, &self.post[0], &self.weight[0], row_start[i],
-                                row_end[i])
-            elif self.weight_uniform:
-                for j in range(row_start[i], row_end[i]):
-                    self._ring[_arrival_slot(first, self.delay[j], L), self.post[j]] += \
-                        self.weight_value
-            else:
-                for j in range(row_start[i], row_end[i]):
-                    self._ring[_arrival_slot(first, self.delay[j], L), self.post[j]] += \
-                        self.weight[j]
+        cdef DeliveryJob job
+        self._job(&job, step0, n_spikes)
+        job.row_start = row_start
+        job.row_end = row_end
+        _run_job(&job)
+
+    cdef void _job(self, DeliveryJob* job, long step0, int n_spikes) noexcept nogil:
+        """This unit's delivery of the first n_spikes spikes of its list, whole rows."""
+        job.row_start = &self.indptr[0]
+        job.row_end = &self.indptr[1]
+        job.post = &self.post[0] if self.post.shape[0] else NULL
+        job.weight = &self.weight[0] if self.weight.shape[0] else NULL
+        job.delay = &self.delay[0] if self.delay.shape[0] else NULL
+        job.spike_k = &self._spike_k[0] if self._spike_k.shape[0] else NULL
+        job.spike_i = &self._spike_i[0] if self._spike_i.shape[0] else NULL
+        job.n_spikes = n_spikes
+        job.ring = &self._ring[0, 0] if self._ring.shape[0] and self._ring.shape[1] else NULL
+        job.L = self._ring.shape[0]
+        job.stride = self._ring.shape[1]
+        job.step0 = step0
+        job.uniform_delay = self.uniform_delay
+        job.weight_uniform = self.weight_uniform
+        job.weight_value = self.weight_value
+
+
+def deliver_together(list units, list parts, list n_spikes, long step0, list threads_jobs):
+    """Deliver several StaticDelivery units at once: thread t delivers, in order, the
+    jobs whose positions in ``units`` are listed in threads_jobs[t]. Job u is unit
+    units[u] with the first n_spikes[u] spikes of its list (steps counted from step0),
+    whole when parts[u] is -1, else only its synapses onto the part parts[u] of its
+    targets (the unit's own thread split, see ``StaticDelivery``: parts[u] < its
+    ``num_threads``). Every ring entry must be reached by the jobs of one thread only
+    (then it receives its additions in the order of that thread's list)."""
+    cdef int n_threads = len(threads_jobs), t, a, u, part
+    cdef vector[DeliveryJob] jobs = vector[DeliveryJob](len(units))
+    cdef vector[int] order
+    cdef vector[int] offset
+    cdef StaticDelivery unit
+    for u in range(len(units)):
+        unit = units[u]
+        part = parts[u]
+        unit._job(&jobs[u], step0, n_spikes[u])
+        if part >= 0:
+            if part >= unit.num_threads or unit.monotone:
+                raise ValueError(f"unit {u} has no target part {part}")
+            jobs[u].row_start = &unit.segment[part, 0]
+            jobs[u].row_end = &unit.segment[part + 1, 0]
+    offset.push_back(0)
+    for t in range(n_threads):
+        for u in threads_jobs[t]:
+            order.push_back(u)
+        offset.push_back(order.size())
+    for t in prange(n_threads, nogil=True, num_threads=n_threads, schedule='static'):
+        for a in range(offset[t], offset[t + 1]):
+            _run_job(&jobs[order[a]])
 
 
 def deliver_stochastic(int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0,

@@ -99,6 +99,11 @@ class StaticUnit:
         return self.weight.size
 
     @property
+    def events_per_spike(self):
+        """Synapses per presynaptic neuron, on average."""
+        return self.weight.size / max(1, self.pre.size)
+
+    @property
     def min_delay(self):
         return int(self.delay.min()) if self.delay.size else None
 

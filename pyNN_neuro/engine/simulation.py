@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 
-from . import _sources
+from . import _sources, _synapses
 from .delivery import StaticUnit
 from .groups import RenewalGroup
 
@@ -46,6 +46,11 @@ PROGRESS_INTERVAL_S = 5.0           # a run longer than this prints a progress l
 #: Poisson drives add their spikes straight into their one-to-one target's ring (same
 #: additions as delivering them; False is kept for the tests that compare both ways)
 DIRECT_SOURCES = True
+#: units leaving a component run together on the threads (``Simulation._deliver``) when
+#: they have at least this many synaptic events in the window, and the busiest thread
+#: gets at most this fraction of them
+TOGETHER_MIN_EVENTS = 20000
+TOGETHER_BALANCE = 0.75
 
 
 def strongly_connected_components(n_nodes, edges):
@@ -244,6 +249,14 @@ class Simulation:
         for u in self.units:
             if u.needs_post_spikes:
                 self.post_units.setdefault(id(u.post), []).append(u)
+        self.threads = max((getattr(g, "num_threads", 1) for g in self.groups), default=1)
+        self.together = {}
+        if self.threads > 1:
+            for _, steps in self.order:
+                for _, leaving in steps:
+                    rings = _rings_together(leaving)
+                    if len(rings) > 1:
+                        self.together[id(leaving)] = rings
         self.allocated = True
         logger.debug("engine: %d groups, %d units, macro window %d steps, %d stages "
                      "(windows %s)", len(self.groups), len(self.units), window, len(stages),
@@ -343,8 +356,58 @@ class Simulation:
                         g.recording.collect(start, K)
                         for u in self.post_units.get(id(g), ()):
                             u.after_post_update(start, K)
+                    self._deliver(leaving, start, K)
+
+    def _deliver(self, leaving, start, K):
+        """Run the units leaving a component after its window. With threads, units of
+        one synapse type (``StaticUnit``) writing into different rings may run at the
+        same time, each on one thread (``_synapses.deliver_together``): several mid-sized
+        units gain more that way than from splitting each over the threads, which walks
+        every spike on every thread. Used when their synaptic events are many and spread
+        over the threads well enough (``TOGETHER_BALANCE``); the units of one ring stay
+        on one thread, in order, so every ring entry gets its additions in the same
+        order as from one thread."""
+        rings = self.together.get(id(leaving))
+        if rings is not None:
+            threads = self.threads
+            loads = [sum(u.pre.n_spikes * u.events_per_spike for u in units)
+                     for _, units in rings]
+            total = sum(loads)
+            # pieces of work: a ring's units whole, or, for a ring with more than a
+            # thread's share, each part of its targets (parts never share an entry)
+            pieces = []
+            for (_, units), load in zip(rings, loads):
+                if load > total / threads and all(
+                        u._bound_rows().num_threads == threads for u in units):
+                    pieces.extend((load / threads, units, part) for part in range(threads))
+                else:
+                    pieces.append((load, units, -1))
+            if total >= TOGETHER_MIN_EVENTS:
+                assignment = [[] for _ in range(threads)]
+                load = [0.0] * threads
+                for piece in sorted(pieces, key=lambda piece: -piece[0]):
+                    t = load.index(min(load))
+                    assignment[t].append(piece)
+                    load[t] += piece[0]
+                if max(load) <= TOGETHER_BALANCE * total:
+                    kernels, parts, spikes, jobs = [], [], [], []
+                    for mine in assignment:
+                        jobs.append([])
+                        for _, units, part in mine:
+                            for u in units:
+                                if u.pre.n_spikes:
+                                    jobs[-1].append(len(kernels))
+                                    kernels.append(u._bound_rows())
+                                    parts.append(part)
+                                    spikes.append(u.pre.n_spikes)
+                    _synapses.deliver_together(kernels, parts, spikes, start, jobs)
+                    together = {id(u) for _, units in rings for u in units}
                     for u in leaving:
-                        u.deliver(start, K)
+                        if id(u) not in together:
+                            u.deliver(start, K)
+                    return
+        for u in leaving:
+            u.deliver(start, K)
 
     def reset(self):
         """Back to step 0: initial state, initial weights, empty delay buffers."""
@@ -356,6 +419,20 @@ class Simulation:
             g.spike_count[:] = 0
         for u in self.units:
             u.reset()
+
+
+def _rings_together(leaving):
+    """[(ring, units)]: the rings written only by plain serial units (``StaticUnit``,
+    targets not growing along the synapses) among ``leaving``, each with its units in
+    order: the units ``Simulation._deliver`` may run together."""
+    rings, others = {}, set()
+    for u in leaving:
+        ring = (id(u.post), u.receptor)
+        if type(u) is StaticUnit and u.size and not u._bound_rows().monotone:
+            rings.setdefault(ring, []).append(u)
+        else:
+            others.add(ring)
+    return [(ring, units) for ring, units in rings.items() if ring not in others]
 
 
 class _DeferredInterrupt:
