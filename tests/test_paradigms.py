@@ -170,9 +170,14 @@ def test_window_plan_stages():
                 for members in components for m in members}
     assert stage_of[0] == stage_of[1] == stage_of[2]    # the drive keeps pace with its target
     assert stage_of[3] == stage_of[4] == stage_of[5] != stage_of[0]
-    # a macro window of four 15-step windows: the drive (fed by nothing) takes all four
-    # at once, in a stage before its target's; a layer that is fed keeps pace
+    # a macro window of four 15-step windows: a drive (fed by nothing) as large as its
+    # targets takes all four at once, in a stage before its target's; a smaller one keeps
+    # pace (its targets' rings would grow more than it saves); a layer that is fed keeps
+    # pace
     links_ff = links + [(0, 3, 15, False)]
+    windows, _, _, _ = window_plan(sizes, links, max_window=60)
+    assert windows[0] == 15
+    sizes = [200] + [100] * 6
     windows, macro, membership, stages = window_plan(sizes, links, max_window=60)
     assert macro == 60 and windows == [60, 15, 15, 60, 60, 60, 60]
     stage_of = {m: i for i, (_, components) in enumerate(stages)

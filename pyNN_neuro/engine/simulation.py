@@ -9,9 +9,10 @@ it in topological order, so it can take the whole *macro window* M at once (at m
 ``DEFAULT_MAX_WINDOW`` steps and ``WINDOW_ELEMENT_BUDGET`` / neurons): feed-forward layers
 and spike sources advance M steps per call, a recurrent part beside them as many of its own
 shorter windows as M holds. A component on no cycle that feeds a recurrent part keeps its
-pace, or, when it is fed by nothing (a spike source), takes up to ``SOURCE_WINDOWS`` of its
-windows at once: a Poisson source's cost per window and neuron is then paid less often, for
-rings longer by the extra windows. A plastic (STDP) unit needs its pre- and postsynaptic groups
+pace, or, when it is fed by nothing (a spike source) and has at least as many neurons as
+the components it feeds, takes up to ``SOURCE_WINDOWS`` of its windows at once: a Poisson
+source's cost per window and neuron is then paid less often, for rings longer by the extra
+windows. A plastic (STDP) unit needs its pre- and postsynaptic groups
 to take turns window by window (postsynaptic spikes travel back to its synapses through
 the same delays), so a network with plastic units keeps one window for every group: the
 smallest delay on any cycle or of any plastic unit.
@@ -143,14 +144,17 @@ def window_plan(sizes, links, max_window=DEFAULT_MAX_WINDOW):
     # a component on no cycle keeps pace with the components it feeds (so that their
     # ring buffers stay short); one that feeds nothing, or a component that takes the
     # macro window, takes the macro window. One fed by nothing (spike sources, input
-    # layers) takes up to SOURCE_WINDOWS of that pace at once, a whole fraction of the
-    # macro window: a Poisson source pays a cost per neuron and window, and its targets'
-    # rings only grow by the extra windows
+    # layers) and at least as large as the components it feeds takes up to
+    # SOURCE_WINDOWS of that pace at once, a whole fraction of the macro window: a
+    # Poisson source pays a cost per neuron and window, and its targets' rings grow by
+    # the extra windows (memory per target neuron, hence the size condition)
     fed = {x for c in range(n) for x in consumers[c]}
+    size = [sum(sizes[m] for m in members) for members in components]
     for c in reversed(range(n)):
         if own[c] is None:
             pace = max((own[x] for x in consumers[c]), default=macro)
-            if c not in fed and pace < macro:
+            if (c not in fed and pace < macro
+                    and size[c] >= sum(size[x] for x in consumers[c])):
                 whole = macro // pace
                 pace *= max(f for f in range(1, SOURCE_WINDOWS + 1) if whole % f == 0)
             own[c] = pace
