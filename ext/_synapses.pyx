@@ -71,10 +71,12 @@ cdef extern from *:
 
 
 def csr_order(const cnp.int64_t[::1] pre, const cnp.int64_t[::1] post, Py_ssize_t n_pre,
-              Py_ssize_t n_post):
+              Py_ssize_t n_post, bint with_targets=False):
     """(order, indptr): the connection positions sorted by presynaptic neuron, then
     postsynaptic neuron, ties in connection order (the order of numpy's
-    ``lexsort((post, pre))``), and the CSR row pointer over n_pre rows.
+    ``lexsort((post, pre))``), and the CSR row pointer over n_pre rows. With
+    ``with_targets``, also ``post[order]`` as C ints (written during the sort: no
+    separate gather over the connections).
 
     Two stable counting sorts, by post then by pre, O(n); the first is skipped when the
     connections already come ordered by postsynaptic neuron (as connectors make them)."""
@@ -111,17 +113,25 @@ def csr_order(const cnp.int64_t[::1] pre, const cnp.int64_t[::1] post, Py_ssize_
         for j in range(n_pre):
             indptr[j + 1] += indptr[j]
     start = indptr_array[:n_pre].copy()
+    targets_array = np.empty(n if with_targets else 0, dtype=np.intc)
+    cdef int[::1] targets = targets_array
     with nogil:
         if sorted_by_post:
             # the identity permutation: no array of it to fill and read
             for m in range(n):
                 order[start[pre[m]]] = m
+                if with_targets:
+                    targets[start[pre[m]]] = <int>post[m]
                 start[pre[m]] += 1
         else:
             for m in range(n):
                 j = by_post[m]
                 order[start[pre[j]]] = j
+                if with_targets:
+                    targets[start[pre[j]]] = <int>post[j]
                 start[pre[j]] += 1
+    if with_targets:
+        return order_array, indptr_array, targets_array
     return order_array, indptr_array
 
 

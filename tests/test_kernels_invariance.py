@@ -221,6 +221,25 @@ def _delivered(level, threads, n_pre=2000, n_post=3000, n_syn=400000, weight_val
     return rings
 
 
+@pytest.mark.parametrize("by_target", [True, False])
+def test_csr_order_is_numpys_lexsort_and_gives_the_targets_in_that_order(by_target):
+    synapses = _isa.modules("baseline")["_synapses"]
+    rng = np.random.default_rng(9)
+    post = rng.integers(0, 300, 20000)
+    if by_target:
+        post = np.sort(post)        # as connectors make them: the sort's first pass skipped
+    pre = rng.integers(0, 400, post.size)
+    order, indptr = synapses.csr_order(pre, post, 400, 300)
+    order2, indptr2, targets = synapses.csr_order(pre, post, 400, 300, True)
+    np.testing.assert_array_equal(order, np.lexsort((post, pre)))
+    np.testing.assert_array_equal(order2, order)
+    np.testing.assert_array_equal(indptr2, indptr)
+    np.testing.assert_array_equal(indptr, np.concatenate([[0], np.cumsum(np.bincount(
+        pre, minlength=400))]))
+    assert targets.dtype == np.intc
+    np.testing.assert_array_equal(targets, post[order])
+
+
 @several_builds
 def test_serial_delivery_agrees_at_every_isa_level():
     reference = _delivered("baseline", 1)

@@ -19,11 +19,13 @@ import numpy as np
 from . import _synapses
 
 
-def csr_order(pre_index, post_index, n_pre, n_post):
+def csr_order(pre_index, post_index, n_pre, n_post, with_targets=False):
     """Return (order, indptr): a stable sort of the connections by presynaptic neuron
-    (then postsynaptic neuron) and the CSR row pointer over ``n_pre`` rows."""
+    (then postsynaptic neuron) and the CSR row pointer over ``n_pre`` rows; with
+    ``with_targets`` also the postsynaptic indices in that order (C ints)."""
     return _synapses.csr_order(np.ascontiguousarray(pre_index, dtype=np.int64),
-                               np.ascontiguousarray(post_index, dtype=np.int64), n_pre, n_post)
+                               np.ascontiguousarray(post_index, dtype=np.int64), n_pre, n_post,
+                               with_targets)
 
 
 def uniform_value(values):
@@ -78,8 +80,8 @@ class StaticUnit:
         self.pre = pre
         self.post = post
         self.receptor = post.receptor_names.index(receptor)
-        self.order, self.indptr = csr_order(pre_index, post_index, pre.size, post.size)
-        self.post_index = np.ascontiguousarray(np.asarray(post_index)[self.order], dtype=np.intc)
+        self.order, self.indptr, self.post_index = csr_order(pre_index, post_index, pre.size,
+                                                             post.size, with_targets=True)
         self.weight = gathered(np.asarray(weight, dtype=float), self.order, float)
         self.delay = gathered(delay_steps, self.order, np.intc)
         # weights that only set() changes need no copy to return to: set() changes both
