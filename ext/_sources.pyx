@@ -691,7 +691,7 @@ cdef class RenewalSource:
         cdef unsigned char live[POISSON_LANES]
         cdef int n_active = 0, round_, j, a, n
         cdef Py_ssize_t b, i
-        cdef double tb, r
+        cdef double tb, r, stop_b
         cdef uint64_t kb, cb
         for b in range(lanes):
             t_lane[b] = self.next_time[first + b]
@@ -737,8 +737,9 @@ cdef class RenewalSource:
                 # more spikes in this window than rounds: the rest one by one
                 r = self.rate[i]
                 kb = stream_key(self.seed, i)
+                stop_b = self.start[i] + self.duration[i]
                 while tb < t_end:
-                    if tb >= self.start[i] + self.duration[i]:
+                    if tb >= stop_b:
                         tb = INFINITY
                         break
                     if self.n_direct:

@@ -258,9 +258,10 @@ class Simulation:
         if self.threads > 1:
             for _, steps in self.order:
                 for _, leaving in steps:
-                    rings = _rings_together(leaving)
+                    rings = _rings_together(leaving, self.threads)
                     if len(rings) > 1:
-                        self.together[id(leaving)] = rings
+                        self.together[id(leaving)] = (
+                            rings, {id(u) for _, units, _ in rings for u in units})
         self.allocated = True
         logger.debug("engine: %d groups, %d units, macro window %d steps, %d stages "
                      "(windows %s)", len(self.groups), len(self.units), window, len(stages),
@@ -371,18 +372,19 @@ class Simulation:
         over the threads well enough (``TOGETHER_BALANCE``); the units of one ring stay
         on one thread, in order, so every ring entry gets its additions in the same
         order as from one thread."""
-        rings = self.together.get(id(leaving))
-        if rings is not None:
+        plan = self.together.get(id(leaving))
+        if plan is not None:
+            rings, together = plan
             threads = self.threads
             loads = [sum(u.pre.n_spikes * u.events_per_spike for u in units)
-                     for _, units in rings]
+                     for _, units, _ in rings]
             total = sum(loads)
             # pieces of work: a ring's units whole, or, for a ring with more than a
-            # thread's share, each part of its targets (parts never share an entry)
+            # thread's share whose units are split by target, each part of its targets
+            # (parts never share an entry)
             pieces = []
-            for (_, units), load in zip(rings, loads):
-                if load > total / threads and all(
-                        u._bound_rows().num_threads == threads for u in units):
+            for (_, units, splittable), load in zip(rings, loads):
+                if splittable and load > total / threads:
                     pieces.extend((load / threads, units, part) for part in range(threads))
                 else:
                     pieces.append((load, units, -1))
@@ -405,7 +407,6 @@ class Simulation:
                                     parts.append(part)
                                     spikes.append(u.pre.n_spikes)
                     _synapses.deliver_together(kernels, parts, spikes, start, jobs)
-                    together = {id(u) for _, units in rings for u in units}
                     for u in leaving:
                         if id(u) not in together:
                             u.deliver(start, K)
@@ -425,10 +426,11 @@ class Simulation:
             u.reset()
 
 
-def _rings_together(leaving):
-    """[(ring, units)]: the rings written only by plain serial units (``StaticUnit``,
-    targets not growing along the synapses) among ``leaving``, each with its units in
-    order: the units ``Simulation._deliver`` may run together."""
+def _rings_together(leaving, threads):
+    """[(ring, units, splittable)]: the rings written only by plain serial units
+    (``StaticUnit``, targets not growing along the synapses) among ``leaving``, each with
+    its units in order, and whether every one of them has its targets cut into
+    ``threads`` parts: the units ``Simulation._deliver`` may run together."""
     rings, others = {}, set()
     for u in leaving:
         ring = (id(u.post), u.receptor)
@@ -436,7 +438,8 @@ def _rings_together(leaving):
             rings.setdefault(ring, []).append(u)
         else:
             others.add(ring)
-    return [(ring, units) for ring, units in rings.items() if ring not in others]
+    return [(ring, units, all(u._bound_rows().num_threads == threads for u in units))
+            for ring, units in rings.items() if ring not in others]
 
 
 class _DeferredInterrupt:
