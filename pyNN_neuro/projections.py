@@ -7,6 +7,7 @@ the order of ``Projection.get(format='list')`` and of ``connections``. At build 
 split by (presynaptic population, postsynaptic population) into engine delivery units;
 ``set`` writes through to the units and ``get`` reads plastic weights back from them.
 """
+import functools
 from collections import defaultdict
 
 import numpy as np
@@ -342,6 +343,13 @@ class Projection(common.Projection):
                     yield (pre_base, post_base, pre_base_index[self._pre_index[selection]],
                            post_base_index[self._post_index[selection]], selection)
 
+    def _piece_indices(self, number):
+        """(pre_index, post_index) of piece ``number`` of ``_pieces``."""
+        for k, piece in enumerate(self._pieces()):
+            if k == number:
+                return piece[2], piece[3]
+        raise IndexError(f"Projection '{self.label}' has no piece {number}")
+
     def _make_units(self):
         """Delivery units, one per (presynaptic, postsynaptic) base population pair, in
         the paradigm decided for this projection, their weights on their receptor's grid
@@ -363,6 +371,11 @@ class Projection(common.Projection):
                 self.label, pre_base._make_group(), post_base, self.receptor_type,
                 pre_index, post_index, values, steps, paradigm=paradigm)
             unit.ring = (id(post_base), self.receptor_type)
+            if getattr(unit, "_order", True) is None and (
+                    pre_index is not self._pre_index or post_index is not self._post_index):
+                # the unit defers its permutation (``StaticUnit.order``): let it draw these
+                # index copies again if it needs them, rather than keep them
+                unit._connections = functools.partial(self._piece_indices, len(self._units))
             self._units.append((unit, selection))
         paradigms.put_on_grid(state, self)
         return [unit for unit, _ in self._units]

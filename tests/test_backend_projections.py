@@ -307,3 +307,29 @@ def test_stdp_weight_set_after_activity_reads_back_exactly(sim):
     sim.reset()
     # set() after a run also defines the weights reset() goes back to (as for static synapses)
     np.testing.assert_array_equal(prj.get("weight", format="array"), w)
+
+
+def test_homogeneous_units_compute_their_permutation_only_when_needed(sim):
+    # a unit whose weights and delays are each one value skips the permutation to
+    # connection order until set() or get() needs it; between views its index arrays
+    # are copies, drawn again then from the projection
+    src = sim.Population(30, sim.SpikeSourcePoisson(rate=100.0))
+    post = sim.Population(20, sim.IF_curr_exp())
+    w = np.random.default_rng(2).uniform(0.1, 0.5, (20, 16))
+
+    def projection(weight):
+        return sim.Projection(src[5:25], post[2:18],
+                              sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(4)),
+                              sim.StaticSynapse(weight=weight, delay=1.0))
+
+    deferred, eager = projection(0.2), projection(w)
+    sim.run(5.0)
+    unit, unit_eager = deferred._units[0][0], eager._units[0][0]
+    assert unit._order is None and callable(unit._connections)
+    assert unit_eager._order is not None
+    deferred.set(weight=w)
+    assert unit._order is not None and unit._connections is None
+    np.testing.assert_array_equal(unit.order, unit_eager.order)
+    np.testing.assert_array_equal(unit.weight, unit_eager.weight)
+    np.testing.assert_array_equal(deferred.get("weight", format="array"),
+                                  eager.get("weight", format="array"))

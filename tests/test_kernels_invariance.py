@@ -238,6 +238,10 @@ def test_csr_order_is_numpys_lexsort_and_gives_the_targets_in_that_order(by_targ
         pre, minlength=400))]))
     assert targets.dtype == np.intc
     np.testing.assert_array_equal(targets, post[order])
+    none, indptr3, targets3 = synapses.csr_order(pre, post, 400, 300, True, False)
+    assert none is None
+    np.testing.assert_array_equal(indptr3, indptr)
+    np.testing.assert_array_equal(targets3, targets)
 
 
 @several_builds

@@ -19,13 +19,14 @@ import numpy as np
 from . import _synapses
 
 
-def csr_order(pre_index, post_index, n_pre, n_post, with_targets=False):
+def csr_order(pre_index, post_index, n_pre, n_post, with_targets=False, with_order=True):
     """Return (order, indptr): a stable sort of the connections by presynaptic neuron
     (then postsynaptic neuron) and the CSR row pointer over ``n_pre`` rows; with
-    ``with_targets`` also the postsynaptic indices in that order (C ints)."""
+    ``with_targets`` also the postsynaptic indices in that order (C ints). Without
+    ``with_order``, order is None (not computed)."""
     return _synapses.csr_order(np.ascontiguousarray(pre_index, dtype=np.int64),
                                np.ascontiguousarray(post_index, dtype=np.int64), n_pre, n_post,
-                               with_targets)
+                               with_targets, with_order)
 
 
 def uniform_value(values):
@@ -47,13 +48,14 @@ def uniform_value(values):
     return values[0]
 
 
-def gathered(values, order, dtype):
+def gathered(values, order, dtype, size=None):
     """``values[order]`` as a C-contiguous array of ``dtype``; filled instead of gathered
     when every value is the same (homogeneous weights and delays: the same array, without
-    a random-access pass over it)."""
+    a random-access pass over it; ``order`` may then be None and ``size`` gives the
+    length)."""
     value = uniform_value(values)
     if value is not None:
-        return np.full(len(order), value, dtype=dtype)
+        return np.full(len(order) if size is None else size, value, dtype=dtype)
     return np.ascontiguousarray(np.asarray(values)[order], dtype=dtype)
 
 
@@ -80,10 +82,20 @@ class StaticUnit:
         self.pre = pre
         self.post = post
         self.receptor = post.receptor_names.index(receptor)
-        self.order, self.indptr, self.post_index = csr_order(pre_index, post_index, pre.size,
-                                                             post.size, with_targets=True)
-        self.weight = gathered(np.asarray(weight, dtype=float), self.order, float)
-        self.delay = gathered(delay_steps, self.order, np.intc)
+        weight = np.asarray(weight, dtype=float)
+        # the permutation to connection order is needed to gather values that differ, and
+        # for attribute access by the PyNN layer: computed now only for the first (a
+        # large homogeneous projection skips an array of 8 bytes per synapse)
+        homogeneous = uniform_value(weight) is not None and \
+            uniform_value(np.asarray(delay_steps)) is not None
+        # (pre_index, post_index), or a function giving them (``Projection._make_units``
+        # sets one where they are copies, not to keep those), until ``order`` is computed
+        self._connections = (pre_index, post_index)
+        self._order, self.indptr, self.post_index = csr_order(
+            pre_index, post_index, pre.size, post.size, with_targets=True,
+            with_order=not homogeneous)
+        self.weight = gathered(weight, self._order, float, self.post_index.size)
+        self.delay = gathered(delay_steps, self._order, np.intc, self.post_index.size)
         # weights that only set() changes need no copy to return to: set() changes both
         self.initial_weight = self.weight if self.fixed_weights else self.weight.copy()
         self.quantum = None
@@ -95,6 +107,17 @@ class StaticUnit:
             return
         self.quantum = quantum
         self.set("weight", weight_in_connection_order)
+
+    @property
+    def order(self):
+        """CSR position -> connection position (``csr_order``), computed at the first
+        use when the unit was built without it."""
+        if self._order is None:
+            connections = self._connections
+            pre_index, post_index = connections() if callable(connections) else connections
+            self._order, _ = csr_order(pre_index, post_index, self.pre.size, self.post.size)
+            self._connections = None
+        return self._order
 
     @property
     def size(self):
