@@ -33,7 +33,7 @@ from pyNN_neuro.selector.train import (DEFAULT_MODEL, DEFAULT_WEIGHTED, EXPORTAB
                                        MARGIN_FOLDS, REGRESSOR_SETTINGS, choose_margin,
                                        classifiers, fit_cost_model, fit_selector, labels,
                                        margin_table, out_of_fold_scores, regressors, scores,
-                                       split)
+                                       split_dataset)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -283,7 +283,7 @@ def main(argv=None):
     serial, parallel = costs(data, args.run_steps)
     M = data["measurements"]
     y = labels(serial, parallel)
-    train, test = split(len(X_raw), args.seed, args.test_fraction)
+    train, test = split_dataset(data, args.seed, args.test_fraction)
     s_test, p_test = serial[test], parallel[test]
     # every classifier sees the same inputs: model_inputs + the cost model's estimates,
     # the cost model being fitted on the training split only

@@ -87,6 +87,13 @@ def _parser():
     parser.add_argument("--relabel-repeats", type=int, default=4, metavar="N",
                         help="with --relabel-band: extra measurements per configuration "
                              "(default 4: the median of 5)")
+    parser.add_argument("--extend", action="append", default=[], metavar="FILE",
+                        help="add the configurations measured in FILE (by another run of "
+                             "this command on this machine, e.g. with another --seed) as "
+                             "training rows only: the held-out split stays the one drawn "
+                             "over the first data's own rows, so models trained with and "
+                             "without FILE are scored on the same configurations. May be "
+                             "repeated; with --data, the merged data go to --out")
     parser.add_argument("--no-train", action="store_true", help="measure only")
     parser.add_argument("--evaluate", action="store_true",
                         help="evaluate a model on the held-out part of its training data "
@@ -127,6 +134,11 @@ def main(argv=None):
                 from None
     if args.data is not None and args.relabel_band is not None and args.out is None:
         raise SystemExit("--relabel-band with --data: give --out for the relabelled data")
+    if args.data is not None and args.extend and args.out is None:
+        raise SystemExit("--extend with --data: give --out for the merged data")
+    for path in args.extend:
+        if not os.path.exists(path):
+            raise SystemExit(f"--extend {path}: no such file")
     if args.data is None or args.relabel_band is not None:
         code = _threads_pinned_or_reexec(argv)
         if code is not None:
@@ -178,6 +190,21 @@ def main(argv=None):
         if not args.quiet:
             print(f"measured {meta['n_samples']} configurations in "
                   f"{meta['measure_seconds']:.0f} s -> {data_path}", file=sys.stderr)
+    if args.extend:
+        from .selector.dataset import merge_datasets
+        for path in args.extend:
+            try:
+                data = merge_datasets(data, load_dataset(path), {
+                    "command": "python -m pyNN_neuro.calibrate " + " ".join(argv),
+                    "file": os.path.basename(path),
+                    "date": time.strftime("%Y-%m-%d %H:%M:%S")})
+            except ValueError as err:
+                raise SystemExit(f"--extend {path}: {err}") from None
+        data_path = args.out or data_path
+        save_dataset(data_path, data, data["meta"])
+        if not args.quiet:
+            print(f"{len(data['features'])} configurations ({data['split_rows']} drawn "
+                  f"into the held-out split) -> {data_path}", file=sys.stderr)
     if args.relabel_band is not None:
         from .selector.measure import relabel_near_crossover
         data, info = relabel_near_crossover(data, band=args.relabel_band,

@@ -331,6 +331,60 @@ def test_relabel_near_crossover_round_trip(tmp_path, monkeypatch):
     assert after["meta"]["relabel"][0]["rows_measured_again"] == 3
 
 
+def test_extended_data_keep_the_held_out_split(tmp_path):
+    from pyNN_neuro.selector import default_data_path
+    from pyNN_neuro.selector.dataset import load_dataset, merge_datasets, save_dataset
+    from pyNN_neuro.selector.train import split, split_dataset
+    full = load_dataset(default_data_path())
+    n_base = full.get("split_rows") or len(full["features"])
+    base = {key: full[key][:400] for key in ("features", "measurements", "origin")}
+    extra = {key: full[key][400:600] for key in ("features", "measurements", "origin")}
+    for part in (base, extra):
+        part.update(seed=1, meta={"machine": full["meta"]["machine"]})
+    merged = merge_datasets(base, extra, {"command": "test"})
+    assert merged["split_rows"] == 400 and len(merged["features"]) == 600
+    train, test = split_dataset(merged)
+    np.testing.assert_array_equal(test, split(400)[1])
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, test])), np.arange(600))
+    assert set(range(400, 600)) <= set(train)
+    save_dataset(tmp_path / "merged.npz", merged, merged["meta"])
+    again = load_dataset(tmp_path / "merged.npz")
+    assert again["split_rows"] == 400
+    assert again["meta"]["extended"][0]["first_row"] == 400
+    # a dataset that was never extended splits all its rows
+    np.testing.assert_array_equal(split_dataset(base)[1], split(400)[1])
+    assert n_base <= len(full["features"])
+    other = dict(extra, meta={"machine": dict(full["meta"]["machine"], cpu="another CPU")})
+    with pytest.raises(ValueError, match="different machines.*cpu"):
+        merge_datasets(base, other)
+
+
+def test_calibrate_extend_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYNN_NEURO_SELECTOR_DIR", str(tmp_path))
+    from pyNN_neuro.calibrate import main
+    from pyNN_neuro.selector.dataset import load_dataset
+    from pyNN_neuro.selector.measure import replay_configs
+    first, second, merged = tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "ab.npz"
+    assert main(["--samples", "3", "--no-train", "--quiet", "--out", str(first)]) == 0
+    assert main(["--samples", "2", "--seed", "7", "--no-train", "--quiet",
+                 "--out", str(second)]) == 0
+    with pytest.raises(SystemExit, match="--out"):
+        main(["--data", str(first), "--extend", str(second), "--no-train"])
+    with pytest.raises(SystemExit, match="no such file"):
+        main(["--data", str(first), "--extend", str(tmp_path / "none.npz"),
+              "--out", str(merged)])
+    assert main(["--data", str(first), "--extend", str(second), "--no-train", "--quiet",
+                 "--out", str(merged)]) == 0
+    a, b, ab = load_dataset(first), load_dataset(second), load_dataset(merged)
+    assert ab["split_rows"] == 3 and len(ab["features"]) == 5
+    np.testing.assert_array_equal(ab["measurements"],
+                                  np.concatenate([a["measurements"], b["measurements"]]))
+    assert ab["configs"] == a["configs"] + b["configs"]
+    # each part is drawn again from its own seed
+    ab.pop("configs")
+    assert replay_configs(ab) == a["configs"] + b["configs"]
+
+
 def test_models_and_data_of_the_previous_version_are_refused_clearly(tmp_path):
     from pyNN_neuro.selector.dataset import PREVIOUS_FEATURE_NAMES, load_dataset
     from pyNN_neuro.selector.model import SelectorModel

@@ -20,6 +20,8 @@ PREVIOUS_FEATURE_NAMES = FEATURE_NAMES[:14]
 
 def save_dataset(path, data, meta):
     optional = {name: data[name] for name in OPTIONAL_ARRAYS if data.get(name) is not None}
+    if data.get("split_rows") is not None:
+        optional["split_rows"] = np.asarray(int(data["split_rows"]))
     if data.get("configs") is not None:
         # the configuration of every row (sample_config's dicts), so that it can be
         # measured again without drawing the whole sequence again
@@ -33,7 +35,7 @@ def save_dataset(path, data, meta):
 
 def load_dataset(path, upgrade=False):
     """Returns a dict: ``features``, ``measurements``, ``origin``, ``seed``, ``meta``, and
-    those of ``OPTIONAL_ARRAYS`` and ``configs`` the file holds. A dataset stored before
+    those of ``OPTIONAL_ARRAYS``, ``configs`` and ``split_rows`` the file holds. A dataset stored before
     the ``min_delay`` and ``max_delay`` features existed is upgraded when ``upgrade``
     (its connections are drawn again: seconds to minutes; ``upgraded`` is then True),
     else refused."""
@@ -45,6 +47,8 @@ def load_dataset(path, upgrade=False):
         data.update({name: z[name] for name in OPTIONAL_ARRAYS if name in z.files})
         if "configs" in z.files:
             data["configs"] = json.loads(str(z["configs"]))
+        if "split_rows" in z.files:
+            data["split_rows"] = int(z["split_rows"])
     if names == PREVIOUS_FEATURE_NAMES and upgrade:
         from .measure import delay_range_columns, replay_configs
         data["configs"] = replay_configs(data)
@@ -75,3 +79,53 @@ def costs(data, run_steps=None):
         serial += m[:, 2] / run_steps
         parallel += m[:, 3] / run_steps
     return serial, parallel
+
+
+#: what must agree between the machines two datasets were measured on for their rows to
+#: be one dataset (timings from another CPU or BLAS would be another function)
+SAME_MACHINE_KEYS = ("cpu", "cpu_count", "machine", "blas")
+
+
+def merge_datasets(base, extra, description=None):
+    """``base``'s rows followed by ``extra``'s, as one dataset whose held-out split is
+    still drawn over ``base``'s own rows only (``split_rows``; ``train.split_dataset``):
+    the rows added are for training only, so a model trained on the merged data is
+    scored on the same held-out configurations as one trained on ``base`` alone.
+
+    Both must come from the same kind of machine (``SAME_MACHINE_KEYS`` of their
+    ``meta["machine"]``), else ValueError. ``description`` (a dict, e.g. the command)
+    is added to the meta's ``extended`` list with the extra data's own meta."""
+    machines = [(d.get("meta") or {}).get("machine") or {} for d in (base, extra)]
+    differ = [k for k in SAME_MACHINE_KEYS if machines[0].get(k) != machines[1].get(k)]
+    if differ:
+        raise ValueError(f"the datasets were measured on different machines ({', '.join(differ)}"
+                         f" differ: {[machines[0].get(k) for k in differ]} against "
+                         f"{[machines[1].get(k) for k in differ]}): measure both here")
+    n_base, n_extra = len(base["features"]), len(extra["features"])
+    merged = {name: np.concatenate([base[name], extra[name]])
+              for name in ("features", "measurements", "origin")}
+    merged["seed"] = base["seed"]
+    merged["split_rows"] = int(base.get("split_rows") or n_base)
+    if any(d.get("deliver_repeats") is not None for d in (base, extra)):
+        repeats = max(d["deliver_repeats"].shape[1] for d in (base, extra)
+                      if d.get("deliver_repeats") is not None)
+        blocks, counts = [], []
+        for d, n in ((base, n_base), (extra, n_extra)):
+            block = np.full((n, repeats, 2), np.nan)
+            if d.get("deliver_repeats") is not None:
+                block[:, :d["deliver_repeats"].shape[1]] = d["deliver_repeats"]
+                counts.append(np.asarray(d["n_measurements"]))
+            else:
+                block[:, 0] = d["measurements"][:, :2]
+                counts.append(np.ones(n, dtype=int))
+            blocks.append(block)
+        merged["deliver_repeats"] = np.concatenate(blocks)
+        merged["n_measurements"] = np.concatenate(counts)
+    if base.get("configs") is not None and extra.get("configs") is not None:
+        merged["configs"] = list(base["configs"]) + list(extra["configs"])
+    meta = dict(base.get("meta") or {})
+    meta["extended"] = list(meta.get("extended", [])) + [dict(
+        description or {}, rows=n_extra, first_row=n_base, seed=int(extra["seed"]),
+        meta=extra.get("meta"))]
+    merged["meta"] = meta
+    return merged

@@ -507,6 +507,20 @@ def replay_configs(data):
     if data.get("configs") is not None:
         return list(data["configs"])
     meta = data.get("meta") or {}
+    if meta.get("extended"):
+        # merged from several runs (``dataset.merge_datasets``): each part from its own
+        # seed and settings
+        parts = [(0, int(data["seed"]), {k: v for k, v in meta.items() if k != "extended"})]
+        parts += [(int(e["first_row"]), int(e["seed"]), e.get("meta") or {})
+                  for e in meta["extended"]]
+        bounds = [first for first, _, _ in parts[1:]] + [len(data["features"])]
+        configs = []
+        for (first, seed, part_meta), end in zip(parts, bounds):
+            part = {name: data[name][first:end] for name in
+                    ("features", "measurements", "origin", "deliver_repeats")
+                    if data.get(name) is not None}
+            configs += replay_configs(dict(part, seed=seed, meta=part_meta))
+        return configs
     n_rows = len(data["features"])
     n_samples = requested_samples(meta, n_rows)
     settings = {k: meta.get(k, v) for k, v in GENERATE_DEFAULTS.items()}

@@ -122,7 +122,7 @@ def evaluate_model(path=None):
     """Held-out scores of a stored model on the split of its own training data that it
     was not fitted on (recomputed from the seed stored in the model). numpy only."""
     from .dataset import costs, load_dataset
-    from .train import scores, split
+    from .train import scores, split_dataset
 
     model = load_model(path)
     meta = model.meta
@@ -135,7 +135,7 @@ def evaluate_model(path=None):
         raise ValueError(f"{data_file} holds {len(data['features'])} configurations, but "
                          f"the model {meta['path']} was trained on {meta['n_samples']}")
     serial, parallel = costs(data, meta.get("run_steps"))
-    train, test = split(len(data["features"]), meta["split_seed"], meta["test_fraction"])
+    train, test = split_dataset(data, meta["split_seed"], meta["test_fraction"])
     X = data["features"][test]
     s = scores(model.prefers_parallel(X), serial[test], parallel[test])
     paradigms, _, _ = predict_many(X, model)

@@ -139,6 +139,16 @@ def split(n, seed=12345, test_fraction=0.25):
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
+def split_dataset(data, seed=12345, test_fraction=0.25):
+    """(train indices, test indices) of a dataset: ``split`` over its first
+    ``split_rows`` rows (all of them unless it was extended,
+    ``dataset.merge_datasets``); the rows after those are always training rows."""
+    n = len(data["features"])
+    pool = int(data.get("split_rows") or n)
+    train, test = split(pool, seed, test_fraction)
+    return np.concatenate([train, np.arange(pool, n)]), test
+
+
 def labels(serial, parallel):
     return (parallel < serial).astype(int)
 
@@ -302,7 +312,7 @@ def train_and_export(data, model_path, kind=DEFAULT_MODEL, run_steps=None, seed=
     X_raw = data["features"]
     M = data["measurements"]
     serial, parallel = costs(data, run_steps)
-    train, test = split(len(X_raw), seed, test_fraction)
+    train, test = split_dataset(data, seed, test_fraction)
     t0 = time.perf_counter()
     margin_cv = None
     if margin == "auto":
@@ -323,6 +333,7 @@ def train_and_export(data, model_path, kind=DEFAULT_MODEL, run_steps=None, seed=
     held_out = scores(model.prefers_parallel(X_raw[test]), serial[test], parallel[test])
     model.meta.update({
         "split_seed": seed, "test_fraction": test_fraction, "n_samples": int(len(X_raw)),
+        "split_rows": int(data.get("split_rows") or len(X_raw)),
         "n_train": int(len(train)), "n_test": int(len(test)),
         "training_data": os.path.basename(data_path) if data_path else None,
         "training_data_path": os.path.abspath(data_path) if data_path else None,
