@@ -90,10 +90,10 @@ class StaticUnit:
             uniform_value(np.asarray(delay_steps)) is not None
         # (pre_index, post_index), or a function giving them (``Projection._make_units``
         # sets one where they are copies, not to keep those), until ``order`` is computed
-        self._connections = (pre_index, post_index)
         self._order, self.indptr, self.post_index = csr_order(
             pre_index, post_index, pre.size, post.size, with_targets=True,
             with_order=not homogeneous)
+        self._connections = (pre_index, post_index) if homogeneous else None
         self.weight = gathered(weight, self._order, float, self.post_index.size)
         self.delay = gathered(delay_steps, self._order, np.intc, self.post_index.size)
         # weights that only set() changes need no copy to return to: set() changes both

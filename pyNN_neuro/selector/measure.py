@@ -167,9 +167,13 @@ def make_spikes(n_pre, probability, window, n_windows, rng):
 
 
 def unit_bytes(unit):
-    """Bytes of the numpy arrays a delivery unit holds (lists of arrays included)."""
+    """Bytes of the numpy arrays a delivery unit holds (lists of arrays included), not
+    counting the connection arrays it only refers to (``StaticUnit._connections``: the
+    projection's own)."""
     total = 0
-    for value in vars(unit).values():
+    for name, value in vars(unit).items():
+        if name == "_connections":
+            continue
         if isinstance(value, np.ndarray):
             total += value.nbytes
         elif isinstance(value, (list, tuple)):

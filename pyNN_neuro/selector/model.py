@@ -122,7 +122,9 @@ def build_terms(features):
 def memory_bytes(features):
     """Bytes of the arrays each paradigm's delivery unit holds (exact for the engine's
     ``StaticUnit`` and ``ParallelUnit`` with float64 weights, given the synapse count):
-    (serial, parallel). The parallel unit keeps the serial one's CSR arrays too."""
+    (serial, parallel). The parallel unit keeps the serial one's CSR arrays too. A
+    unit whose weights and delays are each one value holds 8 bytes per synapse less
+    until something asks for its permutation (``StaticUnit.order``)."""
     c = {name: _column(features, name) for name in
          ("n_pre", "n_post", "n_synapses", "window", "n_delays")}
     nnz = c["n_synapses"]
