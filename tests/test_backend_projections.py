@@ -333,3 +333,31 @@ def test_homogeneous_units_compute_their_permutation_only_when_needed(sim):
     np.testing.assert_array_equal(unit.weight, unit_eager.weight)
     np.testing.assert_array_equal(deferred.get("weight", format="array"),
                                   eager.get("weight", format="array"))
+
+
+def test_shared_weight_then_weights_that_differ_reach_the_serial_kernel(sim):
+    # a shared weight is one number for the serial kernel; set() with weights that
+    # differ after it was bound must bind the array (else it would read past a
+    # one-element stand-in). The parallel paradigm, which builds matrices, is the
+    # reference: on the ring's grid both give the same sums.
+    src = sim.Population(40, sim.SpikeSourcePoisson(rate=80.0))
+    posts, projections = [], []
+    for paradigm in ("serial", "parallel"):
+        post = sim.Population(10, sim.IF_curr_exp(tau_refrac=2.0))
+        prj = sim.Projection(src, post, sim.FixedProbabilityConnector(0.6, rng=sim.NumpyRNG(8)),
+                             sim.StaticSynapse(weight=0.3, delay=1.0))
+        prj.paradigm = paradigm
+        post.record("v")
+        posts.append(post)
+        projections.append(prj)
+    sim.run(20.0)
+    serial_unit = projections[0]._units[0][0]
+    assert serial_unit._weight is None and serial_unit._rows is not None
+    w = np.random.default_rng(3).uniform(0.0, 0.6, len(projections[0]))
+    for prj in projections:
+        prj.set(weight=w)
+    sim.run(40.0)
+    assert serial_unit._weight is not None
+    v = [p.get_data().segments[0].analogsignals[0].magnitude for p in posts]
+    np.testing.assert_array_equal(v[0], v[1])
+    assert np.ptp(v[0][300:]) > 1.0

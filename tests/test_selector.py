@@ -413,9 +413,20 @@ def test_memory_formula_is_exact():
     expected = memory_bytes(features)
     for cls, bytes_ in zip((StaticUnit, ParallelUnit), expected):
         unit = cls("t", _PreGroup(30, 0.1), _PostGroup(20, 0.1, 11), "excitatory",
-                   pre_index, post_index, np.ones(len(pre_index)), delay)
+                   pre_index, post_index, np.linspace(0.1, 1.0, len(pre_index)), delay)
         unit.allocate(7, 11)
         assert unit_bytes(unit) == bytes_[0]
+    # weights all one value: no weight array; delays too: neither a delay array nor the
+    # permutation (until asked for)
+    same_weight = StaticUnit("t", _PreGroup(30, 0.1), _PostGroup(20, 0.1, 11), "excitatory",
+                             pre_index, post_index, np.ones(len(pre_index)), delay)
+    assert unit_bytes(same_weight) == expected[0][0] - 8 * len(pre_index)
+    homogeneous = StaticUnit("t", _PreGroup(30, 0.1), _PostGroup(20, 0.1, 11), "excitatory",
+                             pre_index, post_index, np.ones(len(pre_index)),
+                             np.ones(len(pre_index), dtype=np.intc))
+    assert unit_bytes(homogeneous) == expected[0][0] - 20 * len(pre_index)
+    homogeneous.order, homogeneous.weight, homogeneous.delay
+    assert unit_bytes(homogeneous) == expected[0][0]
 
 
 def test_measure_returns_features_and_timings():

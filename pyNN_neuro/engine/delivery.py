@@ -83,22 +83,47 @@ class StaticUnit:
         self.post = post
         self.receptor = post.receptor_names.index(receptor)
         weight = np.asarray(weight, dtype=float)
+        weight_value = uniform_value(weight)
+        delay_value = uniform_value(np.asarray(delay_steps))
         # the permutation to connection order is needed to gather values that differ, and
         # for attribute access by the PyNN layer: computed now only for the first (a
         # large homogeneous projection skips an array of 8 bytes per synapse)
-        homogeneous = uniform_value(weight) is not None and \
-            uniform_value(np.asarray(delay_steps)) is not None
-        # (pre_index, post_index), or a function giving them (``Projection._make_units``
-        # sets one where they are copies, not to keep those), until ``order`` is computed
+        homogeneous = weight_value is not None and delay_value is not None
         self._order, self.indptr, self.post_index = csr_order(
             pre_index, post_index, pre.size, post.size, with_targets=True,
             with_order=not homogeneous)
+        # (pre_index, post_index), or a function giving them (``Projection._make_units``
+        # sets one where they are copies, not to keep those), until ``order`` is computed
         self._connections = (pre_index, post_index) if homogeneous else None
-        self.weight = gathered(weight, self._order, float, self.post_index.size)
-        self.delay = gathered(delay_steps, self._order, np.intc, self.post_index.size)
-        # weights that only set() changes need no copy to return to: set() changes both
-        self.initial_weight = self.weight if self.fixed_weights else self.weight.copy()
+        # A weight or delay that every synapse shares stays one number until something
+        # asks for the array (``weight``, ``delay``): the serial kernel does not read
+        # them then (12 bytes per synapse neither allocated nor filled). Plastic weights
+        # change per synapse: always an array.
+        self._weight_value = weight_value if self.fixed_weights else None
+        self._weight = None if self._weight_value is not None else \
+            gathered(weight, self._order, float, self.post_index.size)
+        self._delay_value = delay_value
+        self._delay = None if delay_value is not None else \
+            gathered(delay_steps, self._order, np.intc, self.post_index.size)
+        # weights that only set() changes need no copy to return to
+        self._initial_weight = None if self.fixed_weights else self._weight.copy()
         self.quantum = None
+
+    @property
+    def weight(self):
+        """The weights in CSR order (an array filled at the first use when they are all
+        one value)."""
+        if self._weight is None:
+            self._weight = np.full(self.post_index.size, self._weight_value)
+        return self._weight
+
+    @property
+    def delay(self):
+        """The delays in steps in CSR order (C ints; filled at the first use when they
+        are all one value)."""
+        if self._delay is None:
+            self._delay = np.full(self.post_index.size, self._delay_value, dtype=np.intc)
+        return self._delay
 
     def set_quantum(self, quantum, weight_in_connection_order):
         """Put the weights on the grid of multiples of ``quantum`` (a power of two, or None
@@ -121,20 +146,24 @@ class StaticUnit:
 
     @property
     def size(self):
-        return self.weight.size
+        return self.post_index.size
 
     @property
     def events_per_spike(self):
         """Synapses per presynaptic neuron, on average."""
-        return self.weight.size / max(1, self.pre.size)
+        return self.post_index.size / max(1, self.pre.size)
 
     @property
     def min_delay(self):
-        return int(self.delay.min()) if self.delay.size else None
+        if not self.size:
+            return None
+        return int(self._delay_value) if self._delay is None else int(self.delay.min())
 
     @property
     def max_delay(self):
-        return int(self.delay.max()) if self.delay.size else 0
+        if not self.size:
+            return 0
+        return int(self._delay_value) if self._delay is None else int(self.delay.max())
 
     def allocate(self, window_max, ring_length):
         self._rows = None        # bound at the first delivery, when the buffers exist
@@ -150,8 +179,16 @@ class StaticUnit:
         rows = getattr(self, "_rows", None)
         pre, ring = self.pre, self.post.ring
         if rows is None:
+            # a shared weight or delay is given as one element: the kernel reads no
+            # weight array while ``uniform_weight`` is set (``_weights_changed`` binds
+            # the kernel again when the weights become an array), and no delay array
+            # when all are one (``StaticDelivery.uniform_delay``)
+            self._rows_weight = self._weight if self._weight is not None else \
+                np.full(1, self._weight_value)
+            delay = self._delay if self._delay is not None else \
+                np.full(1, self._delay_value, dtype=np.intc)
             rows = self._rows = _synapses.StaticDelivery(
-                self.indptr, self.post_index, self.weight, self.delay, pre.spike_k,
+                self.indptr, self.post_index, self._rows_weight, delay, pre.spike_k,
                 pre.spike_i, ring[self.receptor], getattr(self.post, "num_threads", 1))
             self._rows_ring = ring
             self._weights_changed()
@@ -165,42 +202,54 @@ class StaticUnit:
         """Tell the serial kernel whether every weight is one value (it then reads no
         weight array); called whenever ``weight`` is written."""
         rows = getattr(self, "_rows", None)
-        if rows is not None:
-            value = uniform_value(self.weight)
-            rows.uniform_weight = float(value) if value is not None else None
+        if rows is None:
+            return
+        if self._weight is None:
+            rows.uniform_weight = float(self._weight_value)
+            return
+        if self._rows_weight is not self._weight:
+            # bound to the one-element stand-in: bind the array at the next delivery
+            self._rows = None
+            return
+        value = uniform_value(self._weight)
+        rows.uniform_weight = float(value) if value is not None else None
 
     def after_post_update(self, step0, K):
         pass
 
     def reset(self):
-        if self.initial_weight is not self.weight:
-            self.weight[:] = self.initial_weight
+        if self._initial_weight is not None:
+            self.weight[:] = self._initial_weight
             self._weights_changed()
 
     # attribute access in connection order ----------------------------------------------
 
     def get(self, name):
+        if name == "weight" and self._weight is None:
+            return np.full(self.size, self._weight_value)
         values = self._array(name)
         out = np.empty_like(values)
         out[self.order] = values
         return out
 
     def set(self, name, values_in_connection_order):
-        array = self._array(name)
         values = np.asarray(values_in_connection_order)
-        value = uniform_value(values) if values.size == array.size else None
-        if value is not None:
-            # one value (a homogeneous weight): round it once, no gather
-            if name == "weight" and self.fixed_weights:
-                value = on_grid(np.array([value], dtype=float), self.quantum)[0]
-            array[:] = value
+        value = uniform_value(values) if values.size == self.size else None
+        if value is not None and name == "weight" and self.fixed_weights:
+            value = on_grid(np.array([value], dtype=float), self.quantum)[0]
+        if value is not None and name == "weight" and self._weight is None:
+            # still one number: it stays one
+            self._weight_value = value
+        elif value is not None:
+            # one value (a homogeneous weight): no gather
+            self._array(name)[:] = value
         else:
             values = values[self.order]
             if name == "weight" and self.fixed_weights:
                 values = on_grid(values, self.quantum)
-            array[:] = values
-        if name == "weight" and self.initial_weight is not self.weight:
-            self.initial_weight[:] = self.weight
+            self._array(name)[:] = values
+        if name == "weight" and self._initial_weight is not None:
+            self._initial_weight[:] = self.weight
         if name == "weight":
             self._weights_changed()
 

@@ -295,7 +295,7 @@ class Simulation:
             return None
         targets = {}
         for u in units:
-            if (type(u) is not StaticUnit or int(u.delay.min()) != int(u.delay.max())
+            if (type(u) is not StaticUnit or u.min_delay != u.max_delay
                     or int(np.diff(u.indptr).max(initial=0)) > 1):
                 return None
             into = writers[(id(u.post), u.receptor)]
@@ -307,7 +307,7 @@ class Simulation:
             posts = np.concatenate(posts)
             if np.unique(posts).size != posts.size:
                 return None
-        return [(u.indptr, u.post_index, u.weight, int(u.delay[0]), u.post.ring[u.receptor])
+        return [(u.indptr, u.post_index, u.weight, u.min_delay, u.post.ring[u.receptor])
                 for u in units]
 
     # run -----------------------------------------------------------------------------------

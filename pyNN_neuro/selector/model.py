@@ -122,13 +122,15 @@ def build_terms(features):
 def memory_bytes(features):
     """Bytes of the arrays each paradigm's delivery unit holds (exact for the engine's
     ``StaticUnit`` and ``ParallelUnit`` with float64 weights, given the synapse count):
-    (serial, parallel). The parallel unit keeps the serial one's CSR arrays too. A
-    unit whose weights and delays are each one value holds 8 bytes per synapse less
-    until something asks for its permutation (``StaticUnit.order``)."""
+    (serial, parallel). The parallel unit keeps the serial one's CSR arrays too.
+    ``StaticUnit`` holds less where a value is shared, until something asks for the
+    array: a weight shared by every synapse, 8 bytes per synapse less; a delay, 4; both,
+    another 8 (no permutation, ``StaticUnit.order``)."""
     c = {name: _column(features, name) for name in
          ("n_pre", "n_post", "n_synapses", "window", "n_delays")}
     nnz = c["n_synapses"]
-    serial = nnz * 32 + (c["n_pre"] + 1) * 8
+    # weight 8, delay 4, permutation 8, target 4 bytes per synapse; row pointer
+    serial = nnz * 24 + (c["n_pre"] + 1) * 8
     parallel = (serial + nnz * 8 + c["n_delays"] * 4 +
                 c["n_delays"] * c["n_pre"] * c["n_post"] * 8 + c["window"] * c["n_post"] * 8)
     return serial, parallel
