@@ -26,7 +26,7 @@ import numpy as np
 from pyNN_neuro.selector import default_data_path, default_model_path, load_model
 from pyNN_neuro.selector.dataset import costs, load_dataset
 from pyNN_neuro.selector.features import FEATURE_NAMES
-from pyNN_neuro.selector.measure import ORIGINS
+from pyNN_neuro.selector.measure import ORIGINS, unit_sizes
 from pyNN_neuro.selector.model import (CLASSIFIER_INPUT_NAMES, PARALLEL_TERMS, SERIAL_TERMS,
                                       SelectorModel, memory_bytes)
 from pyNN_neuro.selector.train import (DEFAULT_MODEL, DEFAULT_WEIGHTED, EXPORTABLE,
@@ -343,9 +343,16 @@ def main(argv=None):
     s_pred, p_pred = cost_model.costs(X_raw[test])
     err_s = np.abs(np.log(s_pred / s_test))
     err_p = np.abs(np.log(p_pred / p_test))
+    # the formula against units built now (the stored byte columns are as measured then:
+    # before 2026-12-07 evening they counted the weights twice, 8 bytes per synapse)
     sm, pm = memory_bytes(X_raw)
-    mem_ok = np.allclose(sm, data["measurements"][:, 4]) and \
-        np.allclose(pm, data["measurements"][:, 5])
+    configs = data.get("configs") or []
+    n_synapses = X_raw[:, FEATURE_NAMES.index("n_synapses")]
+    # (one synapse has one weight: a unit keeps it as a number, see memory_bytes)
+    small = [r for r in np.argsort(np.where(n_synapses >= 2, n_synapses, np.inf))[:40]
+             if r < len(configs)]
+    mem_ok = bool(small) and all(
+        np.allclose(unit_sizes(configs[r]), (sm[r], pm[r])) for r in small)
 
     meta = data["meta"]
     machine = meta.get("machine", {})
@@ -383,6 +390,7 @@ def main(argv=None):
         "its length). Build time (best of 2) and bytes of each unit are recorded too.",
         "",
         *_relabel_lines(data),
+        *_extension_lines(data),
         "Cost of a paradigm = seconds of `deliver()` per simulated step"
         + (f" + build seconds / {args.run_steps:g} steps" if args.run_steps else
            " (build time not included; `calibrate --run-steps N` adds build time / N)")
@@ -392,7 +400,10 @@ def main(argv=None):
         f"- parallel is faster in {100 * np.mean(y):.1f}% of all configurations "
         f"({by_origin});",
         f"- split: {len(train)} training / {len(test)} held-out configurations "
-        f"(random, seed {args.seed}); held-out rows are used for nothing but the scores below;",
+        f"(random, seed {args.seed}"
+        + (f", over the first {data['split_rows']} rows; the rest are training rows"
+           if data.get("split_rows") else "")
+        + "); held-out rows are used for nothing but the scores below;",
         f"- machine: {machine.get('cpu', '?')}, {machine.get('cpu_count', '?')} cores, "
         f"{machine.get('platform', '?')}, Python {machine.get('python', '?')}, "
         f"numpy {machine.get('numpy', '?')}, BLAS {machine.get('blas', '?')} "
@@ -526,7 +537,8 @@ def main(argv=None):
         f"{np.exp(np.percentile(err_s, 90)):.2f} and {np.exp(np.percentile(err_p, 90)):.2f}. "
         + _shipped_cost_error(shipped, X_raw[test], s_test, p_test) +
         "Memory is exact from the counts (`memory_bytes`; "
-        + ("matches every measured unit" if mem_ok else "DOES NOT match the measured units")
+        + (f"matches the units built now for the {len(small)} smallest stored "
+           "configurations" if mem_ok else "DOES NOT match the units built now")
         + "). Fitted coefficients (seconds per unit of work): serial "
         + ", ".join(f"{n} {c:.3g}" for n, c in zip(SERIAL_TERMS,
                                                     cost_model.meta["serial_cost"]))
@@ -596,6 +608,28 @@ def _relabel_lines(data):
         f"differ from the first by {shift:+.3f} at the median.",
         "",
     ]
+
+
+def _extension_lines(data):
+    """The rows ``calibrate --extend`` added (training rows only), from the meta."""
+    lines = []
+    for e in data["meta"].get("extended") or []:
+        m = e.get("meta") or {}
+        relabel = "; ".join(
+            f"then `{r['command']}` ({r['date']}): {r['rows_measured_again']} rows within "
+            f"{r['band']} measured {r['repeats']} more times in {r['seconds']:.0f} s, "
+            f"{r['labels_changed']} labels changed" for r in m.get("relabel") or [])
+        lines.append(
+            f"Rows {e['first_row']} to {e['first_row'] + e['rows'] - 1} ({e['rows']} more "
+            f"configurations, seed {e['seed']}) come from `{m.get('command', '?')}` "
+            f"({m.get('date', '?')}, {m.get('measure_seconds', '?')} s of measuring)"
+            + (f"; {relabel}" if relabel else "") + f"; joined by `{e.get('command', '?')}`. "
+            "They are training rows only: the held-out split is drawn, as before, over "
+            f"the first {data['split_rows']} rows (`calibrate --extend`, "
+            "`train.split_dataset`), so the held-out configurations are the same ones "
+            "whether a model was trained with these rows or not.")
+        lines.append("")
+    return lines
 
 
 def _worst_rows_caveat(X_raw, serial, parallel, data, test):

@@ -421,10 +421,14 @@ def test_memory_formula_is_exact():
     same_weight = StaticUnit("t", _PreGroup(30, 0.1), _PostGroup(20, 0.1, 11), "excitatory",
                              pre_index, post_index, np.ones(len(pre_index)), delay)
     assert unit_bytes(same_weight) == expected[0][0] - 8 * len(pre_index)
+    one_delay = np.ones(len(pre_index), dtype=np.intc)
+    features_one_delay = features_from_connections(pre_index, post_index, one_delay, 30, 20,
+                                                   spike_probability=0.1, window=7)[0]
+    serial_one_delay = memory_bytes(features_one_delay)[0][0]
+    assert serial_one_delay == expected[0][0] - 4 * len(pre_index)
     homogeneous = StaticUnit("t", _PreGroup(30, 0.1), _PostGroup(20, 0.1, 11), "excitatory",
-                             pre_index, post_index, np.ones(len(pre_index)),
-                             np.ones(len(pre_index), dtype=np.intc))
-    assert unit_bytes(homogeneous) == expected[0][0] - 20 * len(pre_index)
+                             pre_index, post_index, np.ones(len(pre_index)), one_delay)
+    assert unit_bytes(homogeneous) == serial_one_delay - 16 * len(pre_index)
     homogeneous.order, homogeneous.weight, homogeneous.delay
     assert unit_bytes(homogeneous) == expected[0][0]
 

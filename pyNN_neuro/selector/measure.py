@@ -224,6 +224,26 @@ def _time_interleaved(units, windows, window, repeats, budget_s):
     return {name: value / n_steps for name, value in best.items()}
 
 
+def unit_sizes(config):
+    """(serial bytes, parallel bytes): ``unit_bytes`` of the units ``measure`` builds for
+    ``config`` (the same connections and weights), built now, without timing."""
+    from ..engine.delivery import StaticUnit
+    from ..engine.parallel import ParallelUnit
+
+    rng = np.random.default_rng(config["seed"])
+    pre_index, post_index, delay = make_connections(config, rng)
+    weight = rng.normal(0.1, 0.02, size=pre_index.size)
+    ring_length = config["window"] + max(config["delays"]) + 1
+    sizes = []
+    for cls in (StaticUnit, ParallelUnit):
+        unit = cls("calibration", _PreGroup(config["n_pre"], config["dt"]),
+                   _PostGroup(config["n_post"], config["dt"], ring_length), "excitatory",
+                   pre_index, post_index, weight, delay)
+        unit.allocate(config["window"], ring_length)
+        sizes.append(unit_bytes(unit))
+    return tuple(sizes)
+
+
 def measure(config, repeats=REPEATS, budget_s=0.15, min_steps=256):
     """Build both paradigms for ``config`` and time them. Returns (features, measurements),
     two float arrays in ``FEATURE_NAMES`` and ``MEASURE_NAMES`` order."""

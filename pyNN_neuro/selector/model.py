@@ -122,16 +122,19 @@ def build_terms(features):
 def memory_bytes(features):
     """Bytes of the arrays each paradigm's delivery unit holds (exact for the engine's
     ``StaticUnit`` and ``ParallelUnit`` with float64 weights, given the synapse count):
-    (serial, parallel). The parallel unit keeps the serial one's CSR arrays too.
-    ``StaticUnit`` holds less where a value is shared, until something asks for the
-    array: a weight shared by every synapse, 8 bytes per synapse less; a delay, 4; both,
-    another 8 (no permutation, ``StaticUnit.order``)."""
+    (serial, parallel), for weights that differ (as in calibration). The parallel unit
+    keeps the serial one's CSR arrays too. ``StaticUnit`` holds less where a value is
+    shared, until something asks for the array: a delay shared by every synapse, 4
+    bytes per synapse less (counted here); a weight, 8; both, another 8 (no permutation,
+    ``StaticUnit.order``)."""
     c = {name: _column(features, name) for name in
          ("n_pre", "n_post", "n_synapses", "window", "n_delays")}
     nnz = c["n_synapses"]
-    # weight 8, delay 4, permutation 8, target 4 bytes per synapse; row pointer
-    serial = nnz * 24 + (c["n_pre"] + 1) * 8
-    parallel = (serial + nnz * 8 + c["n_delays"] * 4 +
+    # weight 8, delay 4 (none when all delays are one), permutation 8, target 4 bytes
+    # per synapse; row pointer
+    csr = nnz * 24 + (c["n_pre"] + 1) * 8
+    serial = csr - np.where(c["n_delays"] == 1, 4 * nnz, 0)
+    parallel = (csr + nnz * 8 + c["n_delays"] * 4 +
                 c["n_delays"] * c["n_pre"] * c["n_post"] * 8 + c["window"] * c["n_post"] * 8)
     return serial, parallel
 
