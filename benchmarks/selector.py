@@ -246,6 +246,49 @@ def _repeatability(n, seed=7, band=0.5):
     return np.array(spreads)
 
 
+def _drift(data, n, seed=11):
+    """Stored near-ties measured again now: for ``n`` rows drawn from those the data
+    measured several times (``n_measurements`` > 1), the log(serial cost / parallel
+    cost) of one new measurement minus the stored median. How much the machine's timings
+    move between sessions, which no model trained on one session can know. None when
+    the data hold no such rows or no configurations."""
+    from pyNN_neuro.selector.measure import measure
+    counts = data.get("n_measurements")
+    configs = data.get("configs")
+    if counts is None or not configs:
+        return None
+    rows = np.flatnonzero(np.asarray(counts) > 1)
+    rows = np.random.default_rng(seed).choice(rows, min(n, rows.size), replace=False)
+    stored = np.log(data["measurements"][rows, 0] / data["measurements"][rows, 1])
+    now = []
+    for k, r in enumerate(rows):
+        m = measure(configs[r])[1]
+        now.append(np.log(m[0] / m[1]))
+        print(f"drift {k + 1}/{rows.size}", file=sys.stderr)
+    return stored, np.array(now)
+
+
+def _drift_lines(drift):
+    if drift is None:
+        return []
+    stored, now = drift
+    shift = now - stored
+    flips = np.sign(now) != np.sign(stored)
+    beyond = np.abs(stored) > 0.1
+    return [
+        f"Timing drift between sessions (this run, `--drift {stored.size}`): {stored.size} "
+        "stored near-ties (rows measured several times, their median stored) measured once "
+        "again now. New minus stored log(serial cost / parallel cost): median "
+        f"{np.median(shift):+.3f}, median absolute {np.median(np.abs(shift)):.3f}, 90th "
+        f"percentile absolute {np.percentile(np.abs(shift), 90):.3f}, largest "
+        f"{np.abs(shift).max():.3f}; the faster paradigm changed in {flips.sum()} of them, "
+        f"{np.sum(flips & beyond)} of those with a stored gap above 10%. A held-out row "
+        "whose gap is smaller than this drift can be called wrong by a model that is right "
+        "on the day it runs.",
+        "",
+    ]
+
+
 def _repeatability_lines(spread):
     if spread is None:
         return []
@@ -272,6 +315,9 @@ def main(argv=None):
     parser.add_argument("--repeatability", type=int, default=40, metavar="N",
                         help="measure N configurations near the crossover three times each "
                              "and report how much their log cost ratio varies (0: skip)")
+    parser.add_argument("--drift", type=int, default=100, metavar="N",
+                        help="measure N stored near-ties once more and report how far "
+                             "their log cost ratio moved since they were stored (0: skip)")
     args = parser.parse_args(argv)
 
     from threadpoolctl import threadpool_limits
@@ -318,6 +364,7 @@ def main(argv=None):
         baselines.append(r)
 
     spread = _repeatability(args.repeatability) if args.repeatability > 0 else None
+    drift = _drift(data, args.drift) if args.drift > 0 else None
 
     cv = {}
     if not args.no_cv:
@@ -491,6 +538,7 @@ def main(argv=None):
             + _shipped_regret_counts(X_raw[test], s_test, p_test),
             "",
             *_repeatability_lines(spread),
+            *_drift_lines(drift),
             "Targets of issue 4: accuracy >= 95%, mean regret <= 2%, worst regret <= 10%: "
             + ", ".join(f"{name} {'met' if ok else 'NOT met'}" for name, ok in (
                 ("accuracy", shipped["held_out_accuracy"] >= 0.95),
