@@ -48,17 +48,6 @@ def uniform_value(values):
     return values[0]
 
 
-def gathered(values, order, dtype, size=None):
-    """``values[order]`` as a C-contiguous array of ``dtype``; filled instead of gathered
-    when every value is the same (homogeneous weights and delays: the same array, without
-    a random-access pass over it; ``order`` may then be None and ``size`` gives the
-    length)."""
-    value = uniform_value(values)
-    if value is not None:
-        return np.full(len(order) if size is None else size, value, dtype=dtype)
-    return np.ascontiguousarray(np.asarray(values)[order], dtype=dtype)
-
-
 def on_grid(values, quantum):
     """``values`` rounded to the nearest multiples of ``quantum`` (a power of two, so the
     division and the product are exact); unchanged when ``quantum`` is None."""
@@ -100,11 +89,15 @@ class StaticUnit:
         # them then (12 bytes per synapse neither allocated nor filled). Plastic weights
         # change per synapse: always an array.
         self._weight_value = weight_value if self.fixed_weights else None
-        self._weight = None if self._weight_value is not None else \
-            gathered(weight, self._order, float, self.post_index.size)
+        if self._weight_value is not None:
+            self._weight = None
+        elif weight_value is not None:      # plastic: one array, filled
+            self._weight = np.full(self.post_index.size, weight_value)
+        else:
+            self._weight = np.ascontiguousarray(weight[self._order])
         self._delay_value = delay_value
         self._delay = None if delay_value is not None else \
-            gathered(delay_steps, self._order, np.intc, self.post_index.size)
+            np.ascontiguousarray(np.asarray(delay_steps)[self._order], dtype=np.intc)
         # weights that only set() changes need no copy to return to
         self._initial_weight = None if self.fixed_weights else self._weight.copy()
         self.quantum = None

@@ -224,16 +224,24 @@ def _time_interleaved(units, windows, window, repeats, budget_s):
     return {name: value / n_steps for name, value in best.items()}
 
 
+def _drawn_synapses(config):
+    """What ``measure`` draws for ``config``, from its seed, in this order: (the random
+    stream, for the spikes drawn next, pre_index, post_index, delay steps, weights), and
+    the ring length its units need."""
+    rng = np.random.default_rng(config["seed"])
+    pre_index, post_index, delay = make_connections(config, rng)
+    weight = rng.normal(0.1, 0.02, size=pre_index.size)
+    return (rng, pre_index, post_index, delay, weight,
+            config["window"] + max(config["delays"]) + 1)
+
+
 def unit_sizes(config):
     """(serial bytes, parallel bytes): ``unit_bytes`` of the units ``measure`` builds for
     ``config`` (the same connections and weights), built now, without timing."""
     from ..engine.delivery import StaticUnit
     from ..engine.parallel import ParallelUnit
 
-    rng = np.random.default_rng(config["seed"])
-    pre_index, post_index, delay = make_connections(config, rng)
-    weight = rng.normal(0.1, 0.02, size=pre_index.size)
-    ring_length = config["window"] + max(config["delays"]) + 1
+    _, pre_index, post_index, delay, weight, ring_length = _drawn_synapses(config)
     sizes = []
     for cls in (StaticUnit, ParallelUnit):
         unit = cls("calibration", _PreGroup(config["n_pre"], config["dt"]),
@@ -250,10 +258,8 @@ def measure(config, repeats=REPEATS, budget_s=0.15, min_steps=256):
     from ..engine.delivery import StaticUnit
     from ..engine.parallel import ParallelUnit
 
-    rng = np.random.default_rng(config["seed"])
     n_pre, n_post, K = config["n_pre"], config["n_post"], config["window"]
-    pre_index, post_index, delay = make_connections(config, rng)
-    weight = rng.normal(0.1, 0.02, size=pre_index.size)
+    rng, pre_index, post_index, delay, weight, ring_length = _drawn_synapses(config)
     fan_in = np.bincount(post_index, minlength=n_post)
     # at least min_steps steps and MIN_NONEMPTY_WINDOWS windows that hold a spike (the
     # parallel paradigm skips empty ones: at low activity its cost is in the few others),
@@ -266,7 +272,6 @@ def measure(config, repeats=REPEATS, budget_s=0.15, min_steps=256):
                 int(MAX_EVENTS_PER_PASS / max(events_per_step, 1.0)))
     n_windows = max(1, -(-steps // K))
     windows = make_spikes(n_pre, config["spike_probability"], K, n_windows, rng)
-    ring_length = K + max(config["delays"]) + 1
 
     units, build, size = {}, {}, {}
     for name, cls in (("serial", StaticUnit), ("parallel", ParallelUnit)):
