@@ -25,6 +25,18 @@ Spike when ``v >= v_thresh`` at the end of a step; then ``v = v_reset`` and, for
 ``round(tau_refrac / dt)`` further steps, ``v`` is held at ``v_reset`` (dv/dt = 0, synaptic
 currents evaluated at ``v_reset``) while the conductances keep evolving.
 
+Leaky integrate-and-fire with spike-frequency adaptation and relative refractoriness
+(``IFCondExpGsfaGrr``; Muller et al. 2007, NEST iaf_cond_exp_sfa_rr): ``IFCondExp`` with two
+more conductances, in nS as PyNN gives them, that a spike raises and that then decay::
+
+    cm dv/dt = g_leak (v_rest - V) + g_exc (e_rev_E - V) + g_inh (e_rev_I - V) + I
+               + 1e-3 (g_s (e_rev_sfa - V) + g_r (e_rev_rr - V))
+    dg_s/dt = -g_s / tau_sfa,   dg_r/dt = -g_r / tau_rr
+    on a spike: g_s += q_sfa, g_r += q_rr
+
+With g_s = g_r = 0 (q_sfa = q_rr = 0) every operation of ``IFCondExp`` is done in the same
+order and the adaptation adds an exact zero: the same bits as ``IFCondExp``.
+
 Adaptive exponential integrate-and-fire (``EIFCondExp``, ``EIFCondAlpha``)::
 
     cm dv/dt  = g_leak (v_rest - V) + g_leak delta_T exp((V - v_thresh) / delta_T)
@@ -73,6 +85,7 @@ step boundary, and the proposed ``h`` is carried over to the next step per neuro
 through GSL to the same models, with NEST's tolerances translated to PyNN units:
 
     IFCond*:   abs 1e-3 mV on v and 1e-3 nS (= 1e-6 uS) on conductances, rel 0
+               (IFCondExpGsfaGrr: 1e-3 on g_s and g_r, which are in nS)
     EIFCond*:  abs 1e-6 mV / 1e-6 nS / 1e-6 pA, rel 1e-6 with c_y = 0, c_f = 1
     HHCondExp: abs 1e-3 on v (mV), m, h, n and 1e-3 nS on conductances, rel 0
 
@@ -126,6 +139,23 @@ ctypedef struct IafExpNeuron:
     double v_thresh         # mV
     double v_reset          # mV
     double current          # nA, total injected current during the step
+    bint refractory
+
+ctypedef struct IafSfaRrNeuron:
+    double cm               # nF
+    double g_leak           # uS
+    double v_rest           # mV
+    double e_rev_E          # mV
+    double e_rev_I          # mV
+    double e_rev_sfa        # mV
+    double e_rev_rr         # mV
+    double inv_tau_syn_E    # 1/ms
+    double inv_tau_syn_I    # 1/ms
+    double inv_tau_sfa      # 1/ms
+    double inv_tau_rr       # 1/ms
+    double v_thresh         # mV
+    double v_reset          # mV
+    double current          # nA
     bint refractory
 
 ctypedef struct IafAlphaNeuron:
@@ -192,6 +222,7 @@ ctypedef struct HodgkinHuxleyNeuron:
 
 ctypedef fused neuron_t:
     IafExpNeuron
+    IafSfaRrNeuron
     IafAlphaNeuron
     AdexExpNeuron
     AdexAlphaNeuron
@@ -205,6 +236,9 @@ cdef enum:
     EXP_G_EXC = 1
     EXP_G_INH = 2
     EXP_W = 3
+    # IFCondExpGsfaGrr: [v, g_exc, g_inh, g_s, g_r] (g_s, g_r in nS)
+    SFA_G_S = 3
+    SFA_G_R = 4
     # alpha-synapse models: [v, dg_exc, g_exc, dg_inh, g_inh, (w)]
     ALPHA_DG_EXC = 1
     ALPHA_G_EXC = 2
@@ -257,6 +291,17 @@ cdef inline void _derivatives(const neuron_t* p, const double* y, double* f) noe
         f[EXP_G_INH] = -y[EXP_G_INH] * p.inv_tau_syn_I
     elif neuron_t is IafAlphaNeuron:
         _iaf_alpha_derivatives(p, y, f)
+    elif neuron_t is IafSfaRrNeuron:
+        # IFCondExp's sum in its order, then the adaptation (nS -> uS)
+        v = p.v_reset if p.refractory else min(y[V], p.v_thresh)
+        f[V] = 0.0 if p.refractory else (
+            p.g_leak * (p.v_rest - v) + y[EXP_G_EXC] * (p.e_rev_E - v)
+            + y[EXP_G_INH] * (p.e_rev_I - v) + p.current
+            + 1e-3 * (y[SFA_G_S] * (p.e_rev_sfa - v) + y[SFA_G_R] * (p.e_rev_rr - v))) / p.cm
+        f[EXP_G_EXC] = -y[EXP_G_EXC] * p.inv_tau_syn_E
+        f[EXP_G_INH] = -y[EXP_G_INH] * p.inv_tau_syn_I
+        f[SFA_G_S] = -y[SFA_G_S] * p.inv_tau_sfa
+        f[SFA_G_R] = -y[SFA_G_R] * p.inv_tau_rr
     elif neuron_t is AdexExpNeuron:
         v = p.v_reset if p.refractory else min(y[V], p.v_spike)
         i_spike = 0.0
@@ -312,6 +357,12 @@ cdef inline int _error_scale(const neuron_t* p, double* abs_tol, double* rel_tol
     if neuron_t is IafExpNeuron or neuron_t is IafAlphaNeuron:
         nest_iaf_cond_tolerances(abs_tol, MAX_DIM, rel_tol, value_weight, slope_weight)
         return 3 if neuron_t is IafExpNeuron else 5
+    elif neuron_t is IafSfaRrNeuron:
+        # NEST's 1e-3 on every component in mV / nS: g_s and g_r are kept in nS
+        nest_iaf_cond_tolerances(abs_tol, MAX_DIM, rel_tol, value_weight, slope_weight)
+        abs_tol[SFA_G_S] = 1e-3
+        abs_tol[SFA_G_R] = 1e-3
+        return 5
     elif neuron_t is AdexExpNeuron or neuron_t is AdexAlphaNeuron:
         nest_aeif_tolerances(abs_tol, MAX_DIM, rel_tol, value_weight, slope_weight)
         return 4 if neuron_t is AdexExpNeuron else 6
@@ -662,7 +713,8 @@ cdef class _ConductanceKernel:
     def _bind(self, dict params, dict state):
         # abstract: every concrete kernel class binds its own arrays
         raise NotImplementedError(f"{type(self).__name__} is an abstract kernel base class; "
-                                  "use IFCondExp, IFCondAlpha, EIFCondExp, EIFCondAlpha or HHCondExp")
+                                  "use IFCondExp, IFCondAlpha, IFCondExpGsfaGrr, EIFCondExp, "
+                                  "EIFCondAlpha or HHCondExp")
 
     cpdef void update(self, long step0, int K, bint record):
         """Advance every neuron by K steps, starting at global step step0."""
@@ -956,6 +1008,104 @@ cdef class IFCondAlpha(_IafKernel):
                                self.gsyn_inh), (ALPHA_DG_EXC, ALPHA_DG_INH),
                               (ALPHA_G_EXC, ALPHA_G_INH), EULER_E / p['tau_syn_E'],
                               EULER_E / p['tau_syn_I'])
+
+cdef class IFCondExpGsfaGrr(_ConductanceKernel):
+    """Leaky integrate-and-fire neuron with exponential conductances, spike-frequency
+    adaptation and relative refractoriness (NEST iaf_cond_exp_sfa_rr; PyNN
+    IF_cond_exp_gsfa_grr).
+
+    Parameters: those of IFCondExp, and tau_sfa, tau_rr (ms); e_rev_sfa, e_rev_rr (mV);
+    q_sfa, q_rr (nS). State: v (mV), gsyn_exc, gsyn_inh (uS), g_s, g_r (nS); internal:
+    refractory_steps, integration_step. Each neuron is integrated by the adaptive
+    integrator alone (no whole-block trial step).
+    """
+    state_names = ('v', 'gsyn_exc', 'gsyn_inh', 'g_s', 'g_r')
+    internal_names = ('refractory_steps', 'integration_step')
+    param_names = _IAF_PARAMS + ('tau_sfa', 'e_rev_sfa', 'q_sfa', 'tau_rr', 'e_rev_rr', 'q_rr')
+    receptor_names = _RECEPTORS
+
+    cdef double[::1] cm, g_leak, v_rest, e_rev_E, e_rev_I, inv_tau_syn_E, inv_tau_syn_I
+    cdef double[::1] v_thresh, v_reset, i_offset
+    cdef double[::1] e_rev_sfa, e_rev_rr, inv_tau_sfa, inv_tau_rr, q_sfa, q_rr
+    cdef double[::1] v, gsyn_exc, gsyn_inh, g_s, g_r
+
+    def _bind(self, dict params, dict state):
+        p = {name: parameter_vector(params, name, self.n) for name in type(self).param_names}
+        positive(p, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I', 'tau_sfa', 'tau_rr'))
+        non_negative(p, ('tau_refrac',))
+        self.cm = p['cm']
+        self.g_leak = p['cm'] / p['tau_m']
+        self.v_rest = p['v_rest']
+        self.e_rev_E = p['e_rev_E']
+        self.e_rev_I = p['e_rev_I']
+        self.inv_tau_syn_E = 1.0 / p['tau_syn_E']
+        self.inv_tau_syn_I = 1.0 / p['tau_syn_I']
+        self.v_thresh = p['v_thresh']
+        self.v_reset = p['v_reset']
+        self.i_offset = p['i_offset']
+        self.e_rev_sfa = p['e_rev_sfa']
+        self.e_rev_rr = p['e_rev_rr']
+        self.inv_tau_sfa = 1.0 / p['tau_sfa']
+        self.inv_tau_rr = 1.0 / p['tau_rr']
+        self.q_sfa = p['q_sfa']
+        self.q_rr = p['q_rr']
+        self.refractory_counts = rounded_refractory_counts(p['tau_refrac'], self.dt)
+        self.v = state['v']
+        self.gsyn_exc = state['gsyn_exc']
+        self.gsyn_inh = state['gsyn_inh']
+        self.g_s = state['g_s']
+        self.g_r = state['g_r']
+
+    cdef void _advance(self, Py_ssize_t i, Py_ssize_t slot, int K, bint record) noexcept nogil:
+        cdef IafSfaRrNeuron p
+        cdef double y[MAX_DIM]
+        cdef double h = self._start_step_length(i)
+        cdef double steps = self.refractory_steps[i]
+        cdef double restart = self.refractory_counts[i]
+        cdef double fired
+        cdef int k, j
+        p.cm = self.cm[i]
+        p.g_leak = self.g_leak[i]
+        p.v_rest = self.v_rest[i]
+        p.e_rev_E = self.e_rev_E[i]
+        p.e_rev_I = self.e_rev_I[i]
+        p.e_rev_sfa = self.e_rev_sfa[i]
+        p.e_rev_rr = self.e_rev_rr[i]
+        p.inv_tau_syn_E = self.inv_tau_syn_E[i]
+        p.inv_tau_syn_I = self.inv_tau_syn_I[i]
+        p.inv_tau_sfa = self.inv_tau_sfa[i]
+        p.inv_tau_rr = self.inv_tau_rr[i]
+        p.v_thresh = self.v_thresh[i]
+        p.v_reset = self.v_reset[i]
+        y[V] = self.v[i]
+        y[EXP_G_EXC] = self.gsyn_exc[i]
+        y[EXP_G_INH] = self.gsyn_inh[i]
+        y[SFA_G_S] = self.g_s[i]
+        y[SFA_G_R] = self.g_r[i]
+        for k in range(K):
+            p.current = self.i_offset[i] + self.i_ext[k, i]
+            p.refractory = steps > 0.0
+            _integrate_step(&p, y, self.dt, &h)
+            y[EXP_G_EXC] += self._take_input(0, slot, i)
+            y[EXP_G_INH] += self._take_input(1, slot, i)
+            # IFCondExp's end of step; a spike also raises the two adaptation conductances
+            fired = _iaf_threshold(&y[V], &steps, p.v_thresh, p.v_reset, restart)
+            if fired != 0.0:
+                y[SFA_G_S] += self.q_sfa[i]
+                y[SFA_G_R] += self.q_rr[i]
+            self.spiked[k, i] = <unsigned char>fired
+            if record:
+                for j in range(5):
+                    self.rec[j, k, i] = y[j]
+            slot = next_slot(slot, self.ring_length)
+        self.v[i] = y[V]
+        self.gsyn_exc[i] = y[EXP_G_EXC]
+        self.gsyn_inh[i] = y[EXP_G_INH]
+        self.g_s[i] = y[SFA_G_S]
+        self.g_r[i] = y[SFA_G_R]
+        self.refractory_steps[i] = steps
+        self.integration_step[i] = h
+
 
 cdef class _AdexKernel(_ConductanceKernel):
     """Parameter binding shared by the two adaptive exponential integrate-and-fire models."""

@@ -38,6 +38,8 @@ def test_unknown_cell_parameter_in_set(sim):
     ("EIF_cond_exp_isfa_ista", "tau_w", -1.0),
     ("EIF_cond_exp_isfa_ista", "delta_T", 0.0),
     ("HH_cond_exp", "cm", -0.2),
+    ("IF_cond_exp_gsfa_grr", "tau_sfa", 0.0),
+    ("IF_cond_exp_gsfa_grr", "tau_rr", -1.0),
     ("SpikeSourcePoisson", "rate", -5.0),
     ("SpikeSourcePoissonRefractory", "rate", -5.0),
     ("SpikeSourceGamma", "beta", -5.0),
@@ -102,7 +104,7 @@ def test_negative_delay(sim):
 
 
 @pytest.mark.parametrize("model", ["IF_cond_exp", "IF_cond_alpha", "EIF_cond_exp_isfa_ista",
-                                   "HH_cond_exp"])
+                                   "HH_cond_exp", "IF_cond_exp_gsfa_grr"])
 def test_negative_weight_onto_conductance(sim, model):
     a = sim.Population(2, sim.SpikeSourceArray())
     b = sim.Population(2, getattr(sim, model)())

@@ -15,7 +15,11 @@ EIF_DEFAULTS = dict(cm=0.281, tau_refrac=0.1, v_spike=-40.0, v_reset=-70.6, v_re
 HH_DEFAULTS = dict(gbar_Na=20.0, gbar_K=6.0, g_leak=0.01, cm=0.2, v_offset=-63.0,
                    e_rev_Na=50.0, e_rev_K=-90.0, e_rev_leak=-65.0, e_rev_E=0.0, e_rev_I=-80.0,
                    tau_syn_E=0.2, tau_syn_I=2.0, i_offset=0.0)
+# PyNN's IF_cond_exp_gsfa_grr defaults (q_sfa, q_rr in nS)
+GSFA_GRR_DEFAULTS = dict(IAF_DEFAULTS, tau_sfa=100.0, e_rev_sfa=-75.0, q_sfa=15.0, tau_rr=2.0,
+                         e_rev_rr=-75.0, q_rr=3000.0)
 DEFAULTS = {_cond.IFCondExp: IAF_DEFAULTS, _cond.IFCondAlpha: IAF_DEFAULTS,
+            _cond.IFCondExpGsfaGrr: GSFA_GRR_DEFAULTS,
             _cond.EIFCondExp: EIF_DEFAULTS, _cond.EIFCondAlpha: EIF_DEFAULTS,
             _cond.HHCondExp: HH_DEFAULTS}
 
@@ -83,7 +87,8 @@ def test_iaf_rest_and_steady_state():
     assert np.max(np.abs(traces['v'][:, 1] - expected)) < 1e-3
 
 
-@pytest.mark.parametrize('cls', [_cond.IFCondExp, _cond.EIFCondExp, _cond.HHCondExp])
+@pytest.mark.parametrize('cls', [_cond.IFCondExp, _cond.IFCondExpGsfaGrr, _cond.EIFCondExp,
+                                 _cond.HHCondExp])
 def test_exponential_conductance_decay(cls):
     w, tau = 0.01, 5.0
     h = Harness(cls, tau_syn_E=tau, tau_syn_I=tau)
@@ -129,6 +134,61 @@ def test_adex_repetitive_firing_and_adaptation(cls):
     assert np.max(np.abs(np.diff(w)[quiet - 1])) < 0.01 * b
 
 
+def test_gsfa_grr_without_adaptation_is_if_cond_exp_to_the_bit():
+    """q_sfa = q_rr = 0 leaves g_s = g_r = 0: the adaptation terms add exact zeros to
+    IFCondExp's sum (taken in IFCondExp's order), and the step control sees two error
+    components that are 0: the same bits as IFCondExp, whose whole-block trial path is
+    bit-identical to the adaptive one."""
+    n, total = 23, 1500
+    rng = np.random.default_rng(7)
+    currents = rng.uniform(0.0, 1.6, size=(total, n))
+    inputs = {s: (int(rng.integers(2)), 0.03) for s in rng.integers(0, total, 80).tolist()}
+    out = []
+    for cls, extra in ((_cond.IFCondExp, {}),
+                       (_cond.IFCondExpGsfaGrr, dict(q_sfa=0.0, q_rr=0.0))):
+        h = Harness(cls, n=n, tau_refrac=1.0, **extra)
+        out.append(h.run(total, chunk=50, current=lambda s: currents[s], inputs=inputs))
+    (spikes_a, traces_a), (spikes_b, traces_b) = out
+    assert sum(map(len, spikes_a)) > 20
+    assert spikes_a == spikes_b
+    for name in ('v', 'gsyn_exc', 'gsyn_inh'):
+        assert np.array_equal(traces_a[name], traces_b[name])
+    assert not traces_b['g_s'].any() and not traces_b['g_r'].any()
+
+
+def test_gsfa_grr_adaptation_and_relative_refractoriness():
+    """Each spike raises g_s by q_sfa and g_r by q_rr (nS), which then decay with tau_sfa and
+    tau_rr; the intervals lengthen, and the relative refractory conductance pulls v below
+    v_reset (towards e_rev_rr) just after a spike."""
+    q_sfa, q_rr, tau_sfa, tau_rr = 15.0, 3000.0, 100.0, 2.0
+    h = Harness(_cond.IFCondExpGsfaGrr, i_offset=2.0, q_sfa=q_sfa, q_rr=q_rr, tau_sfa=tau_sfa,
+                tau_rr=tau_rr, tau_refrac=0.1)
+    spikes, traces = h.run(3000, chunk=64)          # 300 ms
+    steps = np.array(spikes[0])
+    assert len(steps) >= 6
+    isi = np.diff(steps)
+    assert isi[-1] > isi[0]
+    g_s, g_r, v = traces['g_s'][:, 0], traces['g_r'][:, 0], traces['v'][:, 0]
+    t = 0.1 * np.arange(3000)
+    first, second = steps[0], steps[1]
+    # after the first spike and before the second, both decay exponentially from q
+    span = np.arange(first, second)
+    np.testing.assert_allclose(g_s[span], q_sfa * np.exp(-(t[span] - t[first]) / tau_sfa),
+                               rtol=1e-4)
+    np.testing.assert_allclose(g_r[span], q_rr * np.exp(-(t[span] - t[first]) / tau_rr),
+                               rtol=1e-3, atol=1e-3)
+    for s in steps[1:]:
+        assert g_s[s] - g_s[s - 1] == pytest.approx(q_sfa, rel=0.02)
+    assert v[first] == -65.0
+    assert v[first + 1:second].min() < -70.0       # below v_reset: relative refractoriness
+
+
+def test_gsfa_grr_rejects_bad_time_constants():
+    for name in ('tau_sfa', 'tau_rr'):
+        with pytest.raises(ValueError, match=name):
+            Harness(_cond.IFCondExpGsfaGrr, **{name: 0.0})
+
+
 def test_hh_repetitive_firing():
     h = Harness(_cond.HHCondExp, dt=0.01, k_max=1000, i_offset=1.0)
     spikes, traces = h.run(20000)            # 200 ms
@@ -140,8 +200,8 @@ def test_hh_repetitive_firing():
         assert traces['v'][s, 0] >= -33.0 and traces['v'][s - 1, 0] > traces['v'][s, 0]
 
 
-ALL = [_cond.IFCondExp, _cond.IFCondAlpha, _cond.EIFCondExp, _cond.EIFCondAlpha,
-       _cond.HHCondExp]
+ALL = [_cond.IFCondExp, _cond.IFCondAlpha, _cond.IFCondExpGsfaGrr, _cond.EIFCondExp,
+       _cond.EIFCondAlpha, _cond.HHCondExp]
 
 
 @pytest.mark.parametrize('cls', ALL)

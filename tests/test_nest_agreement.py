@@ -9,6 +9,9 @@ pyNN.nest's min_delay shifts of spike sources and current sources cancel) and th
   and 0.01: identical spike steps, max |dv| <= 1e-6 mV;
 * IF_cond_exp, IF_cond_alpha, EIF_cond_{exp,alpha}_isfa_ista, Izhikevich, HH_cond_exp (dt
   0.01, DC + spike input): the same number of spikes, each within 2 dt;
+* IF_cond_exp_gsfa_grr against NEST's iaf_cond_exp_sfa_rr created directly (pyNN.nest 0.13
+  cannot initialise it: its variable_map lacks PyNN's g_r and g_s): the same spike steps,
+  and v, g_s, g_r close;
 * Vogels-Abbott CUBA and COBA (``examples/vogels_abbott.py``): rates within 10 %;
 * TsodyksMarkramSynapse (20 Hz train into IF_curr_exp, tau_facil 0 and 500): max |dv| <= 1e-6;
 * STDP (SpikePairRule with additive and multiplicative weight dependence, delays 1 and 3 ms,
@@ -241,6 +244,89 @@ def test_nonlinear_nest_source_times(celltype, w_exc, w_inh, dc, params):
     RESULTS.append((case, "max |dv| (mV, info)", float(np.max(np.abs(ours["v"] - ref["v"]))),
                     "-"))
     np.testing.assert_array_equal(_spike_steps(ours["spikes"], dt), _spike_steps(ref["spikes"], dt))
+
+
+# IF_cond_exp_gsfa_grr ---------------------------------------------------------------------------
+
+GSFA_GRR = dict(cm=0.5, tau_m=15.0, v_rest=-65.0, v_thresh=-52.0, v_reset=-68.0, tau_refrac=1.0,
+                tau_syn_E=2.0, tau_syn_I=6.0, e_rev_E=0.0, e_rev_I=-80.0, i_offset=0.9,
+                tau_sfa=120.0, e_rev_sfa=-75.0, q_sfa=12.0, tau_rr=2.5, e_rev_rr=-75.0,
+                q_rr=1500.0)
+GSFA_EXC = [30.0, 30.5, 31.0, 95.0, 96.0, 97.0, 160.0]
+GSFA_INH = [60.0, 130.0]
+
+
+def run_gsfa_grr_nest(dt, tstop):
+    """NEST's iaf_cond_exp_sfa_rr with GSFA_GRR in NEST's units, fed by spike generators
+    whose spikes arrive (1 ms delay) when pyNN_neuro's do."""
+    p = GSFA_GRR
+    nest.ResetKernel()
+    nest.SetKernelStatus({"resolution": dt})
+    cell = nest.Create("iaf_cond_exp_sfa_rr", params={
+        "C_m": p["cm"] * 1000.0, "g_L": p["cm"] / p["tau_m"] * 1000.0, "E_L": p["v_rest"],
+        "V_th": p["v_thresh"], "V_reset": p["v_reset"], "t_ref": p["tau_refrac"],
+        "tau_syn_ex": p["tau_syn_E"], "tau_syn_in": p["tau_syn_I"], "E_ex": p["e_rev_E"],
+        "E_in": p["e_rev_I"], "I_e": p["i_offset"] * 1000.0, "tau_sfa": p["tau_sfa"],
+        "E_sfa": p["e_rev_sfa"], "q_sfa": p["q_sfa"], "tau_rr": p["tau_rr"],
+        "E_rr": p["e_rev_rr"], "q_rr": p["q_rr"], "V_m": -65.0})
+    exc = nest.Create("spike_generator", params={"spike_times": GSFA_EXC})
+    inh = nest.Create("spike_generator", params={"spike_times": GSFA_INH})
+    nest.Connect(exc, cell, syn_spec={"weight": 20.0, "delay": 1.0})
+    nest.Connect(inh, cell, syn_spec={"weight": -40.0, "delay": 1.0})
+    meter = nest.Create("multimeter", params={"record_from": ["V_m", "g_sfa", "g_rr"],
+                                              "interval": dt})
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(meter, cell)
+    nest.Connect(cell, recorder)
+    nest.Simulate(tstop)
+    events = meter.get("events")
+    order = np.argsort(events["times"])
+    return {"spikes": np.sort(np.asarray(recorder.get("events")["times"])),
+            "v": np.asarray(events["V_m"])[order], "g_s": np.asarray(events["g_sfa"])[order],
+            "g_r": np.asarray(events["g_rr"])[order]}
+
+
+def run_gsfa_grr_neuro(dt, tstop):
+    sim = neuro_sim
+    sim.setup(timestep=dt, min_delay=dt)
+    cell = sim.Population(1, sim.IF_cond_exp_gsfa_grr(**GSFA_GRR), label="cell")
+    for times, weight, receptor in ((GSFA_EXC, 0.02, "excitatory"),
+                                    (GSFA_INH, 0.04, "inhibitory")):
+        src = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+        sim.Projection(src, cell, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=weight, delay=1.0), receptor_type=receptor)
+    cell.record(["spikes", "v", "g_s", "g_r"])
+    sim.run(tstop)
+    seg = cell.get_data().segments[0]
+    out = {"spikes": np.asarray(seg.spiketrains[0].rescale("ms").magnitude)}
+    for name in ("v", "g_s", "g_r"):
+        # NEST's multimeter starts at t = dt, PyNN's recording at t = 0
+        out[name] = np.asarray(seg.filter(name=name)[0].magnitude)[1:, 0]
+    sim.end()
+    return out
+
+
+def test_gsfa_grr_against_nest():
+    """Adaptation (q_sfa) lengthens the intervals of a DC-driven neuron, the relative
+    refractory conductance (q_rr) pulls v below v_reset after each spike; spike input on
+    both receptors. NEST integrates with GSL's RKF45, pyNN_neuro with its own RKF45 and the
+    same step-size control and tolerances, so v may differ by rounding only."""
+    dt, tstop = 0.1, 250.0
+    ref = run_gsfa_grr_nest(dt, tstop)
+    ours = run_gsfa_grr_neuro(dt, tstop)
+    case = "IF_cond_exp_gsfa_grr dt=0.1 (iaf_cond_exp_sfa_rr)"
+    RESULTS.append((case, "spikes nest/ours", f"{ref['spikes'].size}/{ours['spikes'].size}",
+                    "equal"))
+    n = min(ref["v"].size, ours["v"].size)
+    for name, target in (("v", 1e-6), ("g_s", 1e-6), ("g_r", 1e-6)):
+        diff = float(np.max(np.abs(ours[name][:n] - ref[name][:n])))
+        RESULTS.append((case, f"max |d{name}|", diff, f"<= {target}"))
+        assert diff <= target, name
+    assert ref["spikes"].size >= 5
+    intervals = np.diff(ref["spikes"])
+    assert intervals[-1] > intervals[0]          # the neuron adapts
+    np.testing.assert_array_equal(_spike_steps(ours["spikes"], dt),
+                                  _spike_steps(ref["spikes"], dt))
 
 
 # Tsodyks-Markram ------------------------------------------------------------------------------

@@ -110,6 +110,13 @@ class IF_cond_alpha(_NeuronModel, cells.IF_cond_alpha):
     kernel = ("_cond", "IFCondAlpha")
 
 
+class IF_cond_exp_gsfa_grr(_NeuronModel, cells.IF_cond_exp_gsfa_grr):
+    __doc__ = cells.IF_cond_exp_gsfa_grr.__doc__
+    translations = _identity(cells.IF_cond_exp_gsfa_grr)
+    kernel = ("_cond", "IFCondExpGsfaGrr")
+    positive = _NeuronModel.positive + ("tau_sfa", "tau_rr")
+
+
 class Izhikevich(_NeuronModel, cells.Izhikevich):
     __doc__ = cells.Izhikevich.__doc__
     translations = _identity(cells.Izhikevich)
