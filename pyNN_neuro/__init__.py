@@ -27,6 +27,7 @@ from pyNN import errors, random, space  # noqa: F401
 from pyNN.network import Network  # noqa: F401
 from pyNN.space import Space  # noqa: F401
 from pyNN.random import NumpyRNG, GSLRNG, RandomDistribution  # noqa: F401
+from .native_rng import NativeRNG  # noqa: F401
 from pyNN.parameters import Sequence  # noqa: F401
 from .connectors import *  # noqa: F401,F403
 from .connectors import FixedNumberPreConnector, OneToOneConnector  # noqa: F401
