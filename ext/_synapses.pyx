@@ -24,7 +24,7 @@ from cython.parallel cimport prange
 from libc.math cimport exp, expm1, pow, fabs, copysign
 from libcpp.vector cimport vector
 from libc.stdint cimport uint64_t
-from _random cimport uniform_open
+from _random cimport stream_key, uniform_of_key, uniform_open
 from _kernel_common cimport threads_for
 
 cnp.import_array()
@@ -568,6 +568,168 @@ cdef class TsodyksMarkramUnit:
                     self.y[j] += dy
                     self.last_spike[j] = t
                     ring[_arrival_slot(s % L, self.delay[j], L), self.post[j]] += dy * self.weight[j]
+
+
+cdef class StochasticTsodyksMarkramUnit:
+    """Stochastic short-term depression and facilitation (Fuhrmann et al. 2002), as PyNN's
+    NEST extension ``stochastic_stp_synapse``: each synapse has one release site, recovered
+    (R = 1) or not (R = 0). At a presynaptic spike at time t (ms)::
+
+        u <- u exp(-(t - t_last) / tau_facil) + U (1 - u exp(...))   (u <- U if tau_facil = 0)
+        if R = 0: R <- 1 with probability 1 - exp(-(t - t_surv) / tau_rec), else t_surv <- t
+        if R = 1: release with probability u: the weight is transmitted, R <- 0, t_surv <- t
+        t_last <- t
+
+    Initial state: u = 0, R = 1, t_surv = t_last = 0. The random numbers of synapse j are
+    the counter-based stream (seed, j), one number per draw (``counter[j]`` counts them): the
+    same releases whatever the window or the number of threads.
+    """
+    cdef cnp.int64_t[::1] indptr
+    cdef int[::1] post
+    cdef double[::1] weight, U, tau_rec, tau_facil
+    cdef int[::1] delay
+    cdef public double[::1] u, recovered, t_surv, t_last
+    cdef public cnp.uint64_t[::1] counter
+    cdef uint64_t seed
+    cdef double dt
+
+    def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
+                 int[::1] delay, double[::1] U, double[::1] tau_rec, double[::1] tau_facil,
+                 double[::1] u, double[::1] recovered, double[::1] t_surv, double[::1] t_last,
+                 cnp.uint64_t[::1] counter, uint64_t seed, double dt):
+        self.indptr = indptr
+        self.post = post
+        self.weight = weight
+        self.delay = delay
+        self.U = U
+        self.tau_rec = tau_rec
+        self.tau_facil = tau_facil
+        self.u = u
+        self.recovered = recovered
+        self.t_surv = t_surv
+        self.t_last = t_last
+        self.counter = counter
+        self.seed = seed
+        self.dt = dt
+
+    def deliver(self, int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0,
+                double[:, ::1] ring):
+        cdef Py_ssize_t m, j, L = ring.shape[0]
+        cdef long s
+        cdef int i
+        cdef double t
+        cdef uint64_t key
+        with nogil:
+            for m in range(n_spikes):
+                s = step0 + spike_k[m]
+                t = (s + 1) * self.dt
+                i = spike_i[m]
+                for j in range(self.indptr[i], self.indptr[i + 1]):
+                    if self.tau_facil[j] > 1e-10:
+                        self.u[j] = self.u[j] * exp(-(t - self.t_last[j]) / self.tau_facil[j])
+                        self.u[j] = self.u[j] + self.U[j] * (1.0 - self.u[j])
+                    else:
+                        self.u[j] = self.U[j]
+                    key = stream_key(self.seed, <uint64_t>j)
+                    if self.recovered[j] == 0.0:
+                        if uniform_of_key(key, self.counter[j]) > \
+                                exp(-(t - self.t_surv[j]) / self.tau_rec[j]):
+                            self.recovered[j] = 1.0
+                        else:
+                            self.t_surv[j] = t
+                        self.counter[j] += 1
+                    if self.recovered[j] == 1.0:
+                        if uniform_of_key(key, self.counter[j]) < self.u[j]:
+                            self.recovered[j] = 0.0
+                            self.t_surv[j] = t
+                            ring[_arrival_slot(s % L, self.delay[j], L), self.post[j]] += \
+                                self.weight[j]
+                        self.counter[j] += 1
+                    self.t_last[j] = t
+
+
+cdef class QuantalUnit:
+    """Multiquantal release with short-term depression and facilitation (Fuhrmann et al.
+    2002, Loebel et al. 2009), as NEST 3.10's ``quantal_stp_synapse``: n release sites, of
+    which ``available`` are ready. At a presynaptic spike at time t (ms), h = t - t_last::
+
+        u <- U + u (1 - U) exp(-h / tau_facil)        (u <- U if tau_facil = 0)
+        each unavailable site recovers with probability 1 - exp(-h / tau_rec)
+        each available site releases with probability u; the weight transmitted is
+            (number released) * weight, and the released sites become unavailable
+        t_last <- t
+
+    except at a synapse's first spike, which releases with the initial u and availability
+    (no update, no recovery). NEST 3.10 does both, measured through its own API (mean a
+    and u of 4000 connections after each spike of a train); its published sources show
+    two other orders. Initial state as NEST gives it through pyNN.nest: u = 0.5 and one
+    available site, whatever U and n (``Projection.initialize`` sets others), t_last < 0
+    for "no spike yet". Random numbers: the counter-based stream (seed, j) of synapse j,
+    one number per site and draw.
+    """
+    cdef cnp.int64_t[::1] indptr
+    cdef int[::1] post
+    cdef double[::1] weight, U, tau_rec, tau_facil
+    cdef int[::1] delay, n_sites
+    cdef public double[::1] u, t_last
+    cdef public int[::1] available
+    cdef public cnp.uint64_t[::1] counter
+    cdef uint64_t seed
+    cdef double dt
+
+    def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
+                 int[::1] delay, double[::1] U, double[::1] tau_rec, double[::1] tau_facil,
+                 int[::1] n_sites, double[::1] u, int[::1] available, double[::1] t_last,
+                 cnp.uint64_t[::1] counter, uint64_t seed, double dt):
+        self.indptr = indptr
+        self.post = post
+        self.weight = weight
+        self.delay = delay
+        self.U = U
+        self.tau_rec = tau_rec
+        self.tau_facil = tau_facil
+        self.n_sites = n_sites
+        self.u = u
+        self.available = available
+        self.t_last = t_last
+        self.counter = counter
+        self.seed = seed
+        self.dt = dt
+
+    def deliver(self, int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0,
+                double[:, ::1] ring):
+        cdef Py_ssize_t m, j, L = ring.shape[0]
+        cdef long s
+        cdef int i, site, released
+        cdef double t, h, p_recover, u_decay
+        cdef uint64_t key, c
+        with nogil:
+            for m in range(n_spikes):
+                s = step0 + spike_k[m]
+                t = (s + 1) * self.dt
+                i = spike_i[m]
+                for j in range(self.indptr[i], self.indptr[i + 1]):
+                    key = stream_key(self.seed, <uint64_t>j)
+                    c = self.counter[j]
+                    if self.t_last[j] >= 0.0:
+                        h = t - self.t_last[j]
+                        u_decay = 0.0 if self.tau_facil[j] < 1e-10 else \
+                            exp(-h / self.tau_facil[j])
+                        self.u[j] = self.U[j] + self.u[j] * (1.0 - self.U[j]) * u_decay
+                        p_recover = 1.0 - exp(-h / self.tau_rec[j])
+                        for site in range(self.n_sites[j] - self.available[j]):
+                            self.available[j] += uniform_of_key(key, c) < p_recover
+                            c += 1
+                    released = 0
+                    for site in range(self.available[j]):
+                        released = released + (uniform_of_key(key, c) < self.u[j])
+                        c += 1
+                    if released > 0:
+                        ring[_arrival_slot(s % L, self.delay[j], L), self.post[j]] += \
+                            released * self.weight[j]
+                        self.available[j] -= released
+                    self.counter[j] = c
+                    self.t_last[j] = t
 
 
 cdef enum:

@@ -45,7 +45,8 @@ from .standardmodels.cells import (  # noqa: F401
     CondAlphaPostSynapticResponse, CondBetaPostSynapticResponse, ExpPSR, AlphaPSR, BetaPSR,
 )
 from .standardmodels.synapses import (  # noqa: F401
-    StaticSynapse, SimpleStochasticSynapse, TsodyksMarkramSynapse, STDPMechanism, SpikePairRule, Vogels2011Rule,
+    StaticSynapse, SimpleStochasticSynapse, TsodyksMarkramSynapse, StochasticTsodyksMarkramSynapse,
+    MultiQuantalSynapse, STDPMechanism, SpikePairRule, Vogels2011Rule,
     AdditiveWeightDependence, MultiplicativeWeightDependence,
     AdditivePotentiationMultiplicativeDepression, GutigWeightDependence,
 )

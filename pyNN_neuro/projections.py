@@ -11,7 +11,9 @@ import functools
 from collections import defaultdict
 
 import numpy as np
+from lazyarray import larray as LazyArray
 from pyNN import common, errors
+from pyNN.random import RandomDistribution
 from pyNN.core import is_listlike
 from pyNN.space import Space
 from pyNN.standardmodels.base import check_weights
@@ -19,6 +21,10 @@ from pyNN.standardmodels.base import check_weights
 from . import paradigms, simulator
 from .simulator import delay_steps, steps_to_ms
 from .standardmodels.synapses import StaticSynapse
+
+#: mixed into the seeds of stochastic synapses' random streams (with the run's rng_seed,
+#: the projection's creation number and the piece's number)
+STOCHASTIC_SEED_TAG = 2_000_003
 
 
 class Connection(common.Connection):
@@ -103,9 +109,11 @@ class Projection(common.Projection):
         # extra delay steps per connection (connection order) added by tree/chain fan-in
         # unrolling of the hardware mapping; set by the state before the build, else None
         self._unroll_extra_steps = None
+        self._initial_synapse_state = {}   # Projection.initialize, connection order
         connector.connect(self)
         self._consolidate()
         state = simulator.state
+        self._number = len(state.projections)     # creation order: seeds random streams
         state.projections.append(self)
         state.register(self)
 
@@ -222,6 +230,46 @@ class Projection(common.Projection):
             # the new weights may need a coarser grid on their receptor (exact sums)
             paradigms.regrid_all(simulator.state)
             simulator.state._apply_quantisation()   # with quantise_weights, onto its steps
+
+    def _set_initial_value_array(self, variable, value):
+        """``Projection.initialize``: a state variable of every synapse (``u`` of the
+        short-term plasticity types, ``a`` of MultiQuantalSynapse, ...), now and after
+        every ``reset()``. The value is one number, a RandomDistribution, one value per
+        connection or a (pre, post) array."""
+        allowed = self.synapse_type.state_variables
+        if variable not in allowed:
+            raise errors.NonExistentParameterError(
+                variable, f"the state of {type(self.synapse_type).__name__} synapses",
+                valid_parameter_names=list(allowed) or ["none"])
+        base = value.base_value if isinstance(value, LazyArray) else value
+        if isinstance(base, LazyArray):
+            base = base.evaluate(simplify=True)
+        n = len(self)
+        if isinstance(base, RandomDistribution):
+            values = np.asarray(base.next(n), dtype=float)
+        elif callable(base):
+            raise errors.InvalidParameterValueError(
+                f"Projection '{self.label}': initialize({variable}=...) takes a number, a "
+                f"RandomDistribution or an array, not a function of distance")
+        else:
+            values = np.asarray(base, dtype=float)
+            if values.ndim == 0:
+                values = np.full(n, float(values))
+            elif values.ndim == 2:
+                values = values[self._pre_index, self._post_index]
+            elif values.shape != (n,):
+                raise errors.InvalidParameterValueError(
+                    f"Projection '{self.label}': initialize({variable}=...) needs one value per "
+                    f"connection ({n}), got shape {values.shape}")
+        low, high = allowed[variable]
+        bad = ~((values >= low) & (values <= high))
+        if bad.any():
+            raise errors.InvalidParameterValueError(
+                f"Projection '{self.label}': {variable} = {values[bad][0]} is out of range "
+                f"[{low:g}, {high:g}]")
+        self._initial_synapse_state[variable] = values
+        for unit, selection in self._units or ():
+            unit.initialize(variable, values[selection])
 
     def _set_attributes(self, parameter_space):
         parameter_space.evaluate(simplify=False)
@@ -367,10 +415,17 @@ class Projection(common.Projection):
             steps = delay_steps(values.pop("delay"), simulator.state.dt, writeable=False)
             if self._unroll_extra_steps is not None:
                 steps = steps + self._unroll_extra_steps[selection].astype(np.intc)
+            # the seed of this piece's random numbers (stochastic synapses): its own, so
+            # that no two projections or pieces draw the same streams
+            seed = int(np.random.SeedSequence(
+                [state.rng_seed, STOCHASTIC_SEED_TAG, self._number, len(self._units)]
+            ).generate_state(1, np.uint64)[0])
             unit = self.synapse_type._make_unit(
                 self.label, pre_base._make_group(), post_base, self.receptor_type,
-                pre_index, post_index, values, steps, paradigm=paradigm)
+                pre_index, post_index, values, steps, paradigm=paradigm, seed=seed)
             unit.ring = (id(post_base), self.receptor_type)
+            for name, initial in self._initial_synapse_state.items():
+                unit.initialize(name, initial[selection])
             if getattr(unit, "_order", True) is None and (
                     pre_index is not self._pre_index or post_index is not self._post_index):
                 # the unit defers its permutation (``StaticUnit.order``): let it draw these

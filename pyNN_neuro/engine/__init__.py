@@ -34,5 +34,6 @@ ISA = _isa.select()
 
 from .simulation import Simulation  # noqa: F401
 from .groups import NeuronGroup, SpikeArrayGroup, RenewalGroup  # noqa: F401
-from .delivery import StaticUnit, StochasticUnit, TsodyksMarkramUnit, STDPUnit  # noqa: F401
+from .delivery import (StaticUnit, StochasticUnit, TsodyksMarkramUnit, STDPUnit,  # noqa: F401
+                       StochasticTsodyksMarkramUnit, QuantalUnit)
 from .parallel import ParallelUnit  # noqa: F401

@@ -215,6 +215,29 @@ class StaticUnit:
             self.weight[:] = self._initial_weight
             self._weights_changed()
 
+    # synapse state set by Projection.initialize ----------------------------------------
+
+    def _state_array(self, name):
+        """The array (CSR order) of the synapse state variable ``name``."""
+        raise KeyError(f"'{self.label}': {type(self).__name__} synapses have no state "
+                       f"variable '{name}'")
+
+    def initialize(self, name, values_in_connection_order):
+        """Set the state variable ``name`` of every synapse now, and as the value that
+        ``reset()`` restores."""
+        target = self._state_array(name)
+        values = np.asarray(values_in_connection_order, dtype=float)[self.order]
+        target[:] = values
+        if not hasattr(self, "_initialized"):
+            self._initialized = {}
+        self._initialized[name] = values
+
+    def _restore_initialized(self):
+        """After a subclass's reset to its default state: the values given to
+        ``initialize``."""
+        for name, values in getattr(self, "_initialized", {}).items():
+            self._state_array(name)[:] = values
+
     # attribute access in connection order ----------------------------------------------
 
     def get(self, name):
@@ -291,11 +314,111 @@ class TsodyksMarkramUnit(StaticUnit):
         self.y[:] = 0.0
         self.u[:] = 0.0
         self.last_spike[:] = 0.0
+        self._restore_initialized()
+
+    def _state_array(self, name):
+        if name in ("x", "y", "u"):
+            return getattr(self, name)
+        return super()._state_array(name)
 
     def _array(self, name):
         if name in self.params:
             return self.params[name]
         return super()._array(name)
+
+
+class _StochasticSTPUnit(StaticUnit):
+    """Shared by the two stochastic short-term plasticity units: per-synapse parameters
+    (``parameter_names``) in CSR order, a random stream per synapse under ``seed``, and
+    the state arrays (``initial_state``: name -> (dtype, initial value)) that ``reset``
+    restores."""
+    plastic = True
+    fixed_weights = False
+    parameter_names = ()
+    initial_state = {}
+
+    def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps,
+                 params, seed):
+        super().__init__(label, pre, post, receptor, pre_index, post_index, weight, delay_steps)
+        self.params = {name: np.ascontiguousarray(
+                           np.broadcast_to(np.asarray(params[name], dtype=float),
+                                           (len(pre_index),))[self.order])
+                       for name in self.parameter_names}
+        self.seed = int(seed)
+        self.state = {name: np.full(self.size, value, dtype=dtype)
+                      for name, (dtype, value) in self.initial_state.items()}
+        self.counter = np.zeros(self.size, dtype=np.uint64)
+        self._make()
+
+    def deliver(self, step0, K):
+        pre = self.pre
+        if pre.n_spikes:
+            self.kernel.deliver(pre.spike_k, pre.spike_i, pre.n_spikes, step0,
+                                self.post.ring[self.receptor])
+
+    def reset(self):
+        super().reset()
+        for name, (_, value) in self.initial_state.items():
+            self.state[name][:] = value
+        self.counter[:] = 0
+        self._restore_initialized()
+
+    def _state_array(self, name):
+        if name in self.state_variables:
+            return self.state[self.state_variables[name]]
+        return super()._state_array(name)
+
+    def _array(self, name):
+        if name in self.params:
+            return self.params[name]
+        return super()._array(name)
+
+
+class StochasticTsodyksMarkramUnit(_StochasticSTPUnit):
+    """One release site per synapse (``_synapses.StochasticTsodyksMarkramUnit``)."""
+    parameter_names = ("U", "tau_rec", "tau_facil")
+    initial_state = {"u": (float, 0.0), "recovered": (float, 1.0), "t_surv": (float, 0.0),
+                     "t_last": (float, 0.0)}
+    state_variables = {"u": "u"}      # PyNN name -> state array
+
+    def _make(self):
+        p, x = self.params, self.state
+        self.kernel = _synapses.StochasticTsodyksMarkramUnit(
+            self.indptr, self.post_index, self.weight, self.delay, p["U"], p["tau_rec"],
+            p["tau_facil"], x["u"], x["recovered"], x["t_surv"], x["t_last"], self.counter,
+            self.seed, self.pre.dt)
+
+
+class QuantalUnit(_StochasticSTPUnit):
+    """n release sites per synapse (``_synapses.QuantalUnit``); the initial state is NEST
+    3.10's (see the kernel)."""
+    parameter_names = ("U", "tau_rec", "tau_facil", "n")
+    initial_state = {"u": (float, 0.5), "available": (np.intc, 1), "t_last": (float, -1.0)}
+    state_variables = {"u": "u", "a": "available"}
+
+    def initialize(self, name, values_in_connection_order):
+        if name == "a":
+            a = np.asarray(values_in_connection_order, dtype=float)
+            n = self.get("n")
+            bad = (a < 0) | (a > n) | (a != np.round(a))
+            if np.any(bad):
+                k = int(np.argmax(bad))
+                raise ValueError(f"'{self.label}': a (available release sites) must be an "
+                                 f"integer from 0 to n = {n[k]:g}, got {a[k]}")
+        super().initialize(name, values_in_connection_order)
+
+    def set(self, name, values_in_connection_order):
+        super().set(name, values_in_connection_order)
+        if name == "n":
+            self.n_sites[:] = self.params["n"]
+
+    def _make(self):
+        p, x = self.params, self.state
+        self.n_sites = np.ascontiguousarray(p["n"], dtype=np.intc)
+        self.kernel = _synapses.QuantalUnit(
+            self.indptr, self.post_index, self.weight, self.delay, p["U"], p["tau_rec"],
+            p["tau_facil"], self.n_sites, x["u"], x["available"], x["t_last"], self.counter,
+            self.seed, self.pre.dt)
 
 
 class STDPUnit(StaticUnit):

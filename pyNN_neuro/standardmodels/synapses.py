@@ -8,7 +8,8 @@ import numpy as np
 from pyNN import errors
 from pyNN.standardmodels import build_translations, synapses
 
-from ..engine import ParallelUnit, StaticUnit, StochasticUnit, STDPUnit, TsodyksMarkramUnit
+from ..engine import (ParallelUnit, QuantalUnit, StaticUnit, StochasticTsodyksMarkramUnit,
+                      StochasticUnit, STDPUnit, TsodyksMarkramUnit)
 from ..simulator import state
 
 
@@ -19,6 +20,8 @@ def _identity(*names):
 class _SynapseBase:
     plastic = False
     paradigms = ("serial",)       # execution paradigms that can deliver this synapse type
+    #: state variables ``Projection.initialize`` may set: name -> (lowest, highest)
+    state_variables = {}
 
     def _get_minimum_delay(self):
         if state._min_delay == "auto":
@@ -44,7 +47,7 @@ class StaticSynapse(_SynapseBase, synapses.StaticSynapse):
     paradigms = ("serial", "parallel")
 
     def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
-                   values, delay_steps, paradigm="serial"):
+                   values, delay_steps, paradigm="serial", seed=None):
         unit_class = ParallelUnit if paradigm == "parallel" else StaticUnit
         return unit_class(label, pre_group, post_population._make_group(), receptor,
                           pre_index, post_index, values["weight"], delay_steps)
@@ -61,33 +64,36 @@ class SimpleStochasticSynapse(_SynapseBase, synapses.SimpleStochasticSynapse):
                 f"{values['p'][(values['p'] < 0) | (values['p'] > 1)][0]}")
 
     def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
-                   values, delay_steps, paradigm="serial"):
-        seed = np.random.SeedSequence([state.rng_seed, 2_000_003, len(state.projections)]
-                                      ).generate_state(1, np.uint64)[0]
+                   values, delay_steps, paradigm="serial", seed=None):
         return StochasticUnit(label, pre_group, post_population._make_group(), receptor,
                               pre_index, post_index, values["weight"], delay_steps,
                               values["p"], seed)
 
 
+def _check_short_term(values, name):
+    """The parameter checks shared by the three Tsodyks-Markram synapse types."""
+    if "tau_rec" in values and np.any(values["tau_rec"] <= 0):
+        raise errors.InvalidParameterValueError(
+            f"{name}: tau_rec must be > 0, got {values['tau_rec'].min()}")
+    if "U" in values and np.any((values["U"] < 0) | (values["U"] > 1)):
+        bad = values["U"][(values["U"] < 0) | (values["U"] > 1)][0]
+        raise errors.InvalidParameterValueError(f"{name}: U must lie in [0, 1], got {bad}")
+    if "tau_facil" in values and np.any(values["tau_facil"] < 0):
+        raise errors.InvalidParameterValueError(
+            f"{name}: tau_facil must be >= 0, got {values['tau_facil'].min()}")
+
+
 class TsodyksMarkramSynapse(_SynapseBase, synapses.TsodyksMarkramSynapse):
     __doc__ = synapses.TsodyksMarkramSynapse.__doc__
     translations = _identity("weight", "delay", "U", "tau_rec", "tau_facil")
+    state_variables = {"x": (0.0, 1.0), "y": (0.0, 1.0), "u": (0.0, 1.0)}
     plastic = True
 
     def _check_values(self, values, projection):
-        for name in ("tau_rec",):
-            if name in values and np.any(values[name] <= 0):
-                raise errors.InvalidParameterValueError(
-                    f"TsodyksMarkramSynapse: {name} must be > 0, got {values[name].min()}")
-        if "U" in values and np.any((values["U"] < 0) | (values["U"] > 1)):
-            raise errors.InvalidParameterValueError(
-                f"TsodyksMarkramSynapse: U must lie in [0, 1], got {values['U']}")
-        if "tau_facil" in values and np.any(values["tau_facil"] < 0):
-            raise errors.InvalidParameterValueError(
-                "TsodyksMarkramSynapse: tau_facil must be >= 0")
+        _check_short_term(values, "TsodyksMarkramSynapse")
 
     def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
-                   values, delay_steps, paradigm="serial"):
+                   values, delay_steps, paradigm="serial", seed=None):
         # the "in use" time constant is the postsynaptic one of the receptor (as pyNN.nest)
         name = {"excitatory": "tau_syn_E", "inhibitory": "tau_syn_I"}.get(receptor)
         params = post_population._parameters
@@ -98,6 +104,51 @@ class TsodyksMarkramSynapse(_SynapseBase, synapses.TsodyksMarkramSynapse):
         values = dict(values, tau_psc=tau_psc)
         return TsodyksMarkramUnit(label, pre_group, post_population._make_group(), receptor,
                                   pre_index, post_index, values["weight"], delay_steps, values)
+
+
+class StochasticTsodyksMarkramSynapse(_SynapseBase, synapses.StochasticTsodyksMarkramSynapse):
+    __doc__ = synapses.StochasticTsodyksMarkramSynapse.__doc__
+    translations = _identity("weight", "delay", "U", "tau_rec", "tau_facil")
+    state_variables = {"u": (0.0, 1.0)}
+    plastic = True
+
+    def _check_values(self, values, projection):
+        _check_short_term(values, "StochasticTsodyksMarkramSynapse")
+
+    def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
+                   values, delay_steps, paradigm="serial", seed=None):
+        return StochasticTsodyksMarkramUnit(label, pre_group, post_population._make_group(),
+                                            receptor, pre_index, post_index, values["weight"],
+                                            delay_steps, values, seed)
+
+
+class MultiQuantalSynapse(_SynapseBase, synapses.MultiQuantalSynapse):
+    __doc__ = """Stochastic multiquantal release with short-term depression and facilitation
+    (Fuhrmann et al. 2002; Loebel et al. 2009), as NEST's ``quantal_stp_synapse``: n
+    release sites, each available site releasing with probability u at a presynaptic
+    spike; the transmitted weight is ``weight`` times the number of sites released.
+
+    Arguments: ``U`` (utilisation increment), ``n`` (release sites, an integer >= 1),
+    ``tau_rec``, ``tau_facil`` (ms). The first spikes see NEST 3.10's initial state (u =
+    0.5, one available site); see ``pyNN_neuro.engine._synapses.QuantalUnit``."""
+    translations = _identity("weight", "delay", "U", "n", "tau_rec", "tau_facil")
+    state_variables = {"u": (0.0, 1.0), "a": (0.0, float(2 ** 20))}
+    plastic = True
+
+    def _check_values(self, values, projection):
+        _check_short_term(values, "MultiQuantalSynapse")
+        if "n" in values:
+            n = np.asarray(values["n"], dtype=float)
+            bad = (n < 1) | (n != np.round(n)) | (n > 2 ** 20)
+            if np.any(bad):
+                raise errors.InvalidParameterValueError(
+                    f"MultiQuantalSynapse: n (release sites) must be an integer from 1 to "
+                    f"{2 ** 20}, got {n[bad][0]}")
+
+    def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
+                   values, delay_steps, paradigm="serial", seed=None):
+        return QuantalUnit(label, pre_group, post_population._make_group(), receptor,
+                           pre_index, post_index, values["weight"], delay_steps, values, seed)
 
 
 class STDPMechanism(_SynapseBase, synapses.STDPMechanism):
@@ -136,7 +187,7 @@ class STDPMechanism(_SynapseBase, synapses.STDPMechanism):
                     f"STDP: initial weight {w.max()} is above w_max {values['w_max'].max()}")
 
     def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
-                   values, delay_steps, paradigm="serial"):
+                   values, delay_steps, paradigm="serial", seed=None):
         params = {k: v for k, v in values.items() if k not in ("weight", "dendritic_delay_fraction")}
         return STDPUnit(label, pre_group, post_population._make_group(), receptor,
                         pre_index, post_index, values["weight"], delay_steps, params,
