@@ -37,6 +37,22 @@ more conductances, in nS as PyNN gives them, that a spike raises and that then d
 With g_s = g_r = 0 (q_sfa = q_rr = 0) every operation of ``IFCondExp`` is done in the same
 order and the adaptation adds an exact zero: the same bits as ``IFCondExp``.
 
+Generalized integrate-and-fire (``GIFCondExp``; Mensi et al. 2012, Pozzorini et al. 2015,
+NEST gif_cond_exp) with stochastic spiking: ``IFCondExp``'s membrane and synapses (no clamp
+of V) with a spike-triggered current eta and a moving threshold gamma, each a sum of
+exponentials that a spike raises::
+
+    cm dv/dt = g_leak (v_rest - v) + g_exc (e_rev_E - v) + g_inh (e_rev_I - v) + I - i_eta
+    i_eta = sum_k eta_k,  tau_eta_k deta_k/dt = -eta_k,  on a spike eta_k += a_eta_k
+    v_t = v_t_star + sum_k gamma_k,  tau_gamma_k dgamma_k/dt = -gamma_k,  gamma_k += a_gamma_k
+
+In NEST's order, a step first takes i_eta and v_t from the elements and decays the elements
+by exp(-dt / tau), then integrates v (i_eta held), adds the synaptic input and, unless
+refractory, spikes with probability 1 - exp(-lambda0 exp((v - v_t) / delta_v) dt) (lambda0
+in Hz); a spike starts round(tau_refrac / dt) refractory steps, at the end of each of
+which v is set to v_reset (the spike step itself leaves v as it is, as NEST does). The
+uniform number of neuron i at step s is the counter-based (seed, i, s).
+
 Adaptive exponential integrate-and-fire (``EIFCondExp``, ``EIFCondAlpha``)::
 
     cm dv/dt  = g_leak (v_rest - V) + g_leak delta_T exp((V - v_thresh) / delta_T)
@@ -102,7 +118,9 @@ import numpy as np
 
 from cython.parallel cimport prange
 from libc.float cimport DBL_MIN
-from libc.math cimport exp, fabs, INFINITY
+from libc.math cimport exp, expm1, fabs, INFINITY
+from libc.stdint cimport uint64_t
+from _random cimport uniform_open
 
 from _kernel_common cimport (DOUBLE_MAX, EULER_E, NEURON_BLOCK, block_count, block_size,
                              copy_flags, copy_values, load_steps, nest_aeif_tolerances,
@@ -667,6 +685,7 @@ cdef class _ConductanceKernel:
     cdef double[::1] refractory_steps
     cdef double[::1] integration_step
     cdef double[::1] refractory_counts
+    cdef long _step0                    # global step of the window being advanced
 
     def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
                  int num_threads=1):
@@ -702,8 +721,9 @@ cdef class _ConductanceKernel:
         else:
             raise ValueError(f"rec: expected shape {record_shape} (or an empty array when not "
                              f"recording), got {np.shape(rec)}")
-        state = {name: state_vector(state, name, n)
-                 for name in tuple(state_names) + tuple(internal_names)}
+        # checked here: the class's names; a kernel with names per instance checks its own
+        state = dict(state, **{name: state_vector(state, name, n)
+                               for name in tuple(state_names) + tuple(internal_names)})
         self.refractory_steps = state['refractory_steps']
         self.integration_step = state['integration_step']
         for name in type(self).param_names:
@@ -713,14 +733,15 @@ cdef class _ConductanceKernel:
     def _bind(self, dict params, dict state):
         # abstract: every concrete kernel class binds its own arrays
         raise NotImplementedError(f"{type(self).__name__} is an abstract kernel base class; "
-                                  "use IFCondExp, IFCondAlpha, IFCondExpGsfaGrr, EIFCondExp, "
-                                  "EIFCondAlpha or HHCondExp")
+                                  "use IFCondExp, IFCondAlpha, IFCondExpGsfaGrr, GIFCondExp, "
+                                  "EIFCondExp, EIFCondAlpha or HHCondExp")
 
     cpdef void update(self, long step0, int K, bint record):
         """Advance every neuron by K steps, starting at global step step0."""
         check_window(step0, K, self.max_steps, record, self.can_record,
                      len(type(self).state_names), self.n)
         cdef Py_ssize_t block, first_slot = step0 % self.ring_length
+        self._step0 = step0
         for block in prange(block_count(self.n), nogil=True, schedule='static',
                             num_threads=threads_for(self.num_threads, <double>self.n * K,
                                                     MIN_NEURON_STEPS_PER_THREAD,
@@ -1104,6 +1125,178 @@ cdef class IFCondExpGsfaGrr(_ConductanceKernel):
         self.g_s[i] = y[SFA_G_S]
         self.g_r[i] = y[SFA_G_R]
         self.refractory_steps[i] = steps
+        self.integration_step[i] = h
+
+
+cdef enum:
+    GIF_MAX_ELEMENTS = 16    # exponentials in eta and in gamma
+
+
+_GIF_PARAMS = ('v_rest', 'cm', 'tau_m', 'tau_refrac', 'tau_syn_E', 'tau_syn_I', 'e_rev_E',
+               'e_rev_I', 'v_reset', 'i_offset', 'delta_v', 'v_t_star', 'lambda0')
+
+
+cdef class GIFCondExp(_ConductanceKernel):
+    """Generalized integrate-and-fire neuron with exponential conductances and stochastic
+    spiking (NEST gif_cond_exp; PyNN GIF_cond_exp). See the module docstring.
+
+    Parameters: _GIF_PARAMS (PyNN units; lambda0 in Hz) and, for k < n_eta and k < n_gamma,
+    tau_eta_k, a_eta_k (ms, nA) and tau_gamma_k, a_gamma_k (ms, mV). State: v (mV),
+    gsyn_exc, gsyn_inh (uS), i_eta (nA) and v_t (mV) of the last step; internal:
+    refractory_steps, integration_step, eta_k (nA), gamma_k (mV). ``names(n_eta,
+    n_gamma)`` gives the names for an instance; ``seed`` the stream of its spike draws.
+    """
+    state_names = ('v', 'gsyn_exc', 'gsyn_inh', 'i_eta', 'v_t')
+    internal_names = ('refractory_steps', 'integration_step')
+    param_names = _GIF_PARAMS
+    receptor_names = _RECEPTORS
+
+    cdef double[::1] cm, g_leak, v_rest, e_rev_E, e_rev_I, inv_tau_syn_E, inv_tau_syn_I
+    cdef double[::1] v_reset, i_offset, delta_v, v_t_star, lambda0_per_ms
+    cdef double[::1] v, gsyn_exc, gsyn_inh, i_eta, v_t
+    cdef double[:, ::1] eta_decay, a_eta, gamma_decay, a_gamma     # (n, elements)
+    cdef double* eta[GIF_MAX_ELEMENTS]
+    cdef double* gamma[GIF_MAX_ELEMENTS]
+    cdef object _element_arrays             # keeps the arrays behind eta / gamma alive
+    cdef readonly int n_eta, n_gamma
+    cdef uint64_t seed
+
+    @classmethod
+    def names(cls, int n_eta, int n_gamma):
+        """dict(state_names, internal_names, param_names, receptor_names) of an instance."""
+        return dict(
+            state_names=cls.state_names,
+            internal_names=cls.internal_names + tuple(f"eta_{k}" for k in range(n_eta))
+            + tuple(f"gamma_{k}" for k in range(n_gamma)),
+            param_names=cls.param_names
+            + tuple(f"{name}_{k}" for k in range(n_eta) for name in ("tau_eta", "a_eta"))
+            + tuple(f"{name}_{k}" for k in range(n_gamma) for name in ("tau_gamma", "a_gamma")),
+            receptor_names=cls.receptor_names)
+
+    def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
+                 int num_threads=1, int n_eta=0, int n_gamma=0, uint64_t seed=0):
+        if not (0 <= n_eta <= GIF_MAX_ELEMENTS and 0 <= n_gamma <= GIF_MAX_ELEMENTS):
+            raise ValueError(f"GIFCondExp: at most {GIF_MAX_ELEMENTS} exponentials in eta and "
+                             f"in gamma, got {n_eta} and {n_gamma}")
+        self.n_eta = n_eta
+        self.n_gamma = n_gamma
+        self.seed = seed
+        _ConductanceKernel.__init__(self, params, state, dt, ring, i_ext, spiked, rec,
+                                    num_threads)
+
+    def _bind(self, dict params, dict state):
+        names = type(self).names(self.n_eta, self.n_gamma)
+        p = {name: parameter_vector(params, name, self.n) for name in names['param_names']}
+        positive(p, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I', 'delta_v')
+                 + tuple(f"tau_eta_{k}" for k in range(self.n_eta))
+                 + tuple(f"tau_gamma_{k}" for k in range(self.n_gamma)))
+        non_negative(p, ('tau_refrac', 'lambda0'))
+        self.cm = p['cm']
+        self.g_leak = p['cm'] / p['tau_m']
+        self.v_rest = p['v_rest']
+        self.e_rev_E = p['e_rev_E']
+        self.e_rev_I = p['e_rev_I']
+        self.inv_tau_syn_E = 1.0 / p['tau_syn_E']
+        self.inv_tau_syn_I = 1.0 / p['tau_syn_I']
+        self.v_reset = p['v_reset']
+        self.i_offset = p['i_offset']
+        self.delta_v = p['delta_v']
+        self.v_t_star = p['v_t_star']
+        self.lambda0_per_ms = p['lambda0'] * 1e-3
+        self.refractory_counts = rounded_refractory_counts(p['tau_refrac'], self.dt)
+
+        def columns(stem, count):
+            return np.ascontiguousarray(
+                np.stack([p[f"{stem}_{k}"] for k in range(count)], axis=1)
+                if count else np.ones((self.n, 1)))     # a placeholder, never read
+
+        self.eta_decay = np.exp(-self.dt / columns("tau_eta", self.n_eta))
+        self.a_eta = columns("a_eta", self.n_eta)
+        self.gamma_decay = np.exp(-self.dt / columns("tau_gamma", self.n_gamma))
+        self.a_gamma = columns("a_gamma", self.n_gamma)
+        arrays = [state_vector(state, f"eta_{k}", self.n) for k in range(self.n_eta)] + \
+            [state_vector(state, f"gamma_{k}", self.n) for k in range(self.n_gamma)]
+        self._element_arrays = arrays
+        cdef double[::1] array
+        cdef int k
+        for k in range(self.n_eta):
+            array = arrays[k]
+            self.eta[k] = &array[0] if self.n else NULL
+        for k in range(self.n_gamma):
+            array = arrays[self.n_eta + k]
+            self.gamma[k] = &array[0] if self.n else NULL
+        self.v = state['v']
+        self.gsyn_exc = state['gsyn_exc']
+        self.gsyn_inh = state['gsyn_inh']
+        self.i_eta = state['i_eta']
+        self.v_t = state['v_t']
+
+    cdef void _advance(self, Py_ssize_t i, Py_ssize_t slot, int K, bint record) noexcept nogil:
+        cdef IafExpNeuron p
+        cdef double y[MAX_DIM]
+        cdef double h = self._start_step_length(i)
+        cdef long refractory = <long> self.refractory_steps[i]
+        cdef long counts = <long> self.refractory_counts[i]
+        cdef double stc, sfa, rate
+        cdef long step
+        cdef int k, e
+        cdef unsigned char fired
+        p.cm = self.cm[i]
+        p.g_leak = self.g_leak[i]
+        p.v_rest = self.v_rest[i]
+        p.e_rev_E = self.e_rev_E[i]
+        p.e_rev_I = self.e_rev_I[i]
+        p.inv_tau_syn_E = self.inv_tau_syn_E[i]
+        p.inv_tau_syn_I = self.inv_tau_syn_I[i]
+        p.v_thresh = INFINITY           # no clamp of v in the right-hand side
+        p.v_reset = self.v_reset[i]
+        p.refractory = False
+        y[V] = self.v[i]
+        y[EXP_G_EXC] = self.gsyn_exc[i]
+        y[EXP_G_INH] = self.gsyn_inh[i]
+        step = self._step0
+        for k in range(K):
+            # this step's spike-triggered current and threshold; the elements decay
+            stc = 0.0
+            for e in range(self.n_eta):
+                stc = stc + self.eta[e][i]
+                self.eta[e][i] = self.eta_decay[i, e] * self.eta[e][i]
+            sfa = self.v_t_star[i]
+            for e in range(self.n_gamma):
+                sfa = sfa + self.gamma[e][i]
+                self.gamma[e][i] = self.gamma_decay[i, e] * self.gamma[e][i]
+            p.current = self.i_offset[i] + self.i_ext[k, i] - stc
+            _integrate_step(&p, y, self.dt, &h)
+            y[EXP_G_EXC] += self._take_input(0, slot, i)
+            y[EXP_G_INH] += self._take_input(1, slot, i)
+            fired = 0
+            if refractory == 0:
+                rate = self.lambda0_per_ms[i] * exp((y[V] - sfa) / self.delta_v[i])
+                if rate > 0.0 and uniform_open(self.seed, <uint64_t>i, <uint64_t>(step + k)) \
+                        < -expm1(-rate * self.dt):
+                    for e in range(self.n_eta):
+                        self.eta[e][i] += self.a_eta[i, e]
+                    for e in range(self.n_gamma):
+                        self.gamma[e][i] += self.a_gamma[i, e]
+                    refractory = counts
+                    fired = 1
+            else:
+                refractory -= 1
+                y[V] = p.v_reset
+            self.spiked[k, i] = fired
+            if record:
+                self.rec[0, k, i] = y[V]
+                self.rec[1, k, i] = y[EXP_G_EXC]
+                self.rec[2, k, i] = y[EXP_G_INH]
+                self.rec[3, k, i] = stc
+                self.rec[4, k, i] = sfa
+            slot = next_slot(slot, self.ring_length)
+        self.v[i] = y[V]
+        self.gsyn_exc[i] = y[EXP_G_EXC]
+        self.gsyn_inh[i] = y[EXP_G_INH]
+        self.i_eta[i] = stc if K else self.i_eta[i]
+        self.v_t[i] = sfa if K else self.v_t[i]
+        self.refractory_steps[i] = <double> refractory
         self.integration_step[i] = h
 
 

@@ -38,7 +38,7 @@ from . import simulator
 from .simulator import state  # noqa: F401
 from .standardmodels.cells import (  # noqa: F401
     IF_curr_exp, IF_curr_alpha, IF_curr_delta, IF_cond_exp, IF_cond_alpha, Izhikevich,
-    IF_cond_exp_gsfa_grr,
+    IF_cond_exp_gsfa_grr, GIF_cond_exp,
     EIF_cond_exp_isfa_ista, EIF_cond_alpha_isfa_ista, HH_cond_exp,
     SpikeSourceArray, SpikeSourcePoisson, SpikeSourcePoissonRefractory, SpikeSourceGamma,
     PointNeuron, LIF, AdExp, CurrExpPostSynapticResponse, CondExpPostSynapticResponse,

@@ -18,7 +18,12 @@ HH_DEFAULTS = dict(gbar_Na=20.0, gbar_K=6.0, g_leak=0.01, cm=0.2, v_offset=-63.0
 # PyNN's IF_cond_exp_gsfa_grr defaults (q_sfa, q_rr in nS)
 GSFA_GRR_DEFAULTS = dict(IAF_DEFAULTS, tau_sfa=100.0, e_rev_sfa=-75.0, q_sfa=15.0, tau_rr=2.0,
                          e_rev_rr=-75.0, q_rr=3000.0)
+# GIF_cond_exp without eta/gamma elements (the Harness builds kernels with the class's names)
+GIF_DEFAULTS = dict(v_rest=-65.0, cm=1.0, tau_m=20.0, tau_refrac=4.0, tau_syn_E=5.0,
+                    tau_syn_I=5.0, e_rev_E=0.0, e_rev_I=-70.0, v_reset=-65.0, i_offset=0.0,
+                    delta_v=0.5, v_t_star=-48.0, lambda0=1.0)
 DEFAULTS = {_cond.IFCondExp: IAF_DEFAULTS, _cond.IFCondAlpha: IAF_DEFAULTS,
+            _cond.GIFCondExp: GIF_DEFAULTS,
             _cond.IFCondExpGsfaGrr: GSFA_GRR_DEFAULTS,
             _cond.EIFCondExp: EIF_DEFAULTS, _cond.EIFCondAlpha: EIF_DEFAULTS,
             _cond.HHCondExp: HH_DEFAULTS}
@@ -189,6 +194,105 @@ def test_gsfa_grr_rejects_bad_time_constants():
             Harness(_cond.IFCondExpGsfaGrr, **{name: 0.0})
 
 
+def _gif(n=1, n_eta=0, n_gamma=0, seed=1, k_max=100, num_threads=1, elements=None, **overrides):
+    """A GIFCondExp kernel with eta/gamma elements (which the Harness cannot name)."""
+    h = Harness.__new__(Harness)
+    h.cls, h.n, h.dt, h.k_max, h.step = _cond.GIFCondExp, n, 0.1, k_max, 0
+    names = _cond.GIFCondExp.names(n_eta, n_gamma)
+    values = dict(GIF_DEFAULTS, **(elements or {}), **overrides)
+    # elements not given: 1 ms, 1 (only the element-count test leaves them out)
+    h.params = {name: np.broadcast_to(np.asarray(values.get(name, 1.0), dtype=float),
+                                      (n,)).copy() for name in names['param_names']}
+    h.state = {name: np.zeros(n) for name in names['state_names'] + names['internal_names']}
+    h.state['v'][:] = h.params['v_rest']
+    h.ring = np.zeros((2, k_max, n))
+    h.i_ext = np.zeros((k_max, n))
+    h.spiked = np.zeros((k_max, n), dtype=np.uint8)
+    h.rec = np.zeros((5, k_max, n))
+    h.kernel = _cond.GIFCondExp(h.params, h.state, 0.1, h.ring, h.i_ext, h.spiked, h.rec,
+                                num_threads=num_threads, n_eta=n_eta, n_gamma=n_gamma, seed=seed)
+    return h
+
+
+def test_gif_without_escape_is_if_cond_exp_without_threshold():
+    """lambda0 = 0: no spikes, and the membrane is IFCondExp's (threshold out of reach) to
+    the bit: the same right-hand side, with a spike-triggered current of exactly 0."""
+    n, total = 9, 800
+    rng = np.random.default_rng(2)
+    currents = rng.uniform(0.0, 1.5, size=(total, n))
+    inputs = {s: (int(rng.integers(2)), 0.03) for s in rng.integers(0, total, 40).tolist()}
+    gif = _gif(n=n, lambda0=0.0)
+    spikes_gif, traces_gif = gif.run(total, chunk=64, current=lambda s: currents[s],
+                                     inputs=inputs)
+    iaf = Harness(_cond.IFCondExp, n=n, v_thresh=1e9)
+    spikes_iaf, traces_iaf = iaf.run(total, chunk=64, current=lambda s: currents[s],
+                                     inputs=inputs)
+    assert spikes_gif == [[] for _ in range(n)] == spikes_iaf
+    for name in ('v', 'gsyn_exc', 'gsyn_inh'):
+        assert np.array_equal(traces_gif[name], traces_iaf[name])
+    assert np.all(traces_gif['v_t'] == -48.0) and np.all(traces_gif['i_eta'] == 0.0)
+
+
+def test_gif_escape_rate_at_threshold():
+    """v held at v_t_star (v_rest = v_t_star, no input, no refractoriness): the hazard is
+    lambda0 in every step, so a neuron spikes in a step with probability
+    1 - exp(-lambda0 dt)."""
+    n, total, lam = 500, 5000, 40.0
+    h = _gif(n=n, v_rest=-50.0, v_t_star=-50.0, v_reset=-50.0, lambda0=lam, tau_refrac=0.0,
+             k_max=500)
+    spikes, traces = h.run(total)
+    count = sum(map(len, spikes))
+    p = -np.expm1(-lam * 1e-3 * 0.1)
+    expected = n * total * p
+    assert abs(count - expected) < 4.5 * np.sqrt(expected * (1 - p))
+    assert np.all(traces['v'] == -50.0)
+
+
+def test_gif_spike_triggered_current_and_threshold():
+    """Each spike adds a_eta_k to eta_k and a_gamma_k to gamma_k, which then decay by
+    exp(-dt / tau) per step; i_eta and v_t of a step are the sums before that step's
+    decay. A sharp escape (delta_v 0.01 mV, lambda0 1e5 Hz) makes the neuron fire about
+    when v crosses v_t."""
+    elements = dict(tau_eta_0=5.0, a_eta_0=0.05, tau_eta_1=50.0, a_eta_1=0.02,
+                    tau_gamma_0=10.0, a_gamma_0=3.0)
+    h = _gif(n=1, n_eta=2, n_gamma=1, elements=elements, i_offset=0.9, delta_v=0.01,
+             lambda0=1e5, v_t_star=-52.0, tau_refrac=2.0, k_max=200)
+    spikes, traces = h.run(3000)
+    steps = np.array(spikes[0])
+    assert len(steps) >= 4
+    assert np.diff(steps)[-1] > np.diff(steps)[0] + 5   # adaptation: the intervals grow
+    s = steps[0]
+    eta, vt = traces['i_eta'][:, 0], traces['v_t'][:, 0]
+    assert eta[s] == 0.0 and vt[s] == -52.0
+    k = np.arange(1, 20)
+    np.testing.assert_allclose(eta[s + k], 0.05 * np.exp(-0.1 * (k - 1) / 5.0)
+                               + 0.02 * np.exp(-0.1 * (k - 1) / 50.0), rtol=1e-12)
+    np.testing.assert_allclose(vt[s + k], -52.0 + 3.0 * np.exp(-0.1 * (k - 1) / 10.0),
+                               rtol=1e-12)
+    # refractory: v is set to v_reset at the end of the round(2 / 0.1) = 20 steps after
+    v = traces['v'][:, 0]
+    assert np.all(v[s + 1:s + 21] == -65.0) and v[s + 21] != -65.0
+
+
+def test_gif_draws_depend_on_seed_not_on_chunks_or_threads():
+    runs = []
+    for threads, chunk, seed in ((1, 100, 3), (2, 37, 3), (1, 100, 4)):
+        h = _gif(n=64, seed=seed, num_threads=threads, i_offset=0.9, lambda0=50.0,
+                 delta_v=1.0)
+        runs.append(h.run(2000, chunk=chunk)[0])
+    assert sum(map(len, runs[0])) > 100
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+
+
+def test_gif_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="delta_v"):
+        _gif(delta_v=0.0)
+    with pytest.raises(ValueError, match="tau_eta_0"):
+        _gif(n_eta=1, elements=dict(tau_eta_0=0.0, a_eta_0=1.0))
+    with pytest.raises(ValueError, match="at most"):
+        _gif(n_eta=17)
+
+
 def test_hh_repetitive_firing():
     h = Harness(_cond.HHCondExp, dt=0.01, k_max=1000, i_offset=1.0)
     spikes, traces = h.run(20000)            # 200 ms
@@ -200,8 +304,8 @@ def test_hh_repetitive_firing():
         assert traces['v'][s, 0] >= -33.0 and traces['v'][s - 1, 0] > traces['v'][s, 0]
 
 
-ALL = [_cond.IFCondExp, _cond.IFCondAlpha, _cond.IFCondExpGsfaGrr, _cond.EIFCondExp,
-       _cond.EIFCondAlpha, _cond.HHCondExp]
+ALL = [_cond.IFCondExp, _cond.IFCondAlpha, _cond.IFCondExpGsfaGrr, _cond.GIFCondExp,
+       _cond.EIFCondExp, _cond.EIFCondAlpha, _cond.HHCondExp]
 
 
 @pytest.mark.parametrize('cls', ALL)

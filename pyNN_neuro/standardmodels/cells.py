@@ -117,6 +117,70 @@ class IF_cond_exp_gsfa_grr(_NeuronModel, cells.IF_cond_exp_gsfa_grr):
     positive = _NeuronModel.positive + ("tau_sfa", "tau_rr")
 
 
+class GIF_cond_exp(_NeuronModel, cells.GIF_cond_exp):
+    __doc__ = cells.GIF_cond_exp.__doc__
+    translations = _identity(cells.GIF_cond_exp)
+    kernel = ("_cond", "GIFCondExp")
+    positive = ("tau_m", "cm", "tau_syn_E", "tau_syn_I", "delta_v")
+    non_negative = ("tau_refrac", "lambda0")
+    #: (time constants, increments) of the two sums of exponentials
+    ELEMENTS = (("tau_eta", "a_eta"), ("tau_gamma", "a_gamma"))
+
+    def _element_columns(self, population):
+        """The list parameters as (n, elements) float arrays, checked: each pair has the
+        same length in every neuron, and the time constants are > 0."""
+        columns = {}
+        for tau_name, a_name in self.ELEMENTS:
+            rows = {}
+            for name in (tau_name, a_name):
+                values = population._parameters[name]
+                rows[name] = [np.atleast_1d(np.asarray(getattr(v, "value", v), dtype=float))
+                              for v in values]
+            lengths = {r.size for name in rows for r in rows[name]}
+            if len(lengths) != 1:
+                raise errors.InvalidParameterValueError(
+                    f"population '{population.label}': {tau_name} and {a_name} must have the "
+                    f"same number of elements in every neuron, got lengths {sorted(lengths)}")
+            for name in rows:
+                columns[name] = np.array(rows[name]).reshape(population.size, -1)
+            taus = columns[tau_name]
+            if taus.size and not np.all(taus > 0):
+                raise errors.InvalidParameterValueError(
+                    f"population '{population.label}': every element of {tau_name} must be "
+                    f"> 0, got {taus[~(taus > 0)][0]}")
+        return columns
+
+    def _engine_params(self, population):
+        columns = self._element_columns(population)
+        params = {name: population._parameters[name] for name in _kernel(*self.kernel).param_names}
+        for tau_name, a_name in self.ELEMENTS:
+            for k in range(columns[tau_name].shape[1]):
+                params[f"{tau_name}_{k}"] = columns[tau_name][:, k]
+                params[f"{a_name}_{k}"] = columns[a_name][:, k]
+        return params, columns["tau_eta"].shape[1], columns["tau_gamma"].shape[1]
+
+    def check_native_parameters(self, params, label):
+        scalars = {name: value for name, value in params.items() if value.dtype != object}
+        super().check_native_parameters(scalars, label)
+
+    def make_group(self, population, dt, num_threads, seed):
+        kernel_class = _kernel(*self.kernel)
+        params, n_eta, n_gamma = self._engine_params(population)
+        return NeuronGroup(population.label, kernel_class, population.size, params,
+                           population._initial_state, dt, num_threads,
+                           names=kernel_class.names(n_eta, n_gamma),
+                           kernel_options={"n_eta": n_eta, "n_gamma": n_gamma, "seed": seed})
+
+    def update_group(self, population, group):
+        params, n_eta, n_gamma = self._engine_params(population)
+        if (n_eta, n_gamma) != (group.kernel_options["n_eta"], group.kernel_options["n_gamma"]):
+            raise errors.InvalidParameterValueError(
+                f"population '{population.label}': the number of elements of eta or gamma "
+                f"cannot change after the network was built ({n_eta}, {n_gamma} instead of "
+                f"{group.kernel_options['n_eta']}, {group.kernel_options['n_gamma']})")
+        group.set_parameters(params)
+
+
 class Izhikevich(_NeuronModel, cells.Izhikevich):
     __doc__ = cells.Izhikevich.__doc__
     translations = _identity(cells.Izhikevich)
