@@ -279,6 +279,7 @@ cdef inline double _rate_ratio(double x, double k) noexcept nogil:
 ctypedef fused iaf_t:
     IafExpNeuron
     IafAlphaNeuron
+    IafSfaRrNeuron
 
 
 cdef inline double _iaf_dv(const iaf_t* p, double v_state, double g_exc,
@@ -1030,52 +1031,42 @@ cdef class IFCondAlpha(_IafKernel):
                               (ALPHA_G_EXC, ALPHA_G_INH), EULER_E / p['tau_syn_E'],
                               EULER_E / p['tau_syn_I'])
 
-cdef class IFCondExpGsfaGrr(_ConductanceKernel):
+cdef class IFCondExpGsfaGrr(_IafKernel):
     """Leaky integrate-and-fire neuron with exponential conductances, spike-frequency
     adaptation and relative refractoriness (NEST iaf_cond_exp_sfa_rr; PyNN
     IF_cond_exp_gsfa_grr).
 
     Parameters: those of IFCondExp, and tau_sfa, tau_rr (ms); e_rev_sfa, e_rev_rr (mV);
     q_sfa, q_rr (nS). State: v (mV), gsyn_exc, gsyn_inh (uS), g_s, g_r (nS); internal:
-    refractory_steps, integration_step. Each neuron is integrated by the adaptive
-    integrator alone (no whole-block trial step).
+    refractory_steps, integration_step. IFCondExp's parameters are bound as IFCondExp
+    binds them; each neuron is integrated by the adaptive integrator alone (no
+    whole-block trial step).
     """
     state_names = ('v', 'gsyn_exc', 'gsyn_inh', 'g_s', 'g_r')
     internal_names = ('refractory_steps', 'integration_step')
     param_names = _IAF_PARAMS + ('tau_sfa', 'e_rev_sfa', 'q_sfa', 'tau_rr', 'e_rev_rr', 'q_rr')
     receptor_names = _RECEPTORS
 
-    cdef double[::1] cm, g_leak, v_rest, e_rev_E, e_rev_I, inv_tau_syn_E, inv_tau_syn_I
-    cdef double[::1] v_thresh, v_reset, i_offset
     cdef double[::1] e_rev_sfa, e_rev_rr, inv_tau_sfa, inv_tau_rr, q_sfa, q_rr
-    cdef double[::1] v, gsyn_exc, gsyn_inh, g_s, g_r
+    cdef double[::1] g_s, g_r
 
     def _bind(self, dict params, dict state):
-        p = {name: parameter_vector(params, name, self.n) for name in type(self).param_names}
-        positive(p, ('cm', 'tau_m', 'tau_syn_E', 'tau_syn_I', 'tau_sfa', 'tau_rr'))
-        non_negative(p, ('tau_refrac',))
-        self.cm = p['cm']
-        self.g_leak = p['cm'] / p['tau_m']
-        self.v_rest = p['v_rest']
-        self.e_rev_E = p['e_rev_E']
-        self.e_rev_I = p['e_rev_I']
-        self.inv_tau_syn_E = 1.0 / p['tau_syn_E']
-        self.inv_tau_syn_I = 1.0 / p['tau_syn_I']
-        self.v_thresh = p['v_thresh']
-        self.v_reset = p['v_reset']
-        self.i_offset = p['i_offset']
+        _IafKernel._bind(self, params, state)
+        p = {name: parameter_vector(params, name, self.n)
+             for name in ('tau_sfa', 'e_rev_sfa', 'q_sfa', 'tau_rr', 'e_rev_rr', 'q_rr')}
+        positive(p, ('tau_sfa', 'tau_rr'))
         self.e_rev_sfa = p['e_rev_sfa']
         self.e_rev_rr = p['e_rev_rr']
         self.inv_tau_sfa = 1.0 / p['tau_sfa']
         self.inv_tau_rr = 1.0 / p['tau_rr']
         self.q_sfa = p['q_sfa']
         self.q_rr = p['q_rr']
-        self.refractory_counts = rounded_refractory_counts(p['tau_refrac'], self.dt)
-        self.v = state['v']
-        self.gsyn_exc = state['gsyn_exc']
-        self.gsyn_inh = state['gsyn_inh']
         self.g_s = state['g_s']
         self.g_r = state['g_r']
+
+    cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
+                             bint record) noexcept nogil:
+        _ConductanceKernel._advance_block(self, first, slot, K, record)
 
     cdef void _advance(self, Py_ssize_t i, Py_ssize_t slot, int K, bint record) noexcept nogil:
         cdef IafSfaRrNeuron p
@@ -1085,27 +1076,17 @@ cdef class IFCondExpGsfaGrr(_ConductanceKernel):
         cdef double restart = self.refractory_counts[i]
         cdef double fired
         cdef int k, j
-        p.cm = self.cm[i]
-        p.g_leak = self.g_leak[i]
-        p.v_rest = self.v_rest[i]
-        p.e_rev_E = self.e_rev_E[i]
-        p.e_rev_I = self.e_rev_I[i]
         p.e_rev_sfa = self.e_rev_sfa[i]
         p.e_rev_rr = self.e_rev_rr[i]
-        p.inv_tau_syn_E = self.inv_tau_syn_E[i]
-        p.inv_tau_syn_I = self.inv_tau_syn_I[i]
         p.inv_tau_sfa = self.inv_tau_sfa[i]
         p.inv_tau_rr = self.inv_tau_rr[i]
-        p.v_thresh = self.v_thresh[i]
-        p.v_reset = self.v_reset[i]
         y[V] = self.v[i]
         y[EXP_G_EXC] = self.gsyn_exc[i]
         y[EXP_G_INH] = self.gsyn_inh[i]
         y[SFA_G_S] = self.g_s[i]
         y[SFA_G_R] = self.g_r[i]
         for k in range(K):
-            p.current = self.i_offset[i] + self.i_ext[k, i]
-            p.refractory = steps > 0.0
+            _iaf_neuron(&p, self, i, self.i_ext[k, i], steps)
             _integrate_step(&p, y, self.dt, &h)
             y[EXP_G_EXC] += self._take_input(0, slot, i)
             y[EXP_G_INH] += self._take_input(1, slot, i)

@@ -570,7 +570,35 @@ cdef class TsodyksMarkramUnit:
                     ring[_arrival_slot(s % L, self.delay[j], L), self.post[j]] += dy * self.weight[j]
 
 
-cdef class StochasticTsodyksMarkramUnit:
+cdef class _StochasticRelease:
+    """What the stochastic short-term plasticity kernels share: CSR rows, per-synapse
+    parameters U, tau_rec, tau_facil, and per synapse a counter of the numbers drawn from
+    its counter-based stream (seed, synapse), so that releases do not depend on windows
+    or threads."""
+    cdef cnp.int64_t[::1] indptr
+    cdef int[::1] post
+    cdef double[::1] weight, U, tau_rec, tau_facil
+    cdef int[::1] delay
+    cdef public cnp.uint64_t[::1] counter
+    cdef uint64_t seed
+    cdef double dt
+
+    def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
+                 int[::1] delay, double[::1] U, double[::1] tau_rec, double[::1] tau_facil,
+                 cnp.uint64_t[::1] counter, uint64_t seed, double dt):
+        self.indptr = indptr
+        self.post = post
+        self.weight = weight
+        self.delay = delay
+        self.U = U
+        self.tau_rec = tau_rec
+        self.tau_facil = tau_facil
+        self.counter = counter
+        self.seed = seed
+        self.dt = dt
+
+
+cdef class StochasticTsodyksMarkramUnit(_StochasticRelease):
     """Stochastic short-term depression and facilitation (Fuhrmann et al. 2002), as PyNN's
     NEST extension ``stochastic_stp_synapse``: each synapse has one release site, recovered
     (R = 1) or not (R = 0). At a presynaptic spike at time t (ms)::
@@ -584,33 +612,18 @@ cdef class StochasticTsodyksMarkramUnit:
     the counter-based stream (seed, j), one number per draw (``counter[j]`` counts them): the
     same releases whatever the window or the number of threads.
     """
-    cdef cnp.int64_t[::1] indptr
-    cdef int[::1] post
-    cdef double[::1] weight, U, tau_rec, tau_facil
-    cdef int[::1] delay
     cdef public double[::1] u, recovered, t_surv, t_last
-    cdef public cnp.uint64_t[::1] counter
-    cdef uint64_t seed
-    cdef double dt
 
     def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
                  int[::1] delay, double[::1] U, double[::1] tau_rec, double[::1] tau_facil,
-                 double[::1] u, double[::1] recovered, double[::1] t_surv, double[::1] t_last,
-                 cnp.uint64_t[::1] counter, uint64_t seed, double dt):
-        self.indptr = indptr
-        self.post = post
-        self.weight = weight
-        self.delay = delay
-        self.U = U
-        self.tau_rec = tau_rec
-        self.tau_facil = tau_facil
+                 cnp.uint64_t[::1] counter, uint64_t seed, double dt, double[::1] u,
+                 double[::1] recovered, double[::1] t_surv, double[::1] t_last):
+        _StochasticRelease.__init__(self, indptr, post, weight, delay, U, tau_rec, tau_facil,
+                                    counter, seed, dt)
         self.u = u
         self.recovered = recovered
         self.t_surv = t_surv
         self.t_last = t_last
-        self.counter = counter
-        self.seed = seed
-        self.dt = dt
 
     def deliver(self, int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0,
                 double[:, ::1] ring):
@@ -648,7 +661,7 @@ cdef class StochasticTsodyksMarkramUnit:
                     self.t_last[j] = t
 
 
-cdef class QuantalUnit:
+cdef class QuantalUnit(_StochasticRelease):
     """Multiquantal release with short-term depression and facilitation (Fuhrmann et al.
     2002, Loebel et al. 2009), as NEST 3.10's ``quantal_stp_synapse``: n release sites, of
     which ``available`` are ready. At a presynaptic spike at time t (ms), h = t - t_last::
@@ -667,34 +680,20 @@ cdef class QuantalUnit:
     for "no spike yet". Random numbers: the counter-based stream (seed, j) of synapse j,
     one number per site and draw.
     """
-    cdef cnp.int64_t[::1] indptr
-    cdef int[::1] post
-    cdef double[::1] weight, U, tau_rec, tau_facil
-    cdef int[::1] delay, n_sites
+    cdef int[::1] n_sites
     cdef public double[::1] u, t_last
     cdef public int[::1] available
-    cdef public cnp.uint64_t[::1] counter
-    cdef uint64_t seed
-    cdef double dt
 
     def __init__(self, cnp.int64_t[::1] indptr, int[::1] post, double[::1] weight,
                  int[::1] delay, double[::1] U, double[::1] tau_rec, double[::1] tau_facil,
-                 int[::1] n_sites, double[::1] u, int[::1] available, double[::1] t_last,
-                 cnp.uint64_t[::1] counter, uint64_t seed, double dt):
-        self.indptr = indptr
-        self.post = post
-        self.weight = weight
-        self.delay = delay
-        self.U = U
-        self.tau_rec = tau_rec
-        self.tau_facil = tau_facil
+                 cnp.uint64_t[::1] counter, uint64_t seed, double dt, int[::1] n_sites,
+                 double[::1] u, int[::1] available, double[::1] t_last):
+        _StochasticRelease.__init__(self, indptr, post, weight, delay, U, tau_rec, tau_facil,
+                                    counter, seed, dt)
         self.n_sites = n_sites
         self.u = u
         self.available = available
         self.t_last = t_last
-        self.counter = counter
-        self.seed = seed
-        self.dt = dt
 
     def deliver(self, int[::1] spike_k, int[::1] spike_i, int n_spikes, long step0,
                 double[:, ::1] ring):

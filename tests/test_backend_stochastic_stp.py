@@ -34,8 +34,8 @@ def _stochastic_tm(n, U, tau_rec, tau_facil, seed=3):
                  counter=np.zeros(n, dtype=np.uint64))
     kernel = _synapses.StochasticTsodyksMarkramUnit(
         indptr, post, weight, delay, np.full(n, U), np.full(n, tau_rec), np.full(n, tau_facil),
-        state["u"], state["recovered"], state["t_surv"], state["t_last"], state["counter"],
-        seed, DT)
+        state["counter"], seed, DT, state["u"], state["recovered"], state["t_surv"],
+        state["t_last"])
     return kernel, state
 
 
@@ -45,8 +45,8 @@ def _quantal(n, U, tau_rec, tau_facil, sites, u0, a0, seed=3):
                  t_last=np.full(n, -1.0), counter=np.zeros(n, dtype=np.uint64))
     kernel = _synapses.QuantalUnit(
         indptr, post, weight, delay, np.full(n, U), np.full(n, tau_rec), np.full(n, tau_facil),
-        np.full(n, sites, dtype=np.intc), state["u"], state["available"], state["t_last"],
-        state["counter"], seed, DT)
+        state["counter"], seed, DT, np.full(n, sites, dtype=np.intc), state["u"],
+        state["available"], state["t_last"])
     return kernel, state
 
 

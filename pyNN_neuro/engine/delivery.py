@@ -275,70 +275,21 @@ class StaticUnit:
         raise KeyError(name)
 
 
-class TsodyksMarkramUnit(StaticUnit):
-    """Short-term plasticity; parameters U, tau_rec, tau_facil per synapse, tau_psc from the
-    postsynaptic receptor."""
-    plastic = True
-    fixed_weights = False
-    parameter_names = ("U", "tau_rec", "tau_facil", "tau_psc")
-
-    def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps,
-                 params):
-        super().__init__(label, pre, post, receptor, pre_index, post_index, weight, delay_steps)
-        self.params = {name: np.ascontiguousarray(
-                           np.broadcast_to(np.asarray(params[name], dtype=float),
-                                           (len(pre_index),))[self.order])
-                       for name in self.parameter_names}
-        n = self.size
-        self.x = np.ones(n)
-        self.y = np.zeros(n)
-        self.u = np.zeros(n)
-        self.last_spike = np.zeros(n)
-        self._make()
-
-    def _make(self):
-        p = self.params
-        self.kernel = _synapses.TsodyksMarkramUnit(
-            self.indptr, self.post_index, self.weight, self.delay, p["U"], p["tau_rec"],
-            p["tau_facil"], p["tau_psc"], self.x, self.y, self.u, self.last_spike, self.pre.dt)
-
-    def deliver(self, step0, K):
-        pre = self.pre
-        if pre.n_spikes:
-            self.kernel.deliver(pre.spike_k, pre.spike_i, pre.n_spikes, step0,
-                                self.post.ring[self.receptor])
-
-    def reset(self):
-        super().reset()
-        self.x[:] = 1.0
-        self.y[:] = 0.0
-        self.u[:] = 0.0
-        self.last_spike[:] = 0.0
-        self._restore_initialized()
-
-    def _state_array(self, name):
-        if name in ("x", "y", "u"):
-            return getattr(self, name)
-        return super()._state_array(name)
-
-    def _array(self, name):
-        if name in self.params:
-            return self.params[name]
-        return super()._array(name)
-
-
-class _StochasticSTPUnit(StaticUnit):
-    """Shared by the two stochastic short-term plasticity units: per-synapse parameters
-    (``parameter_names``) in CSR order, a random stream per synapse under ``seed``, and
-    the state arrays (``initial_state``: name -> (dtype, initial value)) that ``reset``
-    restores."""
+class _ShortTermUnit(StaticUnit):
+    """Short-term plasticity units: per-synapse parameters (``parameter_names``) in CSR
+    order, per-synapse state arrays (``initial_state``: name -> (dtype, initial value))
+    that ``reset`` restores, the PyNN names ``Projection.initialize`` may set
+    (``state_variables``: PyNN name -> state array), a counter of random numbers drawn per
+    synapse and the ``seed`` of their streams (for the stochastic kernels). Subclasses
+    bind the kernel in ``_make``."""
     plastic = True
     fixed_weights = False
     parameter_names = ()
     initial_state = {}
+    state_variables = {}
 
     def __init__(self, label, pre, post, receptor, pre_index, post_index, weight, delay_steps,
-                 params, seed):
+                 params, seed=0):
         super().__init__(label, pre, post, receptor, pre_index, post_index, weight, delay_steps)
         self.params = {name: np.ascontiguousarray(
                            np.broadcast_to(np.asarray(params[name], dtype=float),
@@ -374,22 +325,37 @@ class _StochasticSTPUnit(StaticUnit):
         return super()._array(name)
 
 
-class StochasticTsodyksMarkramUnit(_StochasticSTPUnit):
+class TsodyksMarkramUnit(_ShortTermUnit):
+    """Short-term plasticity; parameters U, tau_rec, tau_facil per synapse, tau_psc from the
+    postsynaptic receptor (``_synapses.TsodyksMarkramUnit``)."""
+    parameter_names = ("U", "tau_rec", "tau_facil", "tau_psc")
+    initial_state = {"x": (float, 1.0), "y": (float, 0.0), "u": (float, 0.0),
+                     "last_spike": (float, 0.0)}
+    state_variables = {"x": "x", "y": "y", "u": "u"}
+
+    def _make(self):
+        p, x = self.params, self.state
+        self.kernel = _synapses.TsodyksMarkramUnit(
+            self.indptr, self.post_index, self.weight, self.delay, p["U"], p["tau_rec"],
+            p["tau_facil"], p["tau_psc"], x["x"], x["y"], x["u"], x["last_spike"], self.pre.dt)
+
+
+class StochasticTsodyksMarkramUnit(_ShortTermUnit):
     """One release site per synapse (``_synapses.StochasticTsodyksMarkramUnit``)."""
     parameter_names = ("U", "tau_rec", "tau_facil")
     initial_state = {"u": (float, 0.0), "recovered": (float, 1.0), "t_surv": (float, 0.0),
                      "t_last": (float, 0.0)}
-    state_variables = {"u": "u"}      # PyNN name -> state array
+    state_variables = {"u": "u"}
 
     def _make(self):
         p, x = self.params, self.state
         self.kernel = _synapses.StochasticTsodyksMarkramUnit(
             self.indptr, self.post_index, self.weight, self.delay, p["U"], p["tau_rec"],
-            p["tau_facil"], x["u"], x["recovered"], x["t_surv"], x["t_last"], self.counter,
-            self.seed, self.pre.dt)
+            p["tau_facil"], self.counter, self.seed, self.pre.dt, x["u"], x["recovered"],
+            x["t_surv"], x["t_last"])
 
 
-class QuantalUnit(_StochasticSTPUnit):
+class QuantalUnit(_ShortTermUnit):
     """n release sites per synapse (``_synapses.QuantalUnit``); the initial state is NEST
     3.10's (see the kernel)."""
     parameter_names = ("U", "tau_rec", "tau_facil", "n")
@@ -417,8 +383,8 @@ class QuantalUnit(_StochasticSTPUnit):
         self.n_sites = np.ascontiguousarray(p["n"], dtype=np.intc)
         self.kernel = _synapses.QuantalUnit(
             self.indptr, self.post_index, self.weight, self.delay, p["U"], p["tau_rec"],
-            p["tau_facil"], self.n_sites, x["u"], x["available"], x["t_last"], self.counter,
-            self.seed, self.pre.dt)
+            p["tau_facil"], self.counter, self.seed, self.pre.dt, self.n_sites, x["u"],
+            x["available"], x["t_last"])
 
 
 class STDPUnit(StaticUnit):
