@@ -58,6 +58,7 @@ from .projections import Projection  # noqa: F401
 from .control import (  # noqa: F401
     setup, end, run, run_until, run_for, reset, initialize, get_current_time, get_time_step,
     get_min_delay, get_max_delay, num_processes, rank, get_mapping, compile,
+    set_number_of_neurons_per_core,
 )
 from .hardware import HardwareProfile, get_profile  # noqa: F401
 from .mapping import MappingError  # noqa: F401

@@ -4,6 +4,7 @@ import logging
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN import errors
+from pyNN.standardmodels import StandardCellType
 from pyNN.recording import get_io
 
 from . import paradigms, simulator
@@ -105,6 +106,21 @@ def end(compatible_output=True):
         io = get_io(filename)
         population.write_data(io, variables)
     state.write_on_end = []
+
+
+def set_number_of_neurons_per_core(neuron_type, max_permitted):
+    """sPyNNaker's limit on how many neurons of a cell type one core may hold, for every
+    population of that type (``neuron_type``: the class, as ``sim.IF_curr_exp``, or an
+    instance); a population's own ``set_max_atoms_per_core`` takes precedence.
+    ``setup(mapper="slice")`` honours it; the connectivity-aware mappers say that they
+    do not."""
+    from .populations import _core_limit
+    cls = neuron_type if isinstance(neuron_type, type) else type(neuron_type)
+    if not issubclass(cls, StandardCellType):
+        raise errors.InvalidParameterValueError(
+            f"set_number_of_neurons_per_core: {neuron_type!r} is not a cell type")
+    simulator.state.max_per_core_by_type[cls] = _core_limit(max_permitted, "max_permitted")
+    simulator.state.network_changed()
 
 
 def get_mapping():

@@ -181,6 +181,24 @@ class Population(_ParameterAccess, common.Population):
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
 
+    # hardware mapping ----------------------------------------------------------------------
+
+    def set_max_atoms_per_core(self, max_atoms_per_core):
+        """sPyNNaker's limit on how many neurons (with their unrolled partial-sum units) of
+        this population one core may hold; ``setup(mapper="slice")``, which cuts
+        populations into slices as sPyNNaker does, honours it (the connectivity-aware
+        mappers say that they do not)."""
+        self._max_per_core = _core_limit(max_atoms_per_core, "max_atoms_per_core")
+        simulator.state.network_changed()
+
+    def _max_per_core_limit(self):
+        """The population's own limit, else its cell type's
+        (``set_number_of_neurons_per_core``), else None."""
+        own = getattr(self, "_max_per_core", None)
+        if own is not None:
+            return own
+        return simulator.state.max_per_core_by_type.get(type(self.celltype))
+
     # engine glue -------------------------------------------------------------------------
 
     def _make_group(self):
@@ -205,3 +223,15 @@ class Population(_ParameterAccess, common.Population):
 
     def _configure_recording(self):
         self.recorder._apply_to_group()
+
+
+def _core_limit(value, name):
+    """A per-core neuron limit: a positive integer."""
+    try:
+        whole = not isinstance(value, bool) and float(value).is_integer() and value >= 1
+    except (TypeError, ValueError):
+        whole = False
+    if not whole:
+        raise errors.InvalidParameterValueError(
+            f"{name} must be a positive integer (neurons per core), got {value!r}")
+    return int(value)

@@ -159,6 +159,7 @@ class State(common.control.BaseState):
         self.needs_rebuild = False
         self.quantise_weights = False
         self.weight_quantisation = None
+        self.max_per_core_by_type = {}     # sPyNNaker's set_number_of_neurons_per_core
         self._min_delay = "auto"
         self._max_delay = DEFAULT_MAX_DELAY
         self.reset()
@@ -268,7 +269,8 @@ class State(common.control.BaseState):
         """The network as the mapping compiler sees it (pure arrays), with the spike counts
         of the run so far when there has been one."""
         index = {id(p): i for i, p in enumerate(self.populations)}
-        populations = [(p.label, p.size, not p.celltype.injectable) for p in self.populations]
+        populations = [(p.label, p.size, not p.celltype.injectable, p._max_per_core_limit())
+                       for p in self.populations]
         projections = []
         self._spec_pieces = []
         for prj in self.projections:

@@ -213,3 +213,56 @@ def test_plastic_projection_on_truenorth_is_refused_by_compile():
                                            r"'learning' \(STDPMechanism, 380 synapses\)"):
         sim.compile()
     sim.end()
+
+
+# sPyNNaker's per-core neuron limits ---------------------------------------------------------
+
+def _cores_of(mapping, label):
+    """Units of population ``label`` on each core that holds any."""
+    p = [q.label for q in mapping.spec.populations].index(label)
+    cores = mapping.unit_core[mapping.legal.unit_population == p]
+    counts = np.bincount(cores)
+    return counts[counts > 0]
+
+
+def test_max_atoms_per_core_cuts_slices():
+    """setup(mapper="slice") cuts a population into slices of at most its limit, as
+    sPyNNaker does: a population's own set_max_atoms_per_core, else its cell type's
+    set_number_of_neurons_per_core."""
+    source, exc = _network()
+    sim.end()
+    sim.setup(timestep=0.1, hardware="loihi", mapper="slice")
+    other = sim.Population(130, sim.IF_curr_exp(), label="other")
+    cond = sim.Population(90, sim.IF_cond_exp(), label="cond")
+    own = sim.Population(100, sim.IF_curr_exp(), label="own")
+    sim.Projection(other, own, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1))
+    sim.Projection(other, cond, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.01))
+    sim.set_number_of_neurons_per_core(sim.IF_curr_exp, 40)
+    own.set_max_atoms_per_core(25)
+    mapping = sim.get_mapping()
+    assert list(_cores_of(mapping, "other")) == [40, 40, 40, 10]
+    assert list(_cores_of(mapping, "own")) == [25] * 4
+    assert list(_cores_of(mapping, "cond")) == [90]      # another cell type: no limit
+    sim.end()
+
+
+def test_max_atoms_per_core_with_a_connectivity_aware_mapper_warns(caplog):
+    source, exc = _network()
+    exc.set_max_atoms_per_core(10)
+    with caplog.at_level("WARNING"):
+        report = sim.get_mapping().report()
+    assert "does not take per-population limits" in caplog.text and "exc" in caplog.text
+    assert sum(report["neurons_per_core"]) == 300
+    sim.end()
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, "many", True])
+def test_bad_per_core_limits(value):
+    source, exc = _network()
+    with pytest.raises(sim.errors.InvalidParameterValueError, match="positive integer"):
+        exc.set_max_atoms_per_core(value)
+    with pytest.raises(sim.errors.InvalidParameterValueError, match="positive integer"):
+        sim.set_number_of_neurons_per_core(sim.IF_curr_exp, value)
+    with pytest.raises(sim.errors.InvalidParameterValueError, match="not a cell type"):
+        sim.set_number_of_neurons_per_core(int, 10)
+    sim.end()

@@ -10,6 +10,7 @@ refinement); see :mod:`.partition`. For ``slice``, when the profile limits a cor
 axons (Loihi), partition/place/route repeat with smaller slices for the populations whose
 cores overflow; the other mappers keep output axons legal themselves.
 """
+import logging
 import sys
 import time
 import tracemalloc
@@ -27,6 +28,8 @@ from .placement import PLACEMENTS, place_in_order, place_on_mesh
 from .routing import route_xy
 from .slice_mapper import slice_partition
 from .tables import routing_tables
+
+logger = logging.getLogger(__name__)
 
 MAPPERS = {"slice": slice_partition, "default": default_partition, "quality": quality_partition}
 PLANNED_MAPPERS = ("metis",)
@@ -79,7 +82,7 @@ def compile_network(spec, profile=None, mapper="default", unroll="exact", verify
         with _timer(seconds, "legalise"):
             legal = legalise(spec, profile, unroll)
             link_weights = legal.per_source(source_weights(spec), cap=_link_cap(spec, None))
-        caps = None
+        caps = _user_caps(spec, mapper)
         for _ in range(MAX_OUTPUT_AXON_ROUNDS):
             with _timer(seconds, "partition"):
                 if mapper == "slice":
@@ -164,6 +167,25 @@ def _check_router_entries(profile, routes, tables):
         f"through it), more than routing_entries_per_router = {limit} of profile "
         f"{profile.name!r} (over by {int(entries.max()) - limit}; "
         f"{int((entries > limit).sum())} routers over)")
+
+
+def _user_caps(spec, mapper):
+    """Per-population slice caps from ``max_per_core`` (sPyNNaker's
+    ``set_max_atoms_per_core``), or None when no population sets one. Only the ``slice``
+    mapper cuts populations into slices; the connectivity-aware mappers choose what a core
+    holds themselves and do not take per-population limits, which a warning says."""
+    limits = [p.max_per_core for p in spec.populations]
+    if all(limit is None for limit in limits):
+        return None
+    if mapper != "slice":
+        labels = [p.label for p in spec.populations if p.max_per_core is not None]
+        logger.warning("max atoms per core set for %s: the %r mapper packs cores by "
+                       "connectivity and does not take per-population limits; "
+                       "setup(mapper='slice') cuts populations into slices as sPyNNaker "
+                       "does and honours them", ", ".join(labels), mapper)
+        return None
+    return np.array([np.iinfo(np.int64).max if limit is None else int(limit)
+                     for limit in limits], dtype=np.int64)
 
 
 def _output_axon_caps(spec, legal, profile, unit_core, n_cores, routes, slice_sizes):

@@ -24,10 +24,13 @@ import numpy as np
 
 @dataclass
 class PopulationSpec:
-    """One population: a label, a size, and whether it is a host-injected spike source."""
+    """One population: a label, a size, whether it is a host-injected spike source, and at
+    most how many of its units one core may hold (``max_per_core``, sPyNNaker's
+    ``set_max_atoms_per_core``; None: the profile's limit only)."""
     label: str
     size: int
     is_spike_source: bool = False
+    max_per_core: Optional[int] = None
 
 
 @dataclass
@@ -197,8 +200,9 @@ def network_spec(populations, projections=(), *, spike_counts=None, rates_hz=Non
                  duration_ms=0.0, dt_ms=0.1):
     """Build a :class:`NetworkSpec` from plain Python values and numpy arrays.
 
-    ``populations``: a sequence of ``(label, size)`` or ``(label, size, is_spike_source)``
-    tuples, dicts with those keys, or :class:`PopulationSpec`.
+    ``populations``: a sequence of ``(label, size)``, ``(label, size, is_spike_source)`` or
+    ``(label, size, is_spike_source, max_per_core)`` tuples, dicts with those keys, or
+    :class:`PopulationSpec`.
     ``projections``: a sequence of dicts with keys ``pre``, ``post`` (population indices or
     labels), ``pre_index``, ``post_index`` and optionally ``label``, ``weight``,
     ``delay_steps``, ``synapse_type``, ``plastic``; or :class:`ProjectionSpec`.
@@ -210,7 +214,9 @@ def network_spec(populations, projections=(), *, spike_counts=None, rates_hz=Non
         if isinstance(item, PopulationSpec):
             pops.append(item)
         elif isinstance(item, dict):
-            pops.append(PopulationSpec(item["label"], item["size"], bool(item.get("is_spike_source", False))))
+            pops.append(PopulationSpec(item["label"], item["size"],
+                                       bool(item.get("is_spike_source", False)),
+                                       item.get("max_per_core")))
         else:
             pops.append(PopulationSpec(*item))
     labels = {p.label: i for i, p in enumerate(pops)}
