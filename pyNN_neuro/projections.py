@@ -267,6 +267,7 @@ class Projection(common.Projection):
             raise errors.InvalidParameterValueError(
                 f"Projection '{self.label}': {variable} = {values[bad][0]} is out of range "
                 f"[{low:g}, {high:g}]")
+        self.synapse_type._check_state(variable, values, self._values, self)
         self._initial_synapse_state[variable] = values
         for unit, selection in self._units or ():
             unit.initialize(variable, values[selection])

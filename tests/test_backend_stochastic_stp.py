@@ -246,9 +246,10 @@ def test_initialize_errors_name_the_variable(sim):
     static = sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.01))
     with pytest.raises(errors.NonExistentParameterError, match="u"):
         static.initialize(u=0.3)
-    quantal.initialize(a=3)       # more than n: refused when the units are built
-    with pytest.raises(ValueError, match="a .available release sites"):
-        sim.run(1.0)
+    with pytest.raises(errors.InvalidParameterValueError, match="a .available release sites"):
+        quantal.initialize(a=3)       # more than n
+    with pytest.raises(errors.InvalidParameterValueError, match="a .available release sites"):
+        quantal.initialize(a=1.5)
 
 
 @pytest.mark.parametrize("kwargs,name", [

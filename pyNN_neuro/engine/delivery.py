@@ -362,17 +362,6 @@ class QuantalUnit(_ShortTermUnit):
     initial_state = {"u": (float, 0.5), "available": (np.intc, 1), "t_last": (float, -1.0)}
     state_variables = {"u": "u", "a": "available"}
 
-    def initialize(self, name, values_in_connection_order):
-        if name == "a":
-            a = np.asarray(values_in_connection_order, dtype=float)
-            n = self.get("n")
-            bad = (a < 0) | (a > n) | (a != np.round(a))
-            if np.any(bad):
-                k = int(np.argmax(bad))
-                raise ValueError(f"'{self.label}': a (available release sites) must be an "
-                                 f"integer from 0 to n = {n[k]:g}, got {a[k]}")
-        super().initialize(name, values_in_connection_order)
-
     def set(self, name, values_in_connection_order):
         super().set(name, values_in_connection_order)
         if name == "n":

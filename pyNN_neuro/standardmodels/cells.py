@@ -133,9 +133,13 @@ class GIF_cond_exp(_NeuronModel, cells.GIF_cond_exp):
         for tau_name, a_name in self.ELEMENTS:
             rows = {}
             for name in (tau_name, a_name):
-                values = population._parameters[name]
-                rows[name] = [np.atleast_1d(np.asarray(getattr(v, "value", v), dtype=float))
-                              for v in values]
+                # most populations share one list object: convert each object once
+                converted = {}
+                for v in population._parameters[name]:
+                    if id(v) not in converted:
+                        converted[id(v)] = np.atleast_1d(
+                            np.asarray(getattr(v, "value", v), dtype=float))
+                rows[name] = [converted[id(v)] for v in population._parameters[name]]
             lengths = {r.size for name in rows for r in rows[name]}
             if len(lengths) != 1:
                 raise errors.InvalidParameterValueError(

@@ -34,6 +34,11 @@ class _SynapseBase:
     def _check_values(self, values, projection):
         pass
 
+    def _check_state(self, name, state, values, projection):
+        """Check ``Projection.initialize`` values of state variable ``name`` (connection
+        order) against the synapses' parameter ``values``; the ranges of
+        ``state_variables`` are checked before."""
+
     def _check_paradigm(self, paradigm, label):
         if paradigm not in self.paradigms:
             raise errors.InvalidParameterValueError(
@@ -144,6 +149,16 @@ class MultiQuantalSynapse(_SynapseBase, synapses.MultiQuantalSynapse):
                 raise errors.InvalidParameterValueError(
                     f"MultiQuantalSynapse: n (release sites) must be an integer from 1 to "
                     f"{2 ** 20}, got {n[bad][0]}")
+
+    def _check_state(self, name, state, values, projection):
+        if name == "a":
+            n = np.broadcast_to(np.asarray(values["n"], dtype=float), state.shape)
+            bad = (state > n) | (state != np.round(state))
+            if np.any(bad):
+                k = int(np.argmax(bad))
+                raise errors.InvalidParameterValueError(
+                    f"Projection '{projection.label}': a (available release sites) must be an "
+                    f"integer from 0 to n = {n[k]:g}, got {state[k]}")
 
     def _make_unit(self, label, pre_group, post_population, receptor, pre_index, post_index,
                    values, delay_steps, paradigm="serial", seed=None):
