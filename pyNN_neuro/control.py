@@ -95,6 +95,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
             f"setup(): spike_precision must be 'on_grid' or 'off_grid', got {precision!r}")
     # spikes always travel on the dt grid; "off_grid" only makes SpikeSourceArray record
     # the exact times it was given, as NEST's precise spike generator does
+    if precision == "off_grid":
+        logger.warning("setup(spike_precision='off_grid'): pyNN_neuro's neurons spike on the "
+                       "dt grid (as NEST with 'on_grid'; NEST's off-grid models place spikes "
+                       "between grid points); only SpikeSourceArray then records the exact "
+                       "times it was given")
     state.spike_precision = precision
     return rank()
 

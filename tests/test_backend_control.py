@@ -155,6 +155,12 @@ def test_foreign_and_unknown_setup_keywords_accepted(sim, caplog):
     assert sim.get_current_time() == pytest.approx(1.0)
 
 
+def test_off_grid_precision_says_neurons_stay_on_the_grid(sim, caplog):
+    with caplog.at_level(logging.WARNING, logger="pyNN_neuro"):
+        sim.setup(timestep=0.1, spike_precision="off_grid")
+    assert "neurons spike on the dt grid" in caplog.text
+
+
 def test_setup_returns_rank_and_state_queries(sim):
     assert sim.setup(timestep=0.1) == 0
     assert sim.rank() == 0
