@@ -19,8 +19,22 @@ from pyNN.space import Space
 from pyNN.standardmodels.base import check_weights
 
 from . import paradigms, simulator
+from .engine.delivery import uniform_value
 from .simulator import delay_steps, steps_to_ms
 from .standardmodels.synapses import StaticSynapse
+
+def _compact(values):
+    """Connection values kept as the projection's record: one value for every connection
+    (the usual weight and delay) becomes a read-only broadcast of that value, so that a
+    network's worth of copies is neither held nor scanned again (``uniform_value`` sees a
+    broadcast at once); other values stay the array. Writers replace the array."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 1 and values.size > 1 and values.strides[0] != 0:
+        value = uniform_value(values)
+        if value is not None:
+            return np.broadcast_to(values[:1].copy(), values.shape)
+    return values
+
 
 #: mixed into the seeds of stochastic synapses' random streams (with the run's rng_seed,
 #: the projection's creation number and the piece's number)
@@ -146,6 +160,7 @@ class Projection(common.Projection):
         self._value_chunks = defaultdict(list)
         if "delay" in self._values:
             self._values["delay"] = self._round_delays(self._values["delay"])
+        self._values = {name: _compact(values) for name, values in self._values.items()}
         self.synapse_type._check_values(self._values, self)
 
     def _round_delays(self, delays):
@@ -194,6 +209,8 @@ class Projection(common.Projection):
             return None
         if self._units is not None and native_name == "weight" and self.synapse_type.plastic:
             values = self._values["weight"]
+            if not values.flags.writeable:       # one value at build: each synapse its own now
+                values = self._values["weight"] = values.copy()
             for unit, selection in self._units:
                 values[selection] = unit.get("weight")
         return self._values[native_name]
@@ -212,7 +229,7 @@ class Projection(common.Projection):
             values = self._round_delays(values)
         if native_name == "weight" and values.size:
             check_weights(values, self)   # signs that fit the receptor, as at connect time
-        self._values[native_name] = values
+        self._values[native_name] = values = _compact(values)
         self.synapse_type._check_values(self._values, self)
         simulator.state.network_changed()
         if native_name in ("weight", "delay"):
