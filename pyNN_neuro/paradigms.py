@@ -249,10 +249,9 @@ def _pilot_rates(state, populations, pieces):
     engine = Simulation(state.dt)
     groups = {}
     for population in members:
-        seed = np.random.SeedSequence([state.rng_seed, population._index]).generate_state(
-            2, np.uint64)     # as Population._make_group: the same spike sources as the run
+        # the population's own seed: the same spike sources as the run
         group = population.celltype.make_group(population, state.dt, state.num_threads,
-                                               int(seed[0]))
+                                               population._group_seed())
         group.current_inputs = []
         groups[id(population)] = engine.add_group(group)
     for projection in state.projections:

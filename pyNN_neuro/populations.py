@@ -5,6 +5,8 @@ beyond PyNN's own ID integers. Parameters and initial values live here in PyNN u
 native names of our standard models are PyNN's names); at build they are handed to an
 engine group, and later changes are pushed to it before the next run.
 """
+import logging
+
 import numpy as np
 from pyNN import common, errors
 from pyNN.parameters import LazyArray, ParameterSpace, simplify
@@ -12,6 +14,8 @@ from pyNN.standardmodels import StandardCellType
 
 from . import simulator
 from .recording import Recorder
+
+logger = logging.getLogger("pyNN_neuro")
 
 
 class Assembly(common.Assembly):
@@ -127,11 +131,48 @@ class PopulationView(_ParameterAccess, common.PopulationView):
         return PopulationView(self, selector, label)
 
 
+#: sPyNNaker's ``additional_parameters`` that tune its machine (buffers, ring-buffer
+#: scaling, splitting); they have no counterpart in the model and are ignored with a note
+SPYNNAKER_MACHINE_PARAMETERS = frozenset({
+    "spikes_per_second", "ring_buffer_sigma", "incoming_spike_buffer_size",
+    "n_steps_per_timestep", "drop_late_spikes", "splitter", "neurons_per_core",
+    "rb_left_shifts", "max_expected_summed_weight", "n_synapse_cores"})
+
+
 class Population(_ParameterAccess, common.Population):
     __doc__ = common.Population.__doc__
     _simulator = simulator
     _recorder_class = Recorder
     _assembly_class = Assembly
+
+    def __init__(self, size, cellclass, cellparams=None, structure=None, initial_values={},
+                 label=None, additional_parameters=None):
+        """PyNN's arguments, and sPyNNaker's ``additional_parameters`` so that its scripts
+        run: ``seed`` seeds this population's random numbers (spike sources, escape
+        noise) instead of ``setup(rng_seed=...)``; ``max_atoms_per_core`` is
+        ``set_max_atoms_per_core``; its machine settings (``spikes_per_second``,
+        ``ring_buffer_sigma``, ...) are logged and ignored; anything else is an error."""
+        extra = dict(additional_parameters or {})
+        unknown = set(extra) - {"seed", "max_atoms_per_core"} - SPYNNAKER_MACHINE_PARAMETERS
+        if unknown:
+            raise errors.InvalidParameterValueError(
+                f"Population: additional_parameters {sorted(unknown)} are not known; "
+                f"pyNN_neuro takes 'seed' and 'max_atoms_per_core' (and ignores sPyNNaker's "
+                f"machine settings {sorted(SPYNNAKER_MACHINE_PARAMETERS)})")
+        seed = extra.pop("seed", None)
+        if seed is not None and (isinstance(seed, bool) or not float(seed).is_integer()
+                                 or seed < 0):
+            raise errors.InvalidParameterValueError(
+                f"Population: additional_parameters seed must be a non-negative integer, "
+                f"got {seed!r}")
+        self._seed = None if seed is None else int(seed)
+        common.Population.__init__(self, size, cellclass, cellparams, structure,
+                                   initial_values, label)
+        if "max_atoms_per_core" in extra:
+            self.set_max_atoms_per_core(extra.pop("max_atoms_per_core"))
+        if extra:
+            logger.info("Population '%s': sPyNNaker machine settings %s have no effect in "
+                        "pyNN_neuro", self.label, sorted(extra))
 
     @property
     def _base_population(self):
@@ -205,11 +246,17 @@ class Population(_ParameterAccess, common.Population):
         """The engine group of this population (made once, reused by rebuilds)."""
         if self._group is None:
             state = simulator.state
-            seed = np.random.SeedSequence([state.rng_seed, self._index]).generate_state(2, np.uint64)
             self._group = self.celltype.make_group(self, state.dt, state.num_threads,
-                                                   int(seed[0]))
+                                                   self._group_seed())
             self._parameters_changed = False
         return self._group
+
+    def _group_seed(self):
+        """The seed of this population's random numbers: from ``setup(rng_seed=...)`` and
+        its creation number, or from sPyNNaker's ``additional_parameters={"seed": ...}``."""
+        entropy = [self._seed] if self._seed is not None else \
+            [simulator.state.rng_seed, self._index]
+        return int(np.random.SeedSequence(entropy).generate_state(2, np.uint64)[0])
 
     def _reinitialize_group(self):
         group = self._group

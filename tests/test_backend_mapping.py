@@ -266,3 +266,36 @@ def test_bad_per_core_limits(value):
     with pytest.raises(sim.errors.InvalidParameterValueError, match="not a cell type"):
         sim.set_number_of_neurons_per_core(int, 10)
     sim.end()
+
+
+def test_spynnaker_additional_parameters():
+    """sPyNNaker's Population(..., additional_parameters=...): a seed of the population's
+    own (same seed, same spikes, whatever rng_seed), max_atoms_per_core, machine settings
+    ignored, anything else refused."""
+    def poisson_spikes(rng_seed, extra):
+        sim.setup(timestep=0.1, rng_seed=rng_seed, mapper="slice")
+        src = sim.Population(30, sim.SpikeSourcePoisson(rate=100.0), label="src",
+                             additional_parameters=extra)
+        cells = sim.Population(60, sim.IF_curr_exp(), label="cells",
+                               additional_parameters={"max_atoms_per_core": 16,
+                                                      "spikes_per_second": 50})
+        sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1))
+        src.record("spikes")
+        sim.run(100.0)
+        trains = [list(np.asarray(t)) for t in src.get_data().segments[0].spiketrains]
+        cores = list(_cores_of(sim.get_mapping(), "cells"))
+        sim.end()
+        return trains, cores
+
+    a, cores = poisson_spikes(1, {"seed": 7})
+    b, _ = poisson_spikes(2, {"seed": 7})
+    c, _ = poisson_spikes(1, {"seed": 8})
+    d, _ = poisson_spikes(1, None)
+    assert a == b and a != c and a != d
+    assert cores == [16, 16, 16, 12]
+    sim.setup()
+    with pytest.raises(sim.errors.InvalidParameterValueError, match="not known"):
+        sim.Population(2, sim.IF_curr_exp(), additional_parameters={"colour": "red"})
+    with pytest.raises(sim.errors.InvalidParameterValueError, match="seed"):
+        sim.Population(2, sim.IF_curr_exp(), additional_parameters={"seed": -1})
+    sim.end()
