@@ -180,3 +180,15 @@ class OneToOneConnector(connectors.OneToOneConnector):
         n = min(projection.pre.size, projection.post.size)
         cells = np.arange(n)
         _bulk_connect(self, projection, cells, cells, values)
+
+
+class SmallWorldConnector(connectors.SmallWorldConnector):
+    __doc__ = connectors.SmallWorldConnector.__doc__
+
+    def connect(self, projection):
+        # PyNN declares this connector without a generic implementation (pyNN.nest and
+        # pyNN.brian2 have none either): say so instead of a bare NotImplementedError
+        raise NotImplementedError(
+            f"Projection '{projection.label}': SmallWorldConnector has no implementation in "
+            f"PyNN's generic connectors, which pyNN_neuro uses (nor in pyNN.nest); build the "
+            f"connection list yourself and pass it to FromListConnector")

@@ -305,3 +305,10 @@ def test_scaling_size_fixed_number_pre_builds_fast(sim):
     elapsed = time.perf_counter() - t0
     assert len(prj) == 2_000_000
     assert elapsed < 5.0, f"20 000 cells x fan-in 100 took {elapsed:.1f} s (PyNN's path: ~15 s)"
+
+
+def test_small_world_connector_says_it_is_not_implemented(sim):
+    a = sim.Population(10, sim.IF_curr_exp())
+    with pytest.raises(NotImplementedError, match="FromListConnector"):
+        sim.Projection(a, a, sim.SmallWorldConnector(degree=0.2, rewiring=0.1),
+                       sim.StaticSynapse(weight=0.1))
