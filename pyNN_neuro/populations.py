@@ -160,8 +160,12 @@ class Population(_ParameterAccess, common.Population):
                 f"pyNN_neuro takes 'seed' and 'max_atoms_per_core' (and ignores sPyNNaker's "
                 f"machine settings {sorted(SPYNNAKER_MACHINE_PARAMETERS)})")
         seed = extra.pop("seed", None)
-        if seed is not None and (isinstance(seed, bool) or not float(seed).is_integer()
-                                 or seed < 0):
+        try:
+            good = seed is None or (not isinstance(seed, bool) and float(seed).is_integer()
+                                    and seed >= 0)
+        except (TypeError, ValueError):
+            good = False
+        if not good:
             raise errors.InvalidParameterValueError(
                 f"Population: additional_parameters seed must be a non-negative integer, "
                 f"got {seed!r}")

@@ -296,6 +296,7 @@ def test_spynnaker_additional_parameters():
     sim.setup()
     with pytest.raises(sim.errors.InvalidParameterValueError, match="not known"):
         sim.Population(2, sim.IF_curr_exp(), additional_parameters={"colour": "red"})
-    with pytest.raises(sim.errors.InvalidParameterValueError, match="seed"):
-        sim.Population(2, sim.IF_curr_exp(), additional_parameters={"seed": -1})
+    for bad in (-1, 2.5, "abc"):
+        with pytest.raises(sim.errors.InvalidParameterValueError, match="seed"):
+            sim.Population(2, sim.IF_curr_exp(), additional_parameters={"seed": bad})
     sim.end()
