@@ -50,10 +50,11 @@ NOTES = {
     "stochastic_synapses": "as tsodyksmarkram (source 0.4 ms late in pyNN.nest); the "
     "stochastic synapses also draw different numbers",
     "brunel": "the recorded cells are Population.sample(50) without a seeded rng, a "
-    "different sample in every run. Over all 5000 cells, 100-400 ms: NEST on_grid 72.1 Hz, "
-    "NEST off_grid (pyNN.nest's default, precise timing) higher; ours 66.3 Hz, and 64.3 and "
-    "72.4 Hz with two other kernelseeds: this network's rate moves by several Hz from one "
-    "realisation to another. Single cells (IF_curr_alpha, tau_syn = dt) and a cell-to-cell "
+    "different sample in every run. Over all 5000 cells, 100-400 ms, with the example's "
+    "kernelseed and two others: NEST on_grid 72.1, 74.6, 66.3 Hz (off_grid, pyNN.nest's "
+    "default with precise timing, higher), ours 66.3, 72.4, 64.3 Hz: this network's rate "
+    "moves by several Hz from one realisation to another, in both simulators. Single cells "
+    "(IF_curr_alpha, tau_syn = dt) and a cell-to-cell "
     "connection agree with NEST to 1e-14 mV; pyNN.nest's Poisson sources emit nothing "
     "before 1.3 ms here",
     "VAbenchmarks": "chaotic network: the same statistics (rates within 0.1%), not the same "
