@@ -79,7 +79,10 @@ def examples_folder(work):
     archive = glob.glob(os.path.join(work, "*.tar.gz"))[0]
     with tarfile.open(archive) as tar:
         members = [m for m in tar.getmembers() if "/examples/" in m.name]
-        tar.extractall(work, members=members, filter="data")
+        try:
+            tar.extractall(work, members=members, filter="data")
+        except TypeError:        # Python before 3.11.4 has no extraction filters
+            tar.extractall(work, members=members)
     return glob.glob(os.path.join(work, "*", "examples"))[0], version
 
 
