@@ -87,6 +87,7 @@ import numpy as np
 
 from cython.parallel cimport prange
 from libc.math cimport exp, expm1
+from libc.stdint cimport int64_t
 
 from _kernel_common cimport (EULER_E, NEURON_BLOCK, block_array, block_count, block_size,
                              const_block_array, copy_flags, copy_values,
@@ -103,12 +104,13 @@ cdef extern from *:
        for each neuron, so the numbers are the same to the bit (see setup.py: no
        contraction into fused multiply-adds). Ring slots, rows of i_ext and rows of
        spiked are ring_stride, i_ext_stride and spiked_stride elements apart; the block's
-       state stays in the caller's arrays V, R, IE, II (m elements each). */
+       state stays in the caller's arrays V, R, IE, II (m elements each), and a step's
+       spike flags in F before they are stored as bytes. */
     static void pnn_if_curr_exp_window(
             Py_ssize_t m, int K, Py_ssize_t slot, Py_ssize_t L, Py_ssize_t ring_stride,
             Py_ssize_t i_ext_stride, Py_ssize_t spiked_stride,
             double* __restrict__ V, double* __restrict__ R, double* __restrict__ IE,
-            double* __restrict__ II,
+            double* __restrict__ II, int64_t* __restrict__ F,
             double* __restrict__ ring_exc, double* __restrict__ ring_inh,
             const double* __restrict__ i_ext, unsigned char* __restrict__ spiked,
             double* __restrict__ v, double* __restrict__ refractory_steps,
@@ -148,8 +150,13 @@ cdef extern from *:
                 double fired = vr >= theta[b] ? 1.0 : 0.0;
                 R[b] = fired != 0.0 ? restart[b] : steps;
                 V[b] = v_rest[b] + (fired != 0.0 ? reset_to[b] : vr);
-                sp[b] = fired != 0.0;
+                F[b] = fired != 0.0;
             }
+            /* the flags as bytes in a loop of their own: a byte store in the loop above
+               would make the compiler take 64 neurons at a time, more than the vector
+               registers hold */
+            for (Py_ssize_t b = 0; b < m; b++)
+                sp[b] = (unsigned char)F[b];
             slot = slot + 1 == L ? 0 : slot + 1;
         }
         for (Py_ssize_t b = 0; b < m; b++) {
@@ -163,7 +170,7 @@ cdef extern from *:
     void pnn_if_curr_exp_window(
         Py_ssize_t m, int K, Py_ssize_t slot, Py_ssize_t L, Py_ssize_t ring_stride,
         Py_ssize_t i_ext_stride, Py_ssize_t spiked_stride, double* V, double* R,
-        double* IE, double* II,
+        double* IE, double* II, int64_t* F,
         double* ring_exc, double* ring_inh, const double* i_ext, unsigned char* spiked,
         double* v, double* refractory_steps, double* isyn_exc, double* isyn_inh,
         const double* v_rest, const double* theta, const double* restart,
@@ -224,6 +231,9 @@ cdef class _BlockKernel:
     cdef const double[:, ::1] i_ext
     cdef unsigned char[:, ::1] spiked
     cdef double[:, :, ::1] rec
+    # False when i_ext holds zeros only (no current source): every step then reads its
+    # first row, which stays in cache, instead of K rows (the same numbers)
+    cdef public bint external_current
 
     def _bind_buffers(self, params, state, double dt, ring, i_ext, spiked, rec,
                       int num_threads):
@@ -238,6 +248,7 @@ cdef class _BlockKernel:
         self.i_ext = i_ext
         self.spiked = spiked
         self.rec = rec
+        self.external_current = True
         return params, state
 
     cpdef void update(self, long step0, int K, bint record):
@@ -326,8 +337,8 @@ cdef class _LIFKernel(_BlockKernel):
         for k in range(K):
             take_input(&self.ring[0, slot, first], arrived_exc, m)
             take_input(&self.ring[1, slot, first], arrived_inh, m)
-            self._step(first, m, &self.i_ext[k, first], arrived_exc, arrived_inh, v_now,
-                       synapses, integrated)
+            self._step(first, m, &self.i_ext[k if self.external_current else 0, first],
+                       arrived_exc, arrived_inh, v_now, synapses, integrated)
             for b in range(m):
                 v_now[b] = v_rest[b] + _lif_membrane(integrated[b], v_now[b] - v_rest[b],
                                                      &refractory[b], theta[b], restart[b],
@@ -442,13 +453,15 @@ cdef class IFCurrExp(_LIFKernel):
         cdef double R[NEURON_BLOCK]
         cdef double IE[NEURON_BLOCK]
         cdef double II[NEURON_BLOCK]
+        cdef int64_t F[NEURON_BLOCK]
         if record:
             _LIFKernel._advance_block(self, first, slot, K, record)
             return
         pnn_if_curr_exp_window(
             block_size(first, self.n), K, slot, self.ring.shape[1],
-            self.ring.strides[1] // sizeof(double), self.i_ext.strides[0] // sizeof(double),
-            self.spiked.strides[0], V, R, IE, II,
+            self.ring.strides[1] // sizeof(double),
+            self.i_ext.strides[0] // sizeof(double) if self.external_current else 0,
+            self.spiked.strides[0], V, R, IE, II, F,
             &self.ring[0, 0, first], &self.ring[1, 0, first], &self.i_ext[0, first],
             &self.spiked[0, first], &self.v[first], &self.refractory_steps[first],
             &self.isyn_exc[first], &self.isyn_inh[first], &self.v_rest[first],

@@ -86,27 +86,29 @@ cdef extern from *:
        a per-neuron loop, without a branch: one loop that vectorises. It runs over whole
        groups of 8 (the arrays hold at least n rounded up to 8 valid numbers): a scalar
        remainder would cost as much as the vectors in a block's last rounds, when few
-       neurons are left. */
+       neurons are left. rel and live are 64-bit like the rest, so that the compiler
+       vectorises in groups of 8 (one byte flag made it take 64 at a time, and run the
+       rest through a scalar loop). */
     static inline void pnn_poisson_round(int n, double* restrict t,
                                          const double* restrict stop,
                                          const double* restrict rate,
                                          uint64_t* restrict c,
                                          const uint64_t* restrict key,
-                                         int* restrict rel, unsigned char* restrict live,
+                                         int64_t* restrict rel, int64_t* restrict live,
                                          double dt, long step0) {
         int n8 = (n + 7) & ~7;
         for (int j = 0; j < n8; j++) {
             double tj = t[j], r = rate[j];
-            int alive = tj < stop[j];
+            int64_t alive = tj < stop[j];
             /* a live time is finite and before the window's end; the padding's may be
                infinite, and converting that to an integer is undefined */
             long s = pnn_emission_step(alive ? tj : 0.0, dt) - step0;
             double x = (-pnn_log(pnn_uniform_of_key(key[j], c[j])) * 1000.0) / r;
             double interval = r > 0.0 ? x : INFINITY;
-            rel[j] = s < 0 ? 0 : (int)s;
+            rel[j] = s < 0 ? 0 : s;
             t[j] = alive ? tj + interval : INFINITY;
-            c[j] += (uint64_t)(alive & (r > 0.0));
-            live[j] = (unsigned char)alive;
+            c[j] += (uint64_t)(alive & (int64_t)(r > 0.0));
+            live[j] = alive;
         }
     }
 
@@ -117,8 +119,8 @@ cdef extern from *:
                                        double* restrict t, double* restrict stop,
                                        double* restrict rate, uint64_t* restrict c,
                                        uint64_t* restrict key, int* restrict lane,
-                                       const int* restrict rel,
-                                       const unsigned char* restrict live,
+                                       const int64_t* restrict rel,
+                                       const int64_t* restrict live,
                                        int* restrict steps, int* restrict n_steps,
                                        double* restrict t_lane, uint64_t* restrict c_lane) {
         int m = 0;
@@ -126,7 +128,7 @@ cdef extern from *:
             int a = lane[j];
             double tj = t[j], sj = stop[j], rj = rate[j];
             uint64_t cj = c[j], kj = key[j];
-            steps[a * rounds + round] = rel[j];
+            steps[a * rounds + round] = (int)rel[j];
             n_steps[a] = live[j] ? round + 1 : n_steps[a];
             t_lane[a] = tj;
             c_lane[a] = cj;
@@ -139,11 +141,11 @@ cdef extern from *:
     double pnn_log(double x) nogil
     long pnn_emission_step(double t, double dt) nogil
     void pnn_poisson_round(int n, double* t, const double* stop, const double* rate,
-                           uint64_t* c, const uint64_t* key, int* rel, unsigned char* live,
+                           uint64_t* c, const uint64_t* key, int64_t* rel, int64_t* live,
                            double dt, long step0) nogil
     int pnn_poisson_keep(int n, double t_end, int round, int rounds, double* t, double* stop,
-                         double* rate, uint64_t* c, uint64_t* key, int* lane, const int* rel,
-                         const unsigned char* live, int* steps, int* n_steps, double* t_lane,
+                         double* rate, uint64_t* c, uint64_t* key, int* lane, const int64_t* rel,
+                         const int64_t* live, int* steps, int* n_steps, double* t_lane,
                          uint64_t* c_lane) nogil
 
 
@@ -687,8 +689,8 @@ cdef class RenewalSource:
         cdef uint64_t c[POISSON_LANES]
         cdef uint64_t key[POISSON_LANES]
         cdef int lane[POISSON_LANES]
-        cdef int rel[POISSON_LANES]
-        cdef unsigned char live[POISSON_LANES]
+        cdef int64_t rel[POISSON_LANES]
+        cdef int64_t live[POISSON_LANES]
         cdef int n_active = 0, round_, j, a, n
         cdef Py_ssize_t b, i
         cdef double tb, r, stop_b

@@ -56,6 +56,46 @@ def test_lif_first_spike_default_parameters(sim):
     np.testing.assert_allclose(st[:3], [27.8, 55.7, 83.6], atol=1e-9)
 
 
+@pytest.mark.parametrize("model", ["IF_curr_exp", "IF_curr_alpha", "IF_curr_delta"])
+def test_current_source_injected_between_runs(sim, model):
+    """Without a current source the integrate-and-fire kernels read one row of zeros
+    for every step of a window. A source injected after a first run must act from its
+    start exactly as one injected before the first run, step by step inside a window,
+    in the kernel that records v (A) and in the one that does not (B)."""
+    def run(inject):
+        sim.setup(timestep=0.1, min_delay=1.0)
+        a = sim.Population(200, getattr(sim, model)(i_offset=0.2))
+        b = sim.Population(200, getattr(sim, model)(i_offset=0.2))
+        a.record(["spikes", "v"])
+        b.record("spikes")
+        # changes inside windows (of 10 steps here): a kernel reading one row per
+        # window would miss them until the next window
+        source = sim.StepCurrentSource(times=[40.3, 70.5], amplitudes=[1.5, 0.4])
+        if inject == "early":
+            a.inject(source)
+            b.inject(source)
+        sim.run(30.0)
+        if inject == "late":
+            a.inject(source)
+            b.inject(source)
+        sim.run(70.0)
+        spikes = [[np.asarray(st.magnitude) for st in p.get_data().segments[0].spiketrains]
+                  for p in (a, b)]
+        v = np.asarray(a.get_data().segments[0].filter(name="v")[0].magnitude)[:, 0]
+        sim.end()
+        return spikes, v
+    early, late, none = run("early"), run("late"), run("none")
+    assert sum(s.size for s in early[0][0]) > 0
+    for got in (early[0][1], late[0][0], late[0][1]):
+        for x, y in zip(early[0][0], got):
+            np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(early[1], late[1])
+    # recorded v at t = 0, 0.1, ... ms: the current changes v from the step after 40.3 ms
+    # on, inside the window 40-41 ms
+    np.testing.assert_array_equal(early[1][:404], none[1][:404])
+    assert np.all(early[1][405:410] != none[1][405:410])
+
+
 @pytest.mark.parametrize("model", ["IF_curr_exp", "IF_curr_alpha"])
 def test_psp_shape_exact(sim, model):
     tau_m, tau_s, cm, w = 20.0, 2.0, 0.5, 0.8

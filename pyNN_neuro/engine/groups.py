@@ -128,12 +128,17 @@ class NeuronGroup(Group):
         self.kernel = self.kernel_class(self.params, self.state, self.dt, self.ring, self.i_ext,
                                         self.spiked, self.rec, self.num_threads,
                                         **self.kernel_options)
+        # the integrate-and-fire kernels read only i_ext's first row while it is all
+        # zeros (no current source): told so before every window
+        self.flags_external_current = hasattr(self.kernel, "external_current")
 
     def update(self, step0, K):
         if self.current_inputs:
             self.i_ext[:K] = 0.0
             for inject in self.current_inputs:
                 inject(self.i_ext, step0, K)
+        if self.flags_external_current:
+            self.kernel.external_current = bool(self.current_inputs)
         self.kernel.update(step0, K, self.records_state)
         self.n_spikes = self.compaction.run(K)
 
