@@ -87,6 +87,14 @@ def _parser():
     parser.add_argument("--relabel-repeats", type=int, default=4, metavar="N",
                         help="with --relabel-band: extra measurements per configuration "
                              "(default 4: the median of 5)")
+    parser.add_argument("--relabel-processes", type=int, default=None, metavar="P",
+                        help="with --relabel-band: measure those configurations again "
+                             "once in each of P fresh processes, one after the other, "
+                             "and keep the median across processes (the row's previous "
+                             "value counting as one) instead of --relabel-repeats in "
+                             "this process. Where a process's arrays lie in memory moves "
+                             "a paradigm's cost for that whole process; repeats in one "
+                             "process share it")
     parser.add_argument("--extend", action="append", default=[], metavar="FILE",
                         help="add the configurations measured in FILE (by another run of "
                              "this command on this machine, e.g. with another --seed) as "
@@ -126,6 +134,10 @@ def main(argv=None):
                                               args.relabel_repeats >= 1):
         raise SystemExit(f"--relabel-band must be > 0 and --relabel-repeats >= 1, got "
                          f"{args.relabel_band} and {args.relabel_repeats}")
+    if args.relabel_processes is not None and (args.relabel_band is None or
+                                               args.relabel_processes < 1):
+        raise SystemExit(f"--relabel-processes needs --relabel-band and must be >= 1, got "
+                         f"{args.relabel_processes}")
     if args.margin != "auto":
         try:
             args.margin = float(args.margin)
@@ -206,10 +218,17 @@ def main(argv=None):
             print(f"{len(data['features'])} configurations ({data['split_rows']} drawn "
                   f"into the held-out split) -> {data_path}", file=sys.stderr)
     if args.relabel_band is not None:
-        from .selector.measure import relabel_near_crossover
-        data, info = relabel_near_crossover(data, band=args.relabel_band,
-                                            repeats=args.relabel_repeats,
-                                            progress=not args.quiet)
+        from .selector.measure import relabel_across_processes, relabel_near_crossover
+        if args.relabel_processes is not None:
+            data, info = relabel_across_processes(data, band=args.relabel_band,
+                                                  processes=args.relabel_processes,
+                                                  progress=not args.quiet,
+                                                  max_seconds=args.max_seconds)
+            info["rows_measured_again"] = min(info["rows_measured_per_process"] or [0])
+        else:
+            data, info = relabel_near_crossover(data, band=args.relabel_band,
+                                                repeats=args.relabel_repeats,
+                                                progress=not args.quiet)
         meta = dict(data["meta"] or {})
         meta.setdefault("relabel", []).append(dict(
             info, command="python -m pyNN_neuro.calibrate " + " ".join(argv)))

@@ -491,3 +491,27 @@ def test_exported_models_agree_with_sklearn(kind):
     data = load_dataset(default_data_path())
     model, estimator = fit_selector(kind, data["features"][:600], data["measurements"][:600])
     assert check_export(model, estimator, data["features"][600:1200]) < 0.005
+
+
+def test_relabel_across_processes_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYNN_NEURO_SELECTOR_DIR", str(tmp_path))
+    from pyNN_neuro.calibrate import main
+    from pyNN_neuro.selector.dataset import load_dataset
+    first, again = tmp_path / "data.npz", tmp_path / "again.npz"
+    assert main(["--samples", "3", "--no-train", "--quiet", "--out", str(first)]) == 0
+    assert main(["--data", str(first), "--relabel-band", "100", "--relabel-processes", "2",
+                 "--no-train", "--quiet", "--out", str(again)]) == 0
+    before, after = load_dataset(first), load_dataset(again)
+    assert after["configs"] == before["configs"]
+    samples = after["process_repeats"]
+    assert samples.shape == (3, 3, 2) and not np.isnan(samples).any()
+    # the previous value is the first column, one more per process, each a measurement
+    # of its own (timings never repeat to the bit)
+    np.testing.assert_array_equal(samples[:, 0], before["measurements"][:, :2])
+    assert not np.array_equal(samples[:, 1], samples[:, 2])
+    np.testing.assert_allclose(after["measurements"][:, :2], np.median(samples, axis=1))
+    np.testing.assert_array_equal(after["measurements"][:, 2:], before["measurements"][:, 2:])
+    info = after["meta"]["relabel"][0]
+    assert info["processes"] == 2 and info["rows_measured_per_process"] == [3, 3]
+    with pytest.raises(SystemExit, match="--relabel-processes needs --relabel-band"):
+        main(["--data", str(first), "--relabel-processes", "2", "--out", str(again)])

@@ -10,8 +10,8 @@ from .measure import MEASURE_NAMES
 
 
 #: arrays a dataset holds only when its near-crossover rows were measured again
-#: (``measure.relabel_near_crossover``)
-OPTIONAL_ARRAYS = ("n_measurements", "deliver_repeats")
+#: (``measure.relabel_near_crossover``, ``measure.relabel_across_processes``)
+OPTIONAL_ARRAYS = ("n_measurements", "deliver_repeats", "process_repeats")
 
 
 #: the features of datasets stored before ``min_delay`` and ``max_delay`` were added
@@ -121,6 +121,20 @@ def merge_datasets(base, extra, description=None):
             blocks.append(block)
         merged["deliver_repeats"] = np.concatenate(blocks)
         merged["n_measurements"] = np.concatenate(counts)
+    if any(d.get("process_repeats") is not None for d in (base, extra)):
+        # measured again in other processes: a row without such values keeps its own
+        # measurement as the first column, the others NaN
+        width = max(d["process_repeats"].shape[1] for d in (base, extra)
+                    if d.get("process_repeats") is not None)
+        blocks = []
+        for d, n in ((base, n_base), (extra, n_extra)):
+            block = np.full((n, width, 2), np.nan)
+            if d.get("process_repeats") is not None:
+                block[:, :d["process_repeats"].shape[1]] = d["process_repeats"]
+            else:
+                block[:, 0] = d["measurements"][:, :2]
+            blocks.append(block)
+        merged["process_repeats"] = np.concatenate(blocks)
     if base.get("configs") is not None and extra.get("configs") is not None:
         merged["configs"] = list(base["configs"]) + list(extra["configs"])
     meta = dict(base.get("meta") or {})

@@ -664,6 +664,124 @@ def relabel_near_crossover(data, band=0.25, repeats=4, progress=True, max_second
     return out, info
 
 
+def relabel_across_processes(data, band=0.25, processes=4, progress=True,
+                             max_seconds=None):
+    """Measure the nearly tied configurations again, once in each of ``processes`` fresh
+    Python processes run one after the other, and label each by the median across
+    processes, per paradigm.
+
+    Measurements taken in one process agree with each other far better than with those
+    of another process: where the process's arrays happen to lie in memory changes a
+    paradigm's cost by up to ~20% here, for the life of the process. Repeats in one
+    process (``relabel_near_crossover``) share that draw; repeats in several processes do
+    not. Rows whose current |log(serial cost / parallel cost)| is below ``band`` are
+    measured; their current delivery times (from the process that measured them first,
+    or an earlier relabelling's median) count as one process. Build times and bytes are
+    kept.
+
+    Returns a new data dict, with ``process_repeats`` (rows x (processes + 1) x 2
+    delivery seconds per step, serial then parallel: the current values, then one column
+    per process; NaN where not measured), and a dict describing what was done. Stops
+    early after ``max_seconds`` (rows a process did not reach keep fewer values)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from ..calibrate import _THREAD_VARIABLES
+    from .dataset import save_dataset
+
+    measurements = np.array(data["measurements"], dtype=float)
+    ratio = np.log(measurements[:, 0] / measurements[:, 1])
+    rows = np.flatnonzero(np.abs(ratio) < band)
+    configs = replay_configs(data)
+    samples = np.full((len(measurements), processes + 1, 2), np.nan)
+    samples[:, 0, :] = measurements[:, :2]
+    load_before = os.getloadavg()
+    start = time.perf_counter()
+    env = dict(os.environ, **{name: "1" for name in _THREAD_VARIABLES})
+    completed = []
+    with tempfile.TemporaryDirectory(prefix="pynn_neuro_relabel_") as tmp:
+        data_file = os.path.join(tmp, "data.npz")
+        save_dataset(data_file, dict(data, configs=configs), data.get("meta") or {})
+        rows_file = os.path.join(tmp, "rows.npy")
+        np.save(rows_file, rows)
+        for p in range(1, processes + 1):
+            left = None if max_seconds is None else max_seconds - (time.perf_counter() - start)
+            if left is not None and left <= 0:
+                break
+            out_file = os.path.join(tmp, f"pass{p}.npy")
+            command = [sys.executable, "-m", "pyNN_neuro.selector.measure", data_file,
+                       rows_file, out_file, "--label", f"relabel, process {p}/{processes}"]
+            if left is not None:
+                command += ["--max-seconds", str(left)]
+            if not progress:
+                command.append("--quiet")
+            code = subprocess.call(command, env=env)
+            if code != 0:
+                raise RuntimeError(f"measuring process {p} of {processes} failed (exit "
+                                   f"code {code}): {' '.join(command)}")
+            samples[rows, p] = np.load(out_file)
+            completed.append(int(np.sum(~np.isnan(samples[rows, p, 0]))))
+    measured = samples[rows]
+    measurements[rows, :2] = np.nanmedian(measured, axis=1)
+    new_ratio = np.log(measurements[:, 0] / measurements[:, 1])
+    info = {"band": band, "processes": processes, "rows_to_measure": int(len(rows)),
+            "rows_measured_per_process": completed,
+            "labels_changed": int(np.sum((ratio[rows] > 0) != (new_ratio[rows] > 0))),
+            "seconds": round(time.perf_counter() - start, 1),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "timing": f"rows with |log(serial/parallel)| < {band}: median per paradigm over "
+                      f"{processes} fresh processes (one measurement each: min of "
+                      f"alternating passes) and the row's previous value"}
+    out = dict(data, measurements=measurements, process_repeats=samples, configs=configs)
+    return out, info
+
+
+def _measure_rows_main(argv=None):
+    """``python -m pyNN_neuro.selector.measure DATA ROWS OUT``: measure the listed rows
+    (a .npy of row indices) of a dataset that stores its configurations, once each, and
+    save their delivery seconds per step ((rows, 2): serial, parallel; NaN for rows not
+    reached within --max-seconds) to OUT (.npy). The worker of
+    ``relabel_across_processes``; BLAS threads pinned by the caller's environment."""
+    import argparse
+    from .dataset import load_dataset
+    parser = argparse.ArgumentParser(prog="python -m pyNN_neuro.selector.measure")
+    parser.add_argument("data")
+    parser.add_argument("rows")
+    parser.add_argument("out")
+    parser.add_argument("--max-seconds", type=float, default=None)
+    parser.add_argument("--label", default="measure")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    data = load_dataset(args.data)
+    if data.get("configs") is None:
+        raise SystemExit(f"{args.data} does not store its configurations")
+    rows = np.load(args.rows)
+    out = np.full((len(rows), 2), np.nan)
+    limiter = pin_threads()
+    bar = Progress(len(rows), args.max_seconds, enabled=not args.quiet, label=args.label)
+    start = time.perf_counter()
+    done = 0
+    for done, row in enumerate(rows):
+        if args.max_seconds is not None and time.perf_counter() - start > args.max_seconds:
+            break
+        features, m = measure(data["configs"][row])
+        if not np.array_equal(features, data["features"][row]):
+            raise SystemExit(f"configuration {row} measured again has features {features}, "
+                             f"the dataset {data['features'][row]}")
+        out[done] = m[:2]
+        bar.update(done + 1)
+    else:
+        done = len(rows)
+    bar.close(done)
+    if limiter is not None:
+        limiter.restore_original_limits()
+    np.save(args.out, out)
+    return 0
+
+
 def delay_range_columns(data, configs=None):
     """(min_delay, max_delay) in steps of every row of a dataset, from its configurations
     (``replay_configs``) and their connections drawn again as ``measure`` draws them: for
@@ -681,3 +799,8 @@ def delay_range_columns(data, configs=None):
                              f"match the stored synapse and delay counts")
         out[row] = delay.min(), delay.max()
     return out
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(_measure_rows_main())
