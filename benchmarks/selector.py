@@ -627,7 +627,8 @@ def _relabel_lines(data):
              "connections were drawn again from its stored seed, and their synapse and "
              "distinct-delay counts checked against the row.",
              ""] if upgraded else []
-    runs = data["meta"].get("relabel") or []
+    runs = [r for r in data["meta"].get("relabel") or [] if "processes" not in r]
+    lines += _process_relabel_lines(data)
     repeats = data.get("deliver_repeats")
     if not runs or repeats is None:
         return lines
@@ -654,6 +655,40 @@ def _relabel_lines(data):
         f"log ratio at the median, {np.percentile(first, 99):.3f} at the 99th percentile "
         f"and {first.max():.3f} at most; the later measurements (on a busier machine) "
         f"differ from the first by {shift:+.3f} at the median.",
+        "",
+    ]
+
+
+def _process_relabel_lines(data):
+    """What ``calibrate --relabel-processes`` did to the data, from its meta and arrays."""
+    runs = [r for r in data["meta"].get("relabel") or [] if "processes" in r]
+    samples = data.get("process_repeats")
+    if not runs or samples is None:
+        return []
+    rows = np.flatnonzero(~np.isnan(samples[:, 1:, 0]).all(axis=1))
+    ratio = np.log(samples[rows, :, 0] / samples[rows, :, 1])
+    before = ratio[:, 0]
+    after = np.log(data["measurements"][rows, 0] / data["measurements"][rows, 1])
+    spread = np.nanmax(ratio[:, 1:], axis=1) - np.nanmin(ratio[:, 1:], axis=1)
+    done = "; ".join(
+        f"`{r['command']}` ({r['date']}): {r['rows_to_measure']} rows within {r['band']}, "
+        f"measured once in each of {r['processes']} processes "
+        f"({', '.join(str(k) for k in r['rows_measured_per_process'])} rows) in "
+        f"{r['seconds']:.0f} s, load average {r['load_average_before'][0]:.1f} before and "
+        f"{r['load_average_after'][0]:.1f} after, {r['labels_changed']} labels changed"
+        for r in runs)
+    return [
+        "Near-ties measured again in fresh processes (`python -m pyNN_neuro.calibrate "
+        "--relabel-band B --relabel-processes P`): where a process's arrays lie in memory "
+        "moves a paradigm's cost for the whole life of that process, so measurements "
+        "repeated inside one process share that draw. " + done + ". Each such row's "
+        "delivery costs are the median per paradigm over the processes, its previous value "
+        "counting as one. Across the new processes, the spread (largest minus smallest) "
+        f"of one row's log(serial cost / parallel cost) is {np.median(spread):.3f} at the "
+        f"median, {np.percentile(spread, 90):.3f} at the 90th percentile and "
+        f"{spread.max():.3f} at most; the label moved from the previous value by "
+        f"{np.median(np.abs(after - before)):.3f} at the median and "
+        f"{np.abs(after - before).max():.3f} at most.",
         "",
     ]
 
@@ -689,13 +724,19 @@ def _worst_rows_caveat(X_raw, serial, parallel, data, test):
         return "no held-out row has a regret above 10%."
     counts = data.get("n_measurements")
     repeats = data.get("deliver_repeats")
-    consistent = 0
-    if counts is not None:
-        for i in bad:
-            row = test[i]
-            if counts[row] > 1:
-                r = np.log(repeats[row, :, 0] / repeats[row, :, 1])
-                consistent += bool(np.all(np.sign(r) == np.sign(r[0])))
+    processes = data.get("process_repeats")
+    consistent = measured = 0
+    for i in bad:
+        row = test[i]
+        if processes is not None and not np.isnan(processes[row, 1:, 0]).all():
+            r = np.log(processes[row, :, 0] / processes[row, :, 1])
+        elif counts is not None and counts[row] > 1:
+            r = np.log(repeats[row, :, 0] / repeats[row, :, 1])
+        else:
+            continue
+        r = r[~np.isnan(r)]
+        measured += 1
+        consistent += bool(np.all(np.sign(r) == np.sign(r[0])))
     ratio = np.exp(np.abs(np.log(serial[bad] / parallel[bad])))
     names = list(FEATURE_NAMES)
     p_spike = X_raw[bad, names.index("spike_probability")]
@@ -705,9 +746,9 @@ def _worst_rows_caveat(X_raw, serial, parallel, data, test):
             f"{ratio.min():.2f}-{ratio.max():.2f}, spike probability per step "
             f"{p_spike.min():.2f}-{p_spike.max():.2f}, {n_post.min():.0f}-{n_post.max():.0f} "
             f"targets; {parallel_wrong} of them parallel chosen and serial faster, "
-            f"{bad.size - parallel_wrong} the other way); {consistent} of them were measured "
-            f"{repeats.shape[1] if repeats is not None else 1} times and every measurement "
-            "agrees on the better paradigm, so they are errors of the model, not of the "
+            f"{bad.size - parallel_wrong} the other way); {measured} of them were measured "
+            f"several times (in one process or several), and in {consistent} every "
+            "measurement agrees on the better paradigm: errors of the model, not of the "
             "timing. The margin that cross-validation on the training rows chose is "
             f"{model.margin:+.2f}; a margin set from the held-out rows instead would be "
             "tuned on the test. The selector is not within the 10% target.")

@@ -313,15 +313,22 @@ def test_stored_configurations_measure_to_their_rows():
         np.testing.assert_array_equal(features, data["features"][row])
 
 
-def test_relabel_near_crossover_round_trip(tmp_path, monkeypatch):
+def _measured_then_relabelled(tmp_path, monkeypatch, *options):
+    """Three configurations measured, then all measured again with ``options``: the
+    datasets before and after, and the two files."""
     monkeypatch.setenv("PYNN_NEURO_SELECTOR_DIR", str(tmp_path))
     from pyNN_neuro.calibrate import main
     from pyNN_neuro.selector.dataset import load_dataset
     first, again = tmp_path / "data.npz", tmp_path / "again.npz"
     assert main(["--samples", "3", "--no-train", "--quiet", "--out", str(first)]) == 0
-    assert main(["--data", str(first), "--relabel-band", "100", "--relabel-repeats", "2",
-                 "--no-train", "--quiet", "--out", str(again)]) == 0
-    before, after = load_dataset(first), load_dataset(again)
+    assert main(["--data", str(first), "--relabel-band", "100", *options, "--no-train",
+                 "--quiet", "--out", str(again)]) == 0
+    return load_dataset(first), load_dataset(again), first, again
+
+
+def test_relabel_near_crossover_round_trip(tmp_path, monkeypatch):
+    before, after, _, _ = _measured_then_relabelled(tmp_path, monkeypatch,
+                                                    "--relabel-repeats", "2")
     assert after["configs"] == before["configs"]
     assert (after["n_measurements"] == 3).all() and after["deliver_repeats"].shape == (3, 3, 2)
     np.testing.assert_array_equal(after["deliver_repeats"][:, 0], before["measurements"][:, :2])
@@ -494,14 +501,9 @@ def test_exported_models_agree_with_sklearn(kind):
 
 
 def test_relabel_across_processes_round_trip(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYNN_NEURO_SELECTOR_DIR", str(tmp_path))
     from pyNN_neuro.calibrate import main
-    from pyNN_neuro.selector.dataset import load_dataset
-    first, again = tmp_path / "data.npz", tmp_path / "again.npz"
-    assert main(["--samples", "3", "--no-train", "--quiet", "--out", str(first)]) == 0
-    assert main(["--data", str(first), "--relabel-band", "100", "--relabel-processes", "2",
-                 "--no-train", "--quiet", "--out", str(again)]) == 0
-    before, after = load_dataset(first), load_dataset(again)
+    before, after, first, again = _measured_then_relabelled(
+        tmp_path, monkeypatch, "--relabel-processes", "2")
     assert after["configs"] == before["configs"]
     samples = after["process_repeats"]
     assert samples.shape == (3, 3, 2) and not np.isnan(samples).any()

@@ -582,6 +582,19 @@ def _config_matches(config, feature_row):
             and bool(row["recurrent"]) == config["recurrent"])
 
 
+def _relabel_record(ratio_before, ratio_after, start, load_before, **fields):
+    """The dataset meta's record of one relabelling: ``fields``, how many labels changed
+    (log ratios of the rows measured, before and after), the seconds since ``start`` and
+    the load averages."""
+    import os
+    return dict(fields,
+                labels_changed=int(np.sum((ratio_before > 0) != (ratio_after > 0))),
+                seconds=round(time.perf_counter() - start, 1),
+                load_average_before=[round(x, 2) for x in load_before],
+                load_average_after=[round(x, 2) for x in os.getloadavg()],
+                date=time.strftime("%Y-%m-%d %H:%M:%S"))
+
+
 def relabel_near_crossover(data, band=0.25, repeats=4, progress=True, max_seconds=None):
     """Measure again the configurations whose paradigms are nearly tied, so that their
     labels rest on more than one measurement.
@@ -648,17 +661,12 @@ def relabel_near_crossover(data, band=0.25, repeats=4, progress=True, max_second
     bar.close(done)
     new_ratio = np.log(measurements[:, 0] / measurements[:, 1])
     relabelled = rows[:done]
-    info = {"band": band, "repeats": repeats, "rows_to_measure": int(len(rows)),
-            "rows_measured_again": int(done),
-            "labels_changed": int(np.sum((ratio[relabelled] > 0) !=
-                                         (new_ratio[relabelled] > 0))),
-            "seconds": round(time.perf_counter() - start, 1),
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "timing": f"rows with |log(serial/parallel)| < {band}: median per paradigm of "
-                      f"{repeats + 1} measurements (each min of alternating passes), the "
-                      f"stored one included"}
+    info = _relabel_record(
+        ratio[relabelled], new_ratio[relabelled], start, load_before, band=band,
+        repeats=repeats, rows_to_measure=int(len(rows)), rows_measured_again=int(done),
+        timing=f"rows with |log(serial/parallel)| < {band}: median per paradigm of "
+               f"{repeats + 1} measurements (each min of alternating passes), the stored "
+               f"one included")
     out = dict(data, measurements=measurements, n_measurements=n_measurements,
                deliver_repeats=samples, configs=configs)
     return out, info
@@ -725,16 +733,12 @@ def relabel_across_processes(data, band=0.25, processes=4, progress=True,
     measured = samples[rows]
     measurements[rows, :2] = np.nanmedian(measured, axis=1)
     new_ratio = np.log(measurements[:, 0] / measurements[:, 1])
-    info = {"band": band, "processes": processes, "rows_to_measure": int(len(rows)),
-            "rows_measured_per_process": completed,
-            "labels_changed": int(np.sum((ratio[rows] > 0) != (new_ratio[rows] > 0))),
-            "seconds": round(time.perf_counter() - start, 1),
-            "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "timing": f"rows with |log(serial/parallel)| < {band}: median per paradigm over "
-                      f"{processes} fresh processes (one measurement each: min of "
-                      f"alternating passes) and the row's previous value"}
+    info = _relabel_record(
+        ratio[rows], new_ratio[rows], start, load_before, band=band, processes=processes,
+        rows_to_measure=int(len(rows)), rows_measured_per_process=completed,
+        timing=f"rows with |log(serial/parallel)| < {band}: median per paradigm over "
+               f"{processes} fresh processes (one measurement each: min of alternating "
+               f"passes) and the row's previous value")
     out = dict(data, measurements=measurements, process_repeats=samples, configs=configs)
     return out, info
 
