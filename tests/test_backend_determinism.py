@@ -259,3 +259,57 @@ def test_poisson_drive_added_straight_into_rings_across_reset_and_changes():
     for seg_direct, seg_listed in zip(direct, listed):
         assert sum(t.size for t in seg_listed) > 200
         _assert_same(seg_direct, seg_listed)
+
+
+def _three_populations(threads, t_stop=120.0):
+    """One component of three integrate-and-fire populations of different models, one of
+    them recording v (the kernels' generic path), the others spikes only (fused path):
+    large enough that a window is worth two threads."""
+    sim.setup(timestep=0.1, min_delay=1.0, threads=threads, rng_seed=7)
+    rng = sim.NumpyRNG(seed=3)
+    pops = [sim.Population(8000, sim.IF_curr_exp(i_offset=0.9, tau_refrac=2.0), label="E"),
+            sim.Population(2000, sim.IF_curr_alpha(i_offset=0.85), label="I"),
+            sim.Population(1000, sim.IF_curr_delta(i_offset=0.8), label="D")]
+    for p in pops:
+        p.initialize(v=sim.RandomDistribution("uniform", (-65.0, -50.0), rng=rng))
+    for pre, w in zip(pops, (0.05, -0.2, 0.1)):
+        for post in pops:
+            sim.Projection(pre, post, sim.FixedNumberPreConnector(10, rng=rng),
+                           sim.StaticSynapse(weight=w, delay=1.0),
+                           receptor_type="excitatory" if w > 0 else "inhibitory")
+    for p in pops:
+        p.record("spikes")
+    pops[1].record("v")
+    sim.run(t_stop)
+    trains = [[np.asarray(st.magnitude) for st in p.get_data().segments[0].spiketrains]
+              for p in pops]
+    v = np.asarray(pops[1].get_data().segments[0].filter(name="v")[0].magnitude)
+    sim.end()
+    return trains, v
+
+
+def test_populations_updated_together_on_threads_change_no_spike(monkeypatch):
+    # with two threads the three groups' kernels share one parallel loop per window
+    # (engine.simulation.Simulation._update_together); one thread advances them apart
+    from pyNN_neuro.engine import _lif, simulation
+    reference, v_reference = _three_populations(threads=1)
+    assert all(sum(t.size for t in trains) > 500 for trains in reference)
+    calls = []
+    together = _lif.update_together
+
+    def counted(kernels, *args):
+        calls.append(len(kernels))
+        return together(kernels, *args)
+
+    monkeypatch.setattr(_lif, "update_together", counted)
+    trains, v = _three_populations(threads=2)
+    assert len(calls) >= 120 and set(calls) == {3}
+    for a, b in zip(reference, trains):
+        _assert_same(a, b)
+    np.testing.assert_array_equal(v_reference, v)
+    monkeypatch.setattr(simulation, "UPDATE_TOGETHER", False)
+    calls.clear()
+    trains, v = _three_populations(threads=2)
+    assert not calls
+    for a, b in zip(reference, trains):
+        _assert_same(a, b)

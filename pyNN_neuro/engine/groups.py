@@ -133,13 +133,21 @@ class NeuronGroup(Group):
         self.flags_external_current = hasattr(self.kernel, "external_current")
 
     def update(self, step0, K):
+        self.before_kernel(step0, K)
+        self.kernel.update(step0, K, self.records_state)
+        self.after_kernel(K)
+
+    def before_kernel(self, step0, K):
+        """``update`` up to the kernel's own: the window's injected currents."""
         if self.current_inputs:
             self.i_ext[:K] = 0.0
             for inject in self.current_inputs:
                 inject(self.i_ext, step0, K)
         if self.flags_external_current:
             self.kernel.external_current = bool(self.current_inputs)
-        self.kernel.update(step0, K, self.records_state)
+
+    def after_kernel(self, K):
+        """``update`` after the kernel's: the window's spike list."""
         self.n_spikes = self.compaction.run(K)
 
 

@@ -33,9 +33,9 @@ import time
 
 import numpy as np
 
-from . import _sources, _synapses
+from . import _lif, _sources, _synapses
 from .delivery import StaticUnit
-from .groups import RenewalGroup
+from .groups import NeuronGroup, RenewalGroup
 
 logger = logging.getLogger("pyNN_neuro")
 
@@ -47,6 +47,9 @@ PROGRESS_INTERVAL_S = 5.0           # a run longer than this prints a progress l
 #: Poisson drives add their spikes straight into their one-to-one target's ring (same
 #: additions as delivering them; False is kept for the tests that compare both ways)
 DIRECT_SOURCES = True
+#: with threads, integrate-and-fire groups of one component are advanced in one parallel
+#: loop (``Simulation._update_together``); False to advance them one by one (tests)
+UPDATE_TOGETHER = True
 #: units leaving a component run together on the threads (``Simulation._deliver``) when
 #: they have at least this many synaptic events in the window, and the busiest thread
 #: gets at most this fraction of them
@@ -254,6 +257,16 @@ class Simulation:
             if u.needs_post_spikes:
                 self.post_units.setdefault(id(u.post), []).append(u)
         self.threads = max((getattr(g, "num_threads", 1) for g in self.groups), default=1)
+        # with threads, the integrate-and-fire groups of a component share one parallel
+        # loop per window
+        self.update_together = {}
+        if self.threads > 1 and UPDATE_TOGETHER:
+            for _, steps in self.order:
+                for groups, _ in steps:
+                    lif = [g for g in groups if isinstance(g, NeuronGroup)
+                           and isinstance(g.kernel, _lif._BlockKernel)]
+                    if 2 <= len(lif) <= _lif.MAX_UPDATE_TOGETHER:
+                        self.update_together[id(groups)] = lif
         self.together = {}
         if self.threads > 1:
             for _, steps in self.order:
@@ -356,12 +369,27 @@ class Simulation:
             for start in range(step0, end, own):
                 K = min(own, end - start)
                 for groups, leaving in steps:
+                    together = self.update_together.get(id(groups))
+                    if together is not None:
+                        self._update_together(together, start, K)
                     for g in groups:
-                        g.update(start, K)
+                        if together is None or g not in together:
+                            g.update(start, K)
                         g.recording.collect(start, K)
                         for u in self.post_units.get(id(g), ()):
                             u.after_post_update(start, K)
                     self._deliver(leaving, start, K)
+
+    @staticmethod
+    def _update_together(groups, start, K):
+        """The ``update`` of integrate-and-fire groups of one component, their kernels in
+        one parallel loop (``_lif.update_together``): the same numbers."""
+        for g in groups:
+            g.before_kernel(start, K)
+        _lif.update_together([g.kernel for g in groups], start, K,
+                             [g.records_state for g in groups])
+        for g in groups:
+            g.after_kernel(K)
 
     def _deliver(self, leaving, start, K):
         """Run the units leaving a component after its window. With threads, units of
