@@ -64,6 +64,11 @@ def _parser():
     parser.add_argument("--model", default=None,
                         help="classifier to train (default: the shipped default's kind); "
                              "one of the exportable names in pyNN_neuro.selector.train")
+    parser.add_argument("--spike-probability", default=None, metavar="LOW:HIGH",
+                        help="draw the presynaptic spike probability per step of every "
+                             "configuration from LOW to HIGH (log-uniform) instead of the "
+                             "default ranges (1e-4 or 5e-3 to 0.5): measure more where a "
+                             "network's activity lies, or where a model is weak")
     parser.add_argument("--run-steps", type=float, default=None,
                         help="add each paradigm's build time divided by this many steps to "
                              "its cost (default: delivery time per step only)")
@@ -138,6 +143,15 @@ def main(argv=None):
                                                args.relabel_processes < 1):
         raise SystemExit(f"--relabel-processes needs --relabel-band and must be >= 1, got "
                          f"{args.relabel_processes}")
+    if args.spike_probability is not None:
+        try:
+            low, high = (float(x) for x in args.spike_probability.split(":"))
+        except ValueError:
+            low = high = float("nan")
+        if not 0 < low < high <= 1:
+            raise SystemExit(f"--spike-probability must be LOW:HIGH with 0 < LOW < HIGH "
+                             f"<= 1, got {args.spike_probability!r}")
+        args.spike_probability = [low, high]
     if args.margin != "auto":
         try:
             args.margin = float(args.margin)
@@ -184,6 +198,7 @@ def main(argv=None):
         from .selector.measure import GENERATE_DEFAULTS
         meta = {"command": "python -m pyNN_neuro.calibrate " + " ".join(argv),
                 "machine": machine, "samples_requested": args.samples, **GENERATE_DEFAULTS,
+                "spike_probability_range": args.spike_probability,
                 "date": time.strftime("%Y-%m-%d %H:%M:%S"), "seed": args.seed,
                 "timing": "BLAS and OpenMP pinned to 1 thread; deliver: thread CPU time, "
                           "min of 3 to 9 alternating samples per paradigm of >= 2 ms, "
@@ -194,7 +209,8 @@ def main(argv=None):
             save_dataset(data_path, partial, dict(meta, partial=True))
 
         data = generate(args.samples, seed=args.seed, max_seconds=args.max_seconds,
-                        progress=not args.quiet, checkpoint=checkpoint)
+                        progress=not args.quiet, checkpoint=checkpoint,
+                        spike_probability_range=args.spike_probability)
         meta["measure_seconds"] = round(time.perf_counter() - t0, 1)
         meta["n_samples"] = int(len(data["features"]))
         save_dataset(data_path, data, meta)

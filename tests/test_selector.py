@@ -517,3 +517,26 @@ def test_relabel_across_processes_round_trip(tmp_path, monkeypatch):
     assert info["processes"] == 2 and info["rows_measured_per_process"] == [3, 3]
     with pytest.raises(SystemExit, match="--relabel-processes needs --relabel-band"):
         main(["--data", str(first), "--relabel-processes", "2", "--out", str(again)])
+
+
+def test_spike_probability_range_of_generated_configurations(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYNN_NEURO_SELECTOR_DIR", str(tmp_path))
+    from pyNN_neuro.calibrate import main
+    from pyNN_neuro.selector.dataset import load_dataset
+    from pyNN_neuro.selector.measure import replay_configs, sample_config
+    out = tmp_path / "data.npz"
+    assert main(["--samples", "4", "--no-train", "--quiet", "--seed", "5",
+                 "--spike-probability", "0.2:0.4", "--out", str(out)]) == 0
+    data = load_dataset(out)
+    probability = [c["spike_probability"] for c in data["configs"]]
+    assert all(0.2 <= p <= 0.4 for p in probability)
+    assert data["meta"]["spike_probability_range"] == [0.2, 0.4]
+    stored = data.pop("configs")
+    assert replay_configs(data) == stored
+    # the same draws as the default ranges: only the spike probabilities differ
+    default = sample_config(np.random.default_rng(9))
+    narrowed = sample_config(np.random.default_rng(9), (0.2, 0.4))
+    assert {k: v for k, v in default.items() if k != "spike_probability"} == \
+        {k: v for k, v in narrowed.items() if k != "spike_probability"}
+    with pytest.raises(SystemExit, match="--spike-probability must be LOW:HIGH"):
+        main(["--samples", "4", "--spike-probability", "0.5:0.1", "--out", str(out)])

@@ -86,6 +86,15 @@ def costs(data, run_steps=None):
 SAME_MACHINE_KEYS = ("cpu", "cpu_count", "machine", "blas")
 
 
+def first_measurements(data):
+    """The delivery seconds per step (rows x 2) each row got from the process that
+    generated it, before any relabelling: what ``generate``'s boundary filter saw."""
+    for name in ("deliver_repeats", "process_repeats"):
+        if data.get(name) is not None:
+            return np.asarray(data[name])[:, 0, :]
+    return np.asarray(data["measurements"])[:, :2]
+
+
 def merge_datasets(base, extra, description=None):
     """``base``'s rows followed by ``extra``'s, as one dataset whose held-out split is
     still drawn over ``base``'s own rows only (``split_rows``; ``train.split_dataset``):
@@ -116,7 +125,7 @@ def merge_datasets(base, extra, description=None):
                 block[:, :d["deliver_repeats"].shape[1]] = d["deliver_repeats"]
                 counts.append(np.asarray(d["n_measurements"]))
             else:
-                block[:, 0] = d["measurements"][:, :2]
+                block[:, 0] = first_measurements(d)
                 counts.append(np.ones(n, dtype=int))
             blocks.append(block)
         merged["deliver_repeats"] = np.concatenate(blocks)

@@ -79,7 +79,7 @@ class _PostGroup:
         self.ring = np.zeros((1, ring_length, size))
 
 
-def sample_config(rng):
+def sample_config(rng, spike_probability_range=None):
     """One random layer configuration (a dict), drawn to span the crossover.
 
     Two populations of configurations, half each. *Broad*: sizes 8-4096, connection
@@ -89,7 +89,10 @@ def sample_config(rng):
     neither paradigm wins by much (broad sampling alone is ~90% serial wins). A quarter of
     all configurations are recurrent, and then K <= the smallest delay, as the engine
     imposes. Dense matrices are capped at ``MAX_DENSE_ELEMENTS`` so that one
-    configuration takes a fraction of a second."""
+    configuration takes a fraction of a second. ``spike_probability_range`` (low, high)
+    replaces both spike probability ranges (log-uniform still; the same random draws, so
+    the rest of the sequence is unchanged): more configurations where a network's
+    activity lies, or where a model needs them."""
     focus = rng.random() < 0.5
     while True:
         recurrent = rng.random() < 0.25
@@ -119,8 +122,10 @@ def sample_config(rng):
             window = int(rng.integers(1, delays[0] + 1))
         else:
             window = int(round(math.exp(rng.uniform(0.0, math.log(256)))))
-        low_rate = math.log(5e-3 if focus else 1e-4)
-        spike_probability = math.exp(rng.uniform(low_rate, math.log(0.5)))
+        low_rate, high_rate = math.log(5e-3 if focus else 1e-4), math.log(0.5)
+        if spike_probability_range is not None:
+            low_rate, high_rate = (math.log(x) for x in spike_probability_range)
+        spike_probability = math.exp(rng.uniform(low_rate, high_rate))
         dt = float(rng.choice([0.1, 0.25, 0.5, 1.0]))
         if n_delays * n_pre * n_post > MAX_DENSE_ELEMENTS:
             continue
@@ -424,7 +429,7 @@ ORIGINS = ("broad", "focus", "boundary")
 
 def generate(n_samples, seed=12345, max_seconds=None, progress=True, repeats=REPEATS,
              checkpoint=None, checkpoint_every=250, pilot_fraction=0.4,
-             boundary_band=1.2, off_band_acceptance=0.1):
+             boundary_band=1.2, off_band_acceptance=0.1, spike_probability_range=None):
     """Measure ``n_samples`` random configurations (fewer if ``max_seconds`` runs out).
 
     The first ``pilot_fraction`` come from ``sample_config``. Then a cost model fitted on
@@ -435,20 +440,21 @@ def generate(n_samples, seed=12345, max_seconds=None, progress=True, repeats=REP
     Returns a dict of arrays: ``features`` (n x len(FEATURE_NAMES)), ``measurements``
     (n x len(MEASURE_NAMES)), ``origin`` (n, index into ``ORIGINS``) and ``seed``.
     ``checkpoint(data)`` is called every ``checkpoint_every`` configurations, so that an
-    interrupted run keeps what it measured."""
+    interrupted run keeps what it measured. ``spike_probability_range``: see
+    ``sample_config``."""
     rng = np.random.default_rng(seed)
     limiter = pin_threads()
     try:
         return _generate(rng, n_samples, seed, max_seconds, progress, repeats, checkpoint,
                          checkpoint_every, pilot_fraction, boundary_band,
-                         off_band_acceptance)
+                         off_band_acceptance, spike_probability_range)
     finally:
         if limiter is not None:
             limiter.restore_original_limits()
 
 
 def _candidates(rng, n_samples, pilot_rows, pilot_fraction, boundary_band,
-                off_band_acceptance):
+                off_band_acceptance, spike_probability_range=None):
     """The configurations ``generate`` measures, in order, as (config, origin index).
 
     ``pilot_rows(n)`` must return the (features, measurements) of the first ``n``
@@ -461,7 +467,7 @@ def _candidates(rng, n_samples, pilot_rows, pilot_fraction, boundary_band,
         if done == n_pilot and n_pilot >= 50:
             distance = _boundary_filter(*pilot_rows(n_pilot))
         while True:
-            config = sample_config(rng)
+            config = sample_config(rng, spike_probability_range)
             kind = ORIGINS.index("focus" if config["focus"] else "broad")
             if distance is None:
                 break
@@ -474,7 +480,8 @@ def _candidates(rng, n_samples, pilot_rows, pilot_fraction, boundary_band,
 
 
 def _generate(rng, n_samples, seed, max_seconds, progress, repeats, checkpoint,
-              checkpoint_every, pilot_fraction, boundary_band, off_band_acceptance):
+              checkpoint_every, pilot_fraction, boundary_band, off_band_acceptance,
+              spike_probability_range):
     bar = Progress(n_samples, max_seconds, enabled=progress)
     start = time.perf_counter()
     features, measurements, origin, configs = [], [], [], []
@@ -486,7 +493,8 @@ def _generate(rng, n_samples, seed, max_seconds, progress, repeats, checkpoint,
                 "configs": list(configs)}
 
     candidates = _candidates(rng, n_samples, lambda n: (features[:n], measurements[:n]),
-                             pilot_fraction, boundary_band, off_band_acceptance)
+                             pilot_fraction, boundary_band, off_band_acceptance,
+                             spike_probability_range)
     try:
         for done in range(n_samples):
             if max_seconds is not None and time.perf_counter() - start > max_seconds:
@@ -510,7 +518,8 @@ def _generate(rng, n_samples, seed, max_seconds, progress, repeats, checkpoint,
 
 #: how ``generate`` was called, stored in a dataset's meta so that its configurations can
 #: be drawn again (``replay_configs``); older datasets hold the defaults
-GENERATE_DEFAULTS = {"pilot_fraction": 0.4, "boundary_band": 1.2, "off_band_acceptance": 0.1}
+GENERATE_DEFAULTS = {"pilot_fraction": 0.4, "boundary_band": 1.2, "off_band_acceptance": 0.1,
+                     "spike_probability_range": None}
 
 
 def requested_samples(meta, n_rows):
@@ -546,18 +555,19 @@ def replay_configs(data):
         configs = []
         for (first, seed, part_meta), end in zip(parts, bounds):
             part = {name: data[name][first:end] for name in
-                    ("features", "measurements", "origin", "deliver_repeats")
-                    if data.get(name) is not None}
+                    ("features", "measurements", "origin", "deliver_repeats",
+                     "process_repeats") if data.get(name) is not None}
             configs += replay_configs(dict(part, seed=seed, meta=part_meta))
         return configs
     n_rows = len(data["features"])
     n_samples = requested_samples(meta, n_rows)
     settings = {k: meta.get(k, v) for k, v in GENERATE_DEFAULTS.items()}
     rng = np.random.default_rng(int(data["seed"]))
+    from .dataset import first_measurements
     features, measurements = data["features"], np.array(data["measurements"])
-    if data.get("deliver_repeats") is not None:
-        # measured again (relabel_near_crossover): the filter saw the first measurements
-        measurements[:, :2] = data["deliver_repeats"][:, 0, :]
+    # rows measured again (relabel_near_crossover, relabel_across_processes): the filter
+    # saw the first measurements
+    measurements[:, :2] = first_measurements(data)
     candidates = _candidates(rng, n_samples, lambda n: (features[:n], measurements[:n]),
                              **settings)
     configs = []
