@@ -240,7 +240,6 @@ def main(argv=None):
                                                   processes=args.relabel_processes,
                                                   progress=not args.quiet,
                                                   max_seconds=args.max_seconds)
-            info["rows_measured_again"] = min(info["rows_measured_per_process"] or [0])
         else:
             data, info = relabel_near_crossover(data, band=args.relabel_band,
                                                 repeats=args.relabel_repeats,

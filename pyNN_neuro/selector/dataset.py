@@ -95,6 +95,22 @@ def first_measurements(data):
     return np.asarray(data["measurements"])[:, :2]
 
 
+def _joined_repeats(name, first_column, *parts):
+    """The repeat array ``name`` (rows x repeats x 2) of several datasets one after the
+    other, as wide as the widest: a part without it has ``first_column(part)`` (rows x
+    2) in column 0, NaN elsewhere."""
+    width = max(d[name].shape[1] for d in parts if d.get(name) is not None)
+    blocks = []
+    for d in parts:
+        block = np.full((len(d["features"]), width, 2), np.nan)
+        if d.get(name) is not None:
+            block[:, :d[name].shape[1]] = d[name]
+        else:
+            block[:, 0] = first_column(d)
+        blocks.append(block)
+    return np.concatenate(blocks)
+
+
 def merge_datasets(base, extra, description=None):
     """``base``'s rows followed by ``extra``'s, as one dataset whose held-out split is
     still drawn over ``base``'s own rows only (``split_rows``; ``train.split_dataset``):
@@ -116,34 +132,17 @@ def merge_datasets(base, extra, description=None):
     merged["seed"] = base["seed"]
     merged["split_rows"] = int(base.get("split_rows") or n_base)
     if any(d.get("deliver_repeats") is not None for d in (base, extra)):
-        repeats = max(d["deliver_repeats"].shape[1] for d in (base, extra)
-                      if d.get("deliver_repeats") is not None)
-        blocks, counts = [], []
-        for d, n in ((base, n_base), (extra, n_extra)):
-            block = np.full((n, repeats, 2), np.nan)
-            if d.get("deliver_repeats") is not None:
-                block[:, :d["deliver_repeats"].shape[1]] = d["deliver_repeats"]
-                counts.append(np.asarray(d["n_measurements"]))
-            else:
-                block[:, 0] = first_measurements(d)
-                counts.append(np.ones(n, dtype=int))
-            blocks.append(block)
-        merged["deliver_repeats"] = np.concatenate(blocks)
-        merged["n_measurements"] = np.concatenate(counts)
+        # a part measured once: its first measurement
+        merged["deliver_repeats"] = _joined_repeats("deliver_repeats", first_measurements,
+                                                    base, extra)
+        merged["n_measurements"] = np.concatenate([
+            np.asarray(d["n_measurements"]) if d.get("deliver_repeats") is not None
+            else np.ones(len(d["features"]), dtype=int) for d in (base, extra)])
     if any(d.get("process_repeats") is not None for d in (base, extra)):
-        # measured again in other processes: a row without such values keeps its own
-        # measurement as the first column, the others NaN
-        width = max(d["process_repeats"].shape[1] for d in (base, extra)
-                    if d.get("process_repeats") is not None)
-        blocks = []
-        for d, n in ((base, n_base), (extra, n_extra)):
-            block = np.full((n, width, 2), np.nan)
-            if d.get("process_repeats") is not None:
-                block[:, :d["process_repeats"].shape[1]] = d["process_repeats"]
-            else:
-                block[:, 0] = d["measurements"][:, :2]
-            blocks.append(block)
-        merged["process_repeats"] = np.concatenate(blocks)
+        # a part not measured in other processes: its current value, as
+        # measure.relabel_across_processes keeps it
+        merged["process_repeats"] = _joined_repeats(
+            "process_repeats", lambda d: d["measurements"][:, :2], base, extra)
     if base.get("configs") is not None and extra.get("configs") is not None:
         merged["configs"] = list(base["configs"]) + list(extra["configs"])
     meta = dict(base.get("meta") or {})

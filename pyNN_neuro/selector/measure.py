@@ -746,6 +746,7 @@ def relabel_across_processes(data, band=0.25, processes=4, progress=True,
     info = _relabel_record(
         ratio[rows], new_ratio[rows], start, load_before, band=band, processes=processes,
         rows_to_measure=int(len(rows)), rows_measured_per_process=completed,
+        rows_measured_again=min(completed or [0]),
         timing=f"rows with |log(serial/parallel)| < {band}: median per paradigm over "
                f"{processes} fresh processes (one measurement each: min of alternating "
                f"passes) and the row's previous value")
