@@ -275,6 +275,7 @@ cdef class _BlockKernel:
 
 cdef enum:
     MAX_TOGETHER = 4            # kernels update_together advances in one parallel loop
+    N_WINDOW_CONSTANTS = 11     # per-neuron constants IFCurrExp's fused window reads
 
 
 MAX_UPDATE_TOGETHER = MAX_TOGETHER
@@ -475,6 +476,11 @@ cdef class IFCurrExp(_LIFKernel):
 
     cdef double[::1] isyn_exc, isyn_inh
     cdef double[::1] p22, p20, p11_exc, p11_inh, p21_exc, p21_inh
+    # per-neuron constants of the fused window whose value is the same for every neuron
+    # (to the bit): row j holds that value NEURON_BLOCK times, and the window reads it
+    # there, in L1, instead of streaming n equal numbers from memory at every window
+    cdef double[:, ::1] same_value
+    cdef bint same[N_WINDOW_CONSTANTS]
 
     def __init__(self, dict params, dict state, double dt, ring, i_ext, spiked, rec,
                  int num_threads=1):
@@ -504,6 +510,35 @@ cdef class IFCurrExp(_LIFKernel):
             self.p21_exc[i] = current_to_v(tau_syn_e[i], tau_m[i], cm[i], dt)
             self.p21_inh[i] = current_to_v(tau_syn_i[i], tau_m[i], cm[i], dt)
             self.p20[i] = tau_m[i] / cm[i] * (1.0 - self.p22[i])
+        self._find_same_values()
+
+    def _find_same_values(self):
+        """Note which constants of the fused window (in ``_window_constant`` order) hold
+        one value for every neuron, compared bit for bit (so -0.0 and 0.0 differ), and
+        keep that value in a block-long row."""
+        constants = [np.asarray(self.v_rest), np.asarray(self.theta),
+                     np.asarray(self.refractory_counts), np.asarray(self.v_reset_relative),
+                     np.asarray(self.i_offset), np.asarray(self.p22), np.asarray(self.p20),
+                     np.asarray(self.p11_exc), np.asarray(self.p11_inh),
+                     np.asarray(self.p21_exc), np.asarray(self.p21_inh)]
+        self.same_value = np.zeros((N_WINDOW_CONSTANTS, NEURON_BLOCK))
+        cdef int j
+        for j, values in enumerate(constants):
+            bits = values.view(np.int64)
+            self.same[j] = bits.shape[0] > 0 and bool(np.all(bits == bits[0]))
+            if self.same[j]:
+                self.same_value[j, :] = values[0]
+
+    @property
+    def uniform_constants(self):
+        """How many of the fused window's per-neuron constants are one value for all."""
+        return sum(bool(self.same[j]) for j in range(N_WINDOW_CONSTANTS))
+
+    cdef inline const double* _window_constant(self, int j,
+                                               const double* own) noexcept nogil:
+        """Where the window reads constant j of a block: its row of equal values, or
+        ``own``, the block's part of the per-neuron array."""
+        return &self.same_value[j, 0] if self.same[j] else own
 
     cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
                              bint record) noexcept nogil:
@@ -524,11 +559,18 @@ cdef class IFCurrExp(_LIFKernel):
             self.spiked.strides[0], V, R, IE, II, F,
             &self.ring[0, 0, first], &self.ring[1, 0, first], &self.i_ext[0, first],
             &self.spiked[0, first], &self.v[first], &self.refractory_steps[first],
-            &self.isyn_exc[first], &self.isyn_inh[first], &self.v_rest[first],
-            &self.theta[first], &self.refractory_counts[first],
-            &self.v_reset_relative[first], &self.i_offset[first], &self.p22[first],
-            &self.p20[first], &self.p11_exc[first], &self.p11_inh[first],
-            &self.p21_exc[first], &self.p21_inh[first])
+            &self.isyn_exc[first], &self.isyn_inh[first],
+            self._window_constant(0, &self.v_rest[first]),
+            self._window_constant(1, &self.theta[first]),
+            self._window_constant(2, &self.refractory_counts[first]),
+            self._window_constant(3, &self.v_reset_relative[first]),
+            self._window_constant(4, &self.i_offset[first]),
+            self._window_constant(5, &self.p22[first]),
+            self._window_constant(6, &self.p20[first]),
+            self._window_constant(7, &self.p11_exc[first]),
+            self._window_constant(8, &self.p11_inh[first]),
+            self._window_constant(9, &self.p21_exc[first]),
+            self._window_constant(10, &self.p21_inh[first]))
 
     cdef void _step(self, Py_ssize_t first, Py_ssize_t m, const_block_array i_ext,
                     const_block_array arrived_exc, const_block_array arrived_inh,

@@ -28,6 +28,9 @@ cdef extern from *:
     """
     #include <math.h>
     #include <string.h>
+    #if defined(__AVX512F__)
+    #include <immintrin.h>
+    #endif
     /* ln 2 as a sum: PNN_LN2_HI keeps 21 significant bits, so k * PNN_LN2_HI is exact for
        every exponent k a double has; PNN_LN2_LO is the rest, rounded. */
     #define PNN_LN2_HI 0x1.62e42p-1
@@ -112,9 +115,20 @@ cdef extern from *:
         }
     }
 
-    /* After a round: note each live neuron's step (steps[lane * rounds + round]) and its
-       count, its time and counter per lane, and keep, compacted in order, the neurons
-       whose next spike is still before t_end. Returns how many. */
+    /* After a round: note each live neuron's step (steps[lane * rounds + round]); for
+       each neuron whose next spike is at or after t_end (it leaves the block's rounds),
+       note its count (round + 1 if it spiked in this round: every earlier round it was
+       in, it did), time and counter per lane; and keep, compacted in order, the others.
+       Returns how many are kept. ``pnn_poisson_note_kept`` notes the same for those
+       still kept when the rounds stop. The AVX-512 build moves 8 neurons at a time
+       (compress and scatter instructions); both forms write the same numbers. */
+    static inline void pnn_poisson_leave(int a, int round, int64_t live, double t,
+                                         uint64_t c, int* restrict n_steps,
+                                         double* restrict t_lane, uint64_t* restrict c_lane) {
+        n_steps[a] = round + (int)live;
+        t_lane[a] = t;
+        c_lane[a] = c;
+    }
     static inline int pnn_poisson_keep(int n, double t_end, int round, int rounds,
                                        double* restrict t, double* restrict stop,
                                        double* restrict rate, uint64_t* restrict c,
@@ -123,19 +137,56 @@ cdef extern from *:
                                        const int64_t* restrict live,
                                        int* restrict steps, int* restrict n_steps,
                                        double* restrict t_lane, uint64_t* restrict c_lane) {
-        int m = 0;
-        for (int j = 0; j < n; j++) {
+        int m = 0, j = 0;
+    #if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+        const __m512d end = _mm512_set1_pd(t_end);
+        const __m256i row = _mm256_set1_epi32(rounds), at = _mm256_set1_epi32(round);
+        for (; j + 8 <= n; j += 8) {
+            __m512d tj = _mm512_loadu_pd(t + j), sj = _mm512_loadu_pd(stop + j);
+            __m512d rj = _mm512_loadu_pd(rate + j);
+            __m512i cj = _mm512_loadu_si512(c + j), kj = _mm512_loadu_si512(key + j);
+            __m512i lj = _mm512_loadu_si512(live + j);
+            __m256i aj = _mm256_loadu_si256((const __m256i*)(lane + j));
+            __mmask8 kept = _mm512_cmp_pd_mask(tj, end, _CMP_LT_OQ), left = (__mmask8)~kept;
+            _mm256_i32scatter_epi32(steps, _mm256_add_epi32(_mm256_mullo_epi32(aj, row), at),
+                                    _mm512_cvtepi64_epi32(_mm512_loadu_si512(rel + j)), 4);
+            if (left) {
+                __m256i count = _mm256_add_epi32(at, _mm512_cvtepi64_epi32(lj));
+                _mm256_mask_i32scatter_epi32(n_steps, left, aj, count, 4);
+                _mm512_mask_i32scatter_pd(t_lane, left, aj, tj, 8);
+                _mm512_mask_i32scatter_epi64(c_lane, left, aj, cj, 8);
+            }
+            /* compacted into registers, then stored whole: the lanes past the kept ones
+               land at places already read (m <= j) and become padding */
+            _mm512_storeu_pd(t + m, _mm512_maskz_compress_pd(kept, tj));
+            _mm512_storeu_pd(stop + m, _mm512_maskz_compress_pd(kept, sj));
+            _mm512_storeu_pd(rate + m, _mm512_maskz_compress_pd(kept, rj));
+            _mm512_storeu_si512(c + m, _mm512_maskz_compress_epi64(kept, cj));
+            _mm512_storeu_si512(key + m, _mm512_maskz_compress_epi64(kept, kj));
+            _mm256_storeu_si256((__m256i*)(lane + m), _mm256_maskz_compress_epi32(kept, aj));
+            m += __builtin_popcount((unsigned)kept);
+        }
+    #endif
+        for (; j < n; j++) {
             int a = lane[j];
             double tj = t[j], sj = stop[j], rj = rate[j];
             uint64_t cj = c[j], kj = key[j];
             steps[a * rounds + round] = (int)rel[j];
-            n_steps[a] = live[j] ? round + 1 : n_steps[a];
-            t_lane[a] = tj;
-            c_lane[a] = cj;
+            /* for a kept neuron too, without a branch: it spiked (live), so these are
+               its numbers so far, and the round it leaves writes them again */
+            pnn_poisson_leave(a, round, live[j], tj, cj, n_steps, t_lane, c_lane);
             t[m] = tj; stop[m] = sj; rate[m] = rj; c[m] = cj; key[m] = kj; lane[m] = a;
             m += tj < t_end;
         }
         return m;
+    }
+    static inline void pnn_poisson_note_kept(int n, int rounds, const double* restrict t,
+                                             const uint64_t* restrict c,
+                                             const int* restrict lane,
+                                             int* restrict n_steps, double* restrict t_lane,
+                                             uint64_t* restrict c_lane) {
+        for (int j = 0; j < n; j++)
+            pnn_poisson_leave(lane[j], rounds - 1, 1, t[j], c[j], n_steps, t_lane, c_lane);
     }
     """
     double pnn_log(double x) nogil
@@ -147,6 +198,9 @@ cdef extern from *:
                          double* rate, uint64_t* c, uint64_t* key, int* lane, const int64_t* rel,
                          const int64_t* live, int* steps, int* n_steps, double* t_lane,
                          uint64_t* c_lane) nogil
+    void pnn_poisson_note_kept(int n, int rounds, const double* t, const uint64_t* c,
+                               const int* lane, int* n_steps, double* t_lane,
+                               uint64_t* c_lane) nogil
 
 
 cdef extern from *:
@@ -721,6 +775,7 @@ cdef class RenewalSource:
                                         rate, c, key, lane, rel, live, steps, n_steps,
                                         t_lane, c_lane)
             round_ += 1
+        pnn_poisson_note_kept(n_active, round_, t, c, lane, n_steps, t_lane, c_lane)
         for b in range(lanes):
             i = first + b
             n = n_steps[b]

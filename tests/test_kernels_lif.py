@@ -312,6 +312,41 @@ def test_bit_identical_across_threads_and_windows(cls):
             np.testing.assert_array_equal(state[name], reference[2][name])
 
 
+@pytest.mark.parametrize("vary", [None, "v_thresh", "i_offset_signed_zero"])
+def test_exp_fused_window_reads_shared_constants_as_the_same_numbers(vary):
+    """IF_curr_exp's fused window (no recording) reads a per-neuron constant that has one
+    value for every neuron from a block-long row instead of the array: the same spikes
+    and state as the recording path, which reads the arrays. A constant that differs
+    for one neuron, or only in the sign of a zero, is read per neuron."""
+    n, total = 600, 400           # three blocks, the last one partial
+    rng = np.random.default_rng(5)
+    params = dict(i_offset=np.full(n, 0.9), tau_syn_E=2.0, tau_syn_I=4.0, v_reset=-70.0)
+    expected_shared = 11
+    if vary == "v_thresh":
+        params["v_thresh"] = np.full(n, -50.0)
+        params["v_thresh"][317] = -52.0
+        expected_shared = 10
+    elif vary == "i_offset_signed_zero":
+        params["i_offset"] = np.zeros(n)
+        params["i_offset"][3] = -0.0
+        expected_shared = 10
+    arrivals = np.zeros((2, total, n))
+    mask = rng.random((2, total, n)) < 0.05
+    arrivals[0][mask[0]] = rng.uniform(0, 3.0, mask[0].sum())
+    arrivals[1][mask[1]] = -rng.uniform(0, 1.0, mask[1].sum())
+    runs = []
+    for record in (True, False):
+        harness = Harness(_lif.IFCurrExp, n=n, k_max=30, ring_length=33, record=record,
+                          **params)
+        assert harness.kernel.uniform_constants == expected_shared
+        spikes, _ = harness.run(total, window=30, arrivals=arrivals)
+        runs.append((spikes, harness.state))
+    assert runs[0][0].sum() > 100
+    np.testing.assert_array_equal(runs[1][0], runs[0][0])
+    for name in runs[0][1]:
+        np.testing.assert_array_equal(runs[1][1][name], runs[0][1][name])
+
+
 def test_recording_off_leaves_state_identical():
     with_rec = Harness(_lif.IFCurrAlpha, n=5, k_max=50, i_offset=np.linspace(0.5, 1.5, 5))
     without = Harness(_lif.IFCurrAlpha, n=5, k_max=50, record=False,
