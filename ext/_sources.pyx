@@ -462,7 +462,9 @@ cdef class RenewalSource:
     cdef Py_ssize_t direct_length[MAX_DIRECT]     # ring slots
     cdef Py_ssize_t direct_stride[MAX_DIRECT]     # elements between slots
     cdef int direct_delay[MAX_DIRECT]
-    cdef Py_ssize_t direct_slot0[MAX_DIRECT]      # slot of the window's first step
+    # per target, the offset into its ring of the row a spike in window step k reaches
+    # (row (slot0 + delay + k) mod L), set at every window: no wrap-around per spike
+    cdef Py_ssize_t[:, ::1] direct_offset
     cdef list direct_arrays                       # keeps the arrays alive
 
     def __init__(self, int kind, dict params, double dt, uint64_t seed,
@@ -501,6 +503,7 @@ cdef class RenewalSource:
         self.overflow = 0
         self.n_direct = 0
         self.direct_arrays = []
+        self.direct_offset = np.zeros((MAX_DIRECT, 1), dtype=np.intp)
 
     cdef inline double _interval(self, Py_ssize_t i) noexcept nogil:
         cdef double r, isi
@@ -549,8 +552,16 @@ cdef class RenewalSource:
                                        <double>n * K, MIN_NEURON_STEPS_PER_THREAD, n_blocks)
         cdef int t
         cdef SpikeBuffer buffers[MAX_SOURCE_THREADS]
+        cdef Py_ssize_t k, slot
+        if self.n_direct and self.direct_offset.shape[1] < K:
+            self.direct_offset = np.zeros((MAX_DIRECT, K), dtype=np.intp)
         for t in range(self.n_direct):
-            self.direct_slot0[t] = step0 % self.direct_length[t]
+            slot = (step0 + self.direct_delay[t]) % self.direct_length[t]
+            for k in range(K):
+                self.direct_offset[t, k] = slot * self.direct_stride[t]
+                slot += 1
+                if slot == self.direct_length[t]:
+                    slot = 0
         if self.step_start.shape[0] < self.num_threads * (K + 1):
             self.step_start = np.empty(self.num_threads * (K + 1), dtype=np.intc)
         for t in range(threads):
@@ -622,9 +633,8 @@ cdef class RenewalSource:
 
     cdef inline void _add_direct(self, long s, long step0, Py_ssize_t i) noexcept nogil:
         """``_emit`` for a source with direct targets: the spike's weight into each
-        target's ring slot (no division: the slot is at most two ring lengths past the
-        first)."""
-        cdef Py_ssize_t j, slot
+        target's ring row for its step (``direct_offset``)."""
+        cdef Py_ssize_t j
         cdef int t
         if s < step0:
             s = step0
@@ -632,11 +642,8 @@ cdef class RenewalSource:
         for t in range(self.n_direct):
             j = self.direct_indptr[t][i]
             if self.direct_indptr[t][i + 1] > j:
-                slot = self.direct_slot0[t] + (s - step0) + self.direct_delay[t]
-                while slot >= self.direct_length[t]:
-                    slot -= self.direct_length[t]
-                self.direct_ring[t][slot * self.direct_stride[t] + self.direct_post[t][j]] += \
-                    self.direct_weight[t][j]
+                self.direct_ring[t][self.direct_offset[t, s - step0] + self.direct_post[t][j]] \
+                    += self.direct_weight[t][j]
 
     cdef inline void _add_direct_steps(self, int t, const int* steps, int n,
                                        Py_ssize_t i) noexcept nogil:
@@ -644,9 +651,8 @@ cdef class RenewalSource:
         in window steps steps[0 .. n - 1] (not counted: the caller counts them). A ring
         entry gets spikes of one neuron through one target only (``set_direct``), so
         taking the targets one after the other leaves the same sums."""
-        cdef Py_ssize_t j = self.direct_indptr[t][i], slot, L = self.direct_length[t]
-        cdef Py_ssize_t stride = self.direct_stride[t], first = self.direct_slot0[t] + \
-            self.direct_delay[t]
+        cdef Py_ssize_t j = self.direct_indptr[t][i]
+        cdef const Py_ssize_t* offset = &self.direct_offset[t, 0]
         cdef double* target
         cdef double w
         cdef int m
@@ -655,10 +661,7 @@ cdef class RenewalSource:
         target = self.direct_ring[t] + self.direct_post[t][j]
         w = self.direct_weight[t][j]
         for m in range(n):
-            slot = first + steps[m]
-            while slot >= L:
-                slot -= L
-            target[slot * stride] += w
+            target[offset[steps[m]]] += w
 
     cdef inline void _emit_steps(self, SpikeBuffer* out, const int* steps, int n,
                                  Py_ssize_t i) noexcept nogil:
