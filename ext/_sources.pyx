@@ -221,6 +221,51 @@ cdef extern from *:
     int pyNN_neuro_cpu_level()
 
 
+cdef extern from *:
+    """
+    /* Append the flagged neurons of one row of n flags (step k) to the spike list from
+       place count on, in neuron order, and count them per neuron; returns the new
+       length. 64 flags are tested together (one vector or-reduction), then each
+       nonzero 8-byte word is walked by its set bytes. */
+    static inline int pnn_compact_row(const unsigned char* row, Py_ssize_t n, int k,
+                                      int* spike_k, int* spike_i, int64_t* spike_count,
+                                      int count) {
+        Py_ssize_t base = 0, i;
+        for (; base + 64 <= n; base += 64) {
+            uint64_t w[8], any = 0;
+            memcpy(w, row + base, 64);
+            for (int j = 0; j < 8; j++)
+                any |= w[j];
+            if (!any)
+                continue;
+            for (int j = 0; j < 8; j++) {
+                uint64_t x = w[j];
+                while (x) {
+                    int byte = __builtin_ctzll(x) >> 3;
+                    i = base + 8 * j + byte;
+                    spike_k[count] = k;
+                    spike_i[count] = (int)i;
+                    spike_count[i] += 1;
+                    count++;
+                    x &= ~(0xFFULL << (8 * byte));
+                }
+            }
+        }
+        for (i = base; i < n; i++) {
+            if (row[i]) {
+                spike_k[count] = k;
+                spike_i[count] = (int)i;
+                spike_count[i] += 1;
+                count++;
+            }
+        }
+        return count;
+    }
+    """
+    int pnn_compact_row(const unsigned char* row, Py_ssize_t n, int k, int* spike_k,
+                        int* spike_i, int64_t* spike_count, int count) nogil
+
+
 def cpu_level():
     """The x86-64 instruction-set level of this processor, among those pyNN_neuro builds
     for: 4 (x86-64-v4), 3 (x86-64-v3) or 1 (baseline, or not known)."""
@@ -253,8 +298,8 @@ cdef class Compaction:
     ordered by step then neuron (``spike_k``, ``spike_i``), and adds the spikes to the
     per-neuron counts of the whole run (``spike_count``, int64). Bound once to the arrays.
 
-    Flags are scanned eight at a time: a window usually holds few spikes, so most 8-byte
-    words are zero and are skipped with one test."""
+    Flags are scanned 64 at a time (``pnn_compact_row``): a window usually holds few
+    spikes, so most 64-byte pieces of a row are zero and are skipped with one test."""
     cdef const unsigned char[:, ::1] spiked
     cdef int[::1] spike_k
     cdef int[::1] spike_i
@@ -273,30 +318,13 @@ cdef class Compaction:
 
     cpdef int run(self, int K):
         """Compact the flags of the first K steps; return the number of spikes."""
-        cdef Py_ssize_t k, i, w, n = self.spiked.shape[1], n_words = n // 8
-        cdef const unsigned char* row
-        cdef uint64_t word
+        cdef Py_ssize_t k, n = self.spiked.shape[1]
         cdef int count = 0
         with nogil:
             for k in range(K):
-                row = &self.spiked[k, 0]
-                for w in range(n_words):
-                    memcpy(&word, row + 8 * w, 8)
-                    if word == 0:
-                        continue
-                    for i in range(8 * w, 8 * w + 8):
-                        if row[i]:
-                            count = self._add(count, k, i)
-                for i in range(8 * n_words, n):
-                    if row[i]:
-                        count = self._add(count, k, i)
+                count = pnn_compact_row(&self.spiked[k, 0], n, <int>k, &self.spike_k[0],
+                                        &self.spike_i[0], &self.spike_count[0], count)
         return count
-
-    cdef inline int _add(self, int count, Py_ssize_t k, Py_ssize_t i) noexcept nogil:
-        self.spike_k[count] = <int>k
-        self.spike_i[count] = <int>i
-        self.spike_count[i] += 1
-        return count + 1
 
 
 cdef class SpikeAppender:

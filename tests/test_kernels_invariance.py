@@ -437,3 +437,28 @@ def test_poisson_source_adds_straight_into_rings_as_delivery_would():
         for rings, rings0 in zip(snapshots, reference):
             for ring, ring0 in zip(rings, rings0):
                 np.testing.assert_array_equal(ring, ring0)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 1000, 4099])
+def test_compaction_lists_flagged_neurons_by_step_then_neuron(level, n):
+    """The spike list of a window from a kernel's flags: every flag (any nonzero byte),
+    in step then neuron order, at the 64-flag boundaries too, counted per neuron."""
+    sources = _isa.modules(level)["_sources"]
+    rng = np.random.default_rng(n)
+    K = 7
+    spiked = (rng.random((K + 2, n)) < 0.02).astype(np.uint8)
+    spiked[:, ::61] *= 3                  # flags other than 1 count as well
+    if n > 64:
+        spiked[2, 63:66] = 1              # across a 64-flag boundary
+        spiked[4, -1] = 1                 # the last neuron, in the tail
+    spike_k = np.full(max(1, (K + 2) * n), -1, dtype=np.intc)
+    spike_i = np.full(max(1, (K + 2) * n), -1, dtype=np.intc)
+    counts = np.zeros(n, dtype=np.int64)
+    counts[:] = 5
+    m = sources.Compaction(spiked, spike_k, spike_i, counts).run(K)
+    k_expected, i_expected = np.nonzero(spiked[:K])
+    assert m == k_expected.size
+    np.testing.assert_array_equal(spike_k[:m], k_expected)
+    np.testing.assert_array_equal(spike_i[:m], i_expected)
+    np.testing.assert_array_equal(counts, 5 + np.count_nonzero(spiked[:K], axis=0))
