@@ -224,12 +224,11 @@ cdef extern from *:
 cdef extern from *:
     """
     /* Append the flagged neurons of one row of n flags (step k) to the spike list from
-       place count on, in neuron order, and count them per neuron; returns the new
-       length. 64 flags are tested together (one vector or-reduction), then each
-       nonzero 8-byte word is walked by its set bytes. */
+       place count on, in neuron order; returns the new length. 64 flags are tested
+       together (one vector or-reduction), then each nonzero 8-byte word is walked by
+       its set bytes. */
     static inline int pnn_compact_row(const unsigned char* row, Py_ssize_t n, int k,
-                                      int* spike_k, int* spike_i, int64_t* spike_count,
-                                      int count) {
+                                      int* spike_k, int* spike_i, int count) {
         Py_ssize_t base = 0, i;
         for (; base + 64 <= n; base += 64) {
             uint64_t w[8], any = 0;
@@ -245,7 +244,6 @@ cdef extern from *:
                     i = base + 8 * j + byte;
                     spike_k[count] = k;
                     spike_i[count] = (int)i;
-                    spike_count[i] += 1;
                     count++;
                     x &= ~(0xFFULL << (8 * byte));
                 }
@@ -255,15 +253,27 @@ cdef extern from *:
             if (row[i]) {
                 spike_k[count] = k;
                 spike_i[count] = (int)i;
-                spike_count[i] += 1;
                 count++;
             }
         }
         return count;
     }
+    /* spike_count[spike_i[m]] += 1 for m < n, asking for the counter 16 spikes ahead:
+       the counters of a large population have left the caches by the time its spikes
+       are listed, and one after the other each addition would wait for its line */
+    static inline void pnn_count_spikes(const int* spike_i, int n, int64_t* spike_count) {
+        int m;
+        for (m = 0; m + 16 < n; m++) {
+            __builtin_prefetch(&spike_count[spike_i[m + 16]], 1, 3);
+            spike_count[spike_i[m]] += 1;
+        }
+        for (; m < n; m++)
+            spike_count[spike_i[m]] += 1;
+    }
     """
     int pnn_compact_row(const unsigned char* row, Py_ssize_t n, int k, int* spike_k,
-                        int* spike_i, int64_t* spike_count, int count) nogil
+                        int* spike_i, int count) nogil
+    void pnn_count_spikes(const int* spike_i, int n, int64_t* spike_count) nogil
 
 
 def cpu_level():
@@ -323,7 +333,8 @@ cdef class Compaction:
         with nogil:
             for k in range(K):
                 count = pnn_compact_row(&self.spiked[k, 0], n, <int>k, &self.spike_k[0],
-                                        &self.spike_i[0], &self.spike_count[0], count)
+                                        &self.spike_i[0], count)
+            pnn_count_spikes(&self.spike_i[0], count, &self.spike_count[0])
         return count
 
 
