@@ -224,7 +224,8 @@ cdef extern from *:
 cdef extern from *:
     """
     /* Append the flagged neurons of one row of n flags (step k) to the spike list from
-       place count on, in neuron order; returns the new length. 64 flags are tested
+       place count on, in neuron order (spike_k may be NULL: neurons only); returns the
+       new length. 64 flags are tested
        together (one vector or-reduction), then each nonzero 8-byte word is walked by
        its set bytes. */
     static inline int pnn_compact_row(const unsigned char* row, Py_ssize_t n, int k,
@@ -242,7 +243,8 @@ cdef extern from *:
                 while (x) {
                     int byte = __builtin_ctzll(x) >> 3;
                     i = base + 8 * j + byte;
-                    spike_k[count] = k;
+                    if (spike_k)
+                        spike_k[count] = k;
                     spike_i[count] = (int)i;
                     count++;
                     x &= ~(0xFFULL << (8 * byte));
@@ -251,7 +253,8 @@ cdef extern from *:
         }
         for (i = base; i < n; i++) {
             if (row[i]) {
-                spike_k[count] = k;
+                if (spike_k)
+                    spike_k[count] = k;
                 spike_i[count] = (int)i;
                 count++;
             }
@@ -309,14 +312,22 @@ cdef class Compaction:
     per-neuron counts of the whole run (``spike_count``, int64). Bound once to the arrays.
 
     Flags are scanned 64 at a time (``pnn_compact_row``): a window usually holds few
-    spikes, so most 64-byte pieces of a row are zero and are skipped with one test."""
+    spikes, so most 64-byte pieces of a row are zero and are skipped with one test.
+
+    With ``num_threads`` > 1 and enough flags, thread t scans neurons t n / T ..
+    (t + 1) n / T - 1 of every step into a list of its own, and the lists are joined
+    step by step, thread 0's part first: neuron order within a step, the same list as
+    one thread makes."""
     cdef const unsigned char[:, ::1] spiked
     cdef int[::1] spike_k
     cdef int[::1] spike_i
     cdef cnp.int64_t[::1] spike_count
+    cdef int num_threads
+    cdef int[::1] part_i              # thread t's neurons, step after step
+    cdef int[:, ::1] part_count       # (threads, K_max + 1): thread t's spikes per step
 
     def __init__(self, const unsigned char[:, ::1] spiked, int[::1] spike_k, int[::1] spike_i,
-                 cnp.int64_t[::1] spike_count):
+                 cnp.int64_t[::1] spike_count, int num_threads=1):
         if spike_k.shape[0] < spiked.shape[0] * spiked.shape[1] or \
                 spike_i.shape[0] < spike_k.shape[0] or spike_count.shape[0] != spiked.shape[1]:
             raise ValueError("Compaction: spike_k and spike_i need K_max x n entries and "
@@ -325,17 +336,60 @@ cdef class Compaction:
         self.spike_k = spike_k
         self.spike_i = spike_i
         self.spike_count = spike_count
+        self.num_threads = max(1, min(num_threads, <int>MAX_SOURCE_THREADS))
+        if self.num_threads > 1:
+            self.part_i = np.empty(max(1, spiked.shape[0] * spiked.shape[1]), dtype=np.intc)
+            self.part_count = np.zeros((self.num_threads, spiked.shape[0] + 1), dtype=np.intc)
 
     cpdef int run(self, int K):
         """Compact the flags of the first K steps; return the number of spikes."""
         cdef Py_ssize_t k, n = self.spiked.shape[1]
         cdef int count = 0
+        cdef int threads = threads_for(self.num_threads, <double>n * K,
+                                       MIN_FLAGS_PER_THREAD, self.num_threads)
+        if threads > 1:
+            return self._run_threads(K, threads)
         with nogil:
             for k in range(K):
                 count = pnn_compact_row(&self.spiked[k, 0], n, <int>k, &self.spike_k[0],
                                         &self.spike_i[0], count)
             pnn_count_spikes(&self.spike_i[0], count, &self.spike_count[0])
         return count
+
+    cdef int _run_threads(self, int K, int threads):
+        cdef Py_ssize_t n = self.spiked.shape[1], k, lo
+        cdef int t, m, total = 0, place
+        for t in prange(threads, nogil=True, num_threads=threads, schedule='static'):
+            self._scan_part(t, threads, K)
+        # join: step by step, the threads' parts in order
+        with nogil:
+            for k in range(K):
+                for t in range(threads):
+                    lo = <Py_ssize_t>t * n // threads * K     # thread t's list starts here
+                    place = self.part_count[t, 0]             # its spikes before step k
+                    for m in range(place, place + self.part_count[t, k + 1]):
+                        self.spike_k[total] = <int>k
+                        self.spike_i[total] = self.part_i[lo + m]
+                        total += 1
+                    self.part_count[t, 0] = place + self.part_count[t, k + 1]
+        return total
+
+    cdef void _scan_part(self, int t, int threads, int K) noexcept nogil:
+        """Thread t's neurons over K steps into its part of ``part_i`` (from t n / T * K),
+        its count of step k in part_count[t, k + 1], its spikes counted per neuron;
+        part_count[t, 0] set to 0 for the join."""
+        cdef Py_ssize_t n = self.spiked.shape[1]
+        cdef Py_ssize_t lo = <Py_ssize_t>t * n // threads, hi = <Py_ssize_t>(t + 1) * n // threads
+        cdef int* mine = &self.part_i[lo * K] if n else NULL
+        cdef int count = 0, before, j, k
+        for k in range(K):
+            before = count
+            count = pnn_compact_row(&self.spiked[k, lo], hi - lo, k, NULL, mine, count)
+            self.part_count[t, k + 1] = count - before
+        for j in range(count):
+            mine[j] += <int>lo
+        pnn_count_spikes(mine, count, &self.spike_count[0])
+        self.part_count[t, 0] = 0
 
 
 cdef class SpikeAppender:
@@ -387,6 +441,8 @@ cdef enum:
 
 # a thread is started for at least this many neuron-steps of a window
 cdef double MIN_NEURON_STEPS_PER_THREAD = 50000.0
+# ... or this many spike flags to compact (a scan takes about 0.3 ns per flag)
+cdef double MIN_FLAGS_PER_THREAD = 200000.0
 
 
 ctypedef struct SpikeBuffer:

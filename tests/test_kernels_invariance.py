@@ -440,10 +440,13 @@ def test_poisson_source_adds_straight_into_rings_as_delivery_would():
 
 
 @pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 1000, 4099])
-def test_compaction_lists_flagged_neurons_by_step_then_neuron(level, n):
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 1000, 4099, 70001])
+def test_compaction_lists_flagged_neurons_by_step_then_neuron(level, n, threads):
     """The spike list of a window from a kernel's flags: every flag (any nonzero byte),
-    in step then neuron order, at the 64-flag boundaries too, counted per neuron."""
+    in step then neuron order, at the 64-flag boundaries too, counted per neuron; the
+    same list with threads (each scans a range of neurons; 70 001 neurons x 7 steps is
+    enough work for them)."""
     sources = _isa.modules(level)["_sources"]
     rng = np.random.default_rng(n)
     K = 7
@@ -456,7 +459,7 @@ def test_compaction_lists_flagged_neurons_by_step_then_neuron(level, n):
     spike_i = np.full(max(1, (K + 2) * n), -1, dtype=np.intc)
     counts = np.zeros(n, dtype=np.int64)
     counts[:] = 5
-    m = sources.Compaction(spiked, spike_k, spike_i, counts).run(K)
+    m = sources.Compaction(spiked, spike_k, spike_i, counts, threads).run(K)
     k_expected, i_expected = np.nonzero(spiked[:K])
     assert m == k_expected.size
     np.testing.assert_array_equal(spike_k[:m], k_expected)

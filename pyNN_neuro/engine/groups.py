@@ -108,7 +108,7 @@ class NeuronGroup(Group):
         self.i_ext = np.zeros((window_max, self.size))
         self.spiked = np.zeros((window_max, self.size), dtype=np.uint8)
         self.compaction = _sources.Compaction(self.spiked, self.spike_k, self.spike_i,
-                                              self.spike_count)
+                                              self.spike_count, self.num_threads)
         self._allocate_state_record()
         self.make_kernel()
 
