@@ -538,7 +538,9 @@ cdef class IFCurrExp(_LIFKernel):
                                                const double* own) noexcept nogil:
         """Where the window reads constant j of a block: its row of equal values, or
         ``own``, the block's part of the per-neuron array."""
-        return &self.same_value[j, 0] if self.same[j] else own
+        if self.same[j]:
+            return &self.same_value[j, 0]
+        return own
 
     cdef void _advance_block(self, Py_ssize_t first, Py_ssize_t slot, int K,
                              bint record) noexcept nogil:

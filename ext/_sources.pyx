@@ -225,9 +225,8 @@ cdef extern from *:
     """
     /* Append the flagged neurons of one row of n flags (step k) to the spike list from
        place count on, in neuron order (spike_k may be NULL: neurons only); returns the
-       new length. 64 flags are tested
-       together (one vector or-reduction), then each nonzero 8-byte word is walked by
-       its set bytes. */
+       new length. 64 flags are tested together (one vector or-reduction), then each
+       nonzero 8-byte word is walked by its set bytes. */
     static inline int pnn_compact_row(const unsigned char* row, Py_ssize_t n, int k,
                                       int* spike_k, int* spike_i, int count) {
         Py_ssize_t base = 0, i;
