@@ -223,12 +223,13 @@ cdef extern from *:
 
 cdef extern from *:
     """
-    /* Append the flagged neurons of one row of n flags (step k) to the spike list from
-       place count on, in neuron order (spike_k may be NULL: neurons only); returns the
-       new length. 64 flags are tested together (one vector or-reduction), then each
+    /* Append the flagged neurons of one row of n flags (step k; the row's first flag is
+       neuron ``first``) to the spike list from place count on, in neuron order (spike_k
+       may be NULL: neurons only); returns the new length. 64 flags are tested together (one vector or-reduction), then each
        nonzero 8-byte word is walked by its set bytes. */
-    static inline int pnn_compact_row(const unsigned char* row, Py_ssize_t n, int k,
-                                      int* spike_k, int* spike_i, int count) {
+    static inline int pnn_compact_row(const unsigned char* row, Py_ssize_t n,
+                                      Py_ssize_t first, int k, int* spike_k, int* spike_i,
+                                      int count) {
         Py_ssize_t base = 0, i;
         for (; base + 64 <= n; base += 64) {
             uint64_t w[8], any = 0;
@@ -241,7 +242,7 @@ cdef extern from *:
                 uint64_t x = w[j];
                 while (x) {
                     int byte = __builtin_ctzll(x) >> 3;
-                    i = base + 8 * j + byte;
+                    i = first + base + 8 * j + byte;
                     if (spike_k)
                         spike_k[count] = k;
                     spike_i[count] = (int)i;
@@ -254,7 +255,7 @@ cdef extern from *:
             if (row[i]) {
                 if (spike_k)
                     spike_k[count] = k;
-                spike_i[count] = (int)i;
+                spike_i[count] = (int)(first + i);
                 count++;
             }
         }
@@ -273,8 +274,8 @@ cdef extern from *:
             spike_count[spike_i[m]] += 1;
     }
     """
-    int pnn_compact_row(const unsigned char* row, Py_ssize_t n, int k, int* spike_k,
-                        int* spike_i, int count) nogil
+    int pnn_compact_row(const unsigned char* row, Py_ssize_t n, Py_ssize_t first, int k,
+                        int* spike_k, int* spike_i, int count) nogil
     void pnn_count_spikes(const int* spike_i, int n, int64_t* spike_count) nogil
 
 
@@ -350,8 +351,8 @@ cdef class Compaction:
             return self._run_threads(K, threads)
         with nogil:
             for k in range(K):
-                count = pnn_compact_row(&self.spiked[k, 0], n, <int>k, &self.spike_k[0],
-                                        &self.spike_i[0], count)
+                count = pnn_compact_row(&self.spiked[k, 0], n, 0, <int>k,
+                                        &self.spike_k[0], &self.spike_i[0], count)
             pnn_count_spikes(&self.spike_i[0], count, &self.spike_count[0])
         return count
 
@@ -380,13 +381,11 @@ cdef class Compaction:
         cdef Py_ssize_t n = self.spiked.shape[1]
         cdef Py_ssize_t lo = <Py_ssize_t>t * n // threads, hi = <Py_ssize_t>(t + 1) * n // threads
         cdef int* mine = &self.part_i[lo * K] if n else NULL
-        cdef int count = 0, before, j, k
+        cdef int count = 0, before, k
         for k in range(K):
             before = count
-            count = pnn_compact_row(&self.spiked[k, lo], hi - lo, k, NULL, mine, count)
+            count = pnn_compact_row(&self.spiked[k, lo], hi - lo, lo, k, NULL, mine, count)
             self.part_count[t, k + 1] = count - before
-        for j in range(count):
-            mine[j] += <int>lo
         pnn_count_spikes(mine, count, &self.spike_count[0])
         self.part_count[t, 0] = 0
 
